@@ -1,0 +1,113 @@
+import type { AddressInfo } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { cors as connectCors } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createHealth, type Health, ServingStatus } from "./health.js";
+import { createDualListener } from "./listener.js";
+import { registerReflection } from "./reflection.js";
+
+/** One service implementation to mount. */
+export interface ServiceBinding<S extends DescService = DescService> {
+  readonly service: S;
+  readonly impl: Partial<ServiceImpl<S>>;
+}
+
+export function bindService<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): ServiceBinding {
+  return { service, impl } as unknown as ServiceBinding;
+}
+
+export interface ServerOptions {
+  readonly services: readonly ServiceBinding[];
+  /** Default 127.0.0.1: exposing a daemon beyond loopback is an explicit choice. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly interceptors?: readonly Interceptor[];
+  /** Origins allowed to call from a browser; empty disables CORS. "*" allows any. */
+  readonly corsOrigins?: readonly string[];
+  /** Largest request message accepted, in bytes. */
+  readonly readMaxBytes?: number;
+  /** How long in-flight calls may finish after close() starts. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface ReinsServer extends AsyncDisposable {
+  readonly port: number;
+  readonly host: string;
+  /** e.g. "http://127.0.0.1:7001": what Connect and grpc-js clients dial. */
+  readonly url: string;
+  readonly health: Health;
+  /** Marks the server NOT_SERVING, lets in-flight calls finish, then stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server that speaks gRPC, gRPC-Web and Connect on one port and always
+ * serves grpc.health.v1 and server reflection alongside `services`.
+ */
+export async function startServer(options: ServerOptions): Promise<ReinsServer> {
+  const health = createHealth({ "": ServingStatus.SERVING });
+  for (const { service } of options.services) health.set(service.typeName, ServingStatus.SERVING);
+
+  const routes = (router: ConnectRouter) => {
+    for (const { service, impl } of options.services) router.service(service, impl);
+    health.register(router);
+    registerReflection(
+      router,
+      options.services.map((s) => s.service),
+    );
+  };
+  const adapter = connectNodeAdapter({
+    routes,
+    interceptors: [...(options.interceptors ?? [])],
+    readMaxBytes: options.readMaxBytes ?? 8 * 1024 * 1024,
+  });
+  const origins = options.corsOrigins ?? [];
+  const handler: Parameters<typeof createDualListener>[0] = (req, res) => {
+    if (origins.length > 0 && applyCors(req.headers.origin, origins, req.method ?? "", res)) return;
+    adapter(req, res);
+  };
+
+  const listener = createDualListener(handler);
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    listener.server.once("error", reject);
+    listener.server.listen(options.port ?? 0, host, () => {
+      listener.server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (listener.server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      health.shutdown();
+      await listener.close(options.shutdownGraceMs ?? 5_000);
+    })();
+    return closing;
+  };
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return { port, host, url: `http://${urlHost}:${port}`, health, close, [Symbol.asyncDispose]: close };
+}
+
+// Returns true when the request was a preflight that has been answered.
+function applyCors(
+  origin: string | string[] | undefined,
+  allowed: readonly string[],
+  method: string,
+  res: { setHeader(name: string, value: string): unknown; writeHead(status: number): unknown; end(): unknown },
+): boolean {
+  if (typeof origin !== "string") return false;
+  if (!allowed.includes("*") && !allowed.includes(origin)) return false;
+  res.setHeader("access-control-allow-origin", origin);
+  res.setHeader("vary", "origin");
+  res.setHeader("access-control-expose-headers", connectCors.exposedHeaders.join(", "));
+  if (method !== "OPTIONS") return false;
+  res.setHeader("access-control-allow-methods", connectCors.allowedMethods.join(", "));
+  res.setHeader("access-control-allow-headers", [...connectCors.allowedHeaders, "authorization"].join(", "));
+  res.setHeader("access-control-max-age", "7200");
+  res.writeHead(204);
+  res.end();
+  return true;
+}
