@@ -2,6 +2,8 @@ export type { Principal, TokenGrant } from "./auth.js";
 export { createAuthInterceptor, createTokenVerifier, principalKey } from "./auth.js";
 export type { Health } from "./health.js";
 export { createHealth, ServingStatus } from "./health.js";
+export type { Logger } from "./logger.js";
+export { announceListening, createLogger, parseListenAddress } from "./logger.js";
 export { registerReflection } from "./reflection.js";
 export type { ReinsServer, ServerOptions, ServiceBinding } from "./server.js";
 export { bindService, startServer } from "./server.js";

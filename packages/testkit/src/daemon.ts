@@ -1,0 +1,85 @@
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { execa, type ResultPromise } from "execa";
+
+/** Repository root, so launchers find `apps/<name>/dist/main.js` from anywhere. */
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+export interface DaemonOptions {
+  /** App name under apps/: "session", "executor" or "harness". */
+  app: string;
+  /** Environment for the daemon. It starts from an EMPTY environment plus PATH
+   * and HOME: what a daemon needs must be passed explicitly. */
+  env?: Record<string, string | undefined>;
+  /** How long to wait for the "listening" line. */
+  timeoutMs?: number;
+}
+
+export interface Daemon extends AsyncDisposable {
+  /** URL from the daemon's "listening" log line. */
+  readonly url: string;
+  readonly pid: number;
+  /** Every stdout/stderr line so far (JSON log entries as text). */
+  readonly output: string[];
+  /** Sends a signal and waits for exit (SIGKILL by default: a crash). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP / SIGCONT without waiting. */
+  signal(signal: NodeJS.Signals): void;
+  readonly exited: Promise<unknown>;
+}
+
+/**
+ * Spawns a built daemon (`node apps/<app>/dist/main.js`) as a real process and
+ * resolves once it logs `{"msg":"listening","url":...}`.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const entry = `${repoRoot}apps/${options.app}/dist/main.js`;
+  const child: ResultPromise = execa(process.execPath, [entry], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, REINS_LOG_LEVEL: "debug", ...options.env },
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    buffer: false,
+    cleanup: true,
+  });
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${options.app} did not start listening:\n${output.join("\n")}`)),
+      options.timeoutMs ?? 20_000,
+    );
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on("line", (line) => {
+        output.push(line);
+        if (!line.includes('"listening"')) return;
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === "listening" && entry.url) {
+            clearTimeout(timer);
+            resolve(entry.url);
+          }
+        } catch {
+          // not a JSON log line
+        }
+      });
+    }
+    void child.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${options.app} exited before listening:\n${output.join("\n")}`));
+    });
+  });
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await child;
+  };
+  return {
+    url,
+    pid: child.pid ?? -1,
+    output,
+    kill,
+    signal: (s) => child.kill(s),
+    exited: child,
+    [Symbol.asyncDispose]: () => kill("SIGTERM"),
+  };
+}
