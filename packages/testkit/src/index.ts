@@ -1,5 +1,24 @@
 export type { Daemon, DaemonOptions } from "./daemon.js";
 export { repoRoot, startDaemon } from "./daemon.js";
+export type { FakeAnthropic, FakeAnthropicOptions } from "./fake-anthropic.js";
+export { startFakeAnthropic } from "./fake-anthropic.js";
+export type { ReceivedToolResult } from "./fake-anthropic-script.js";
+export { assistantTurns, lastToolResults, lastUserText, scriptTurns } from "./fake-anthropic-script.js";
+export type { SseEvent } from "./fake-anthropic-sse.js";
+export { encodeTurn, formatSse } from "./fake-anthropic-sse.js";
+export type {
+  CapturedRequest,
+  FakeBlock,
+  FakeFault,
+  FakeReply,
+  FakeScript,
+  FakeStopReason,
+  FakeTurn,
+  FakeUsage,
+  MessagesRequestBody,
+} from "./fake-anthropic-types.js";
+export { estimateTokens } from "./fake-anthropic-usage.js";
+export { validateMessagesRequest } from "./fake-anthropic-validate.js";
 export { freePort } from "./free-port.js";
 export type { NatsServer, NatsServerOptions } from "./nats-server.js";
 export { startNatsServer, waitForPort } from "./nats-server.js";
