@@ -299,16 +299,20 @@ export type AppendEventsRequest = Message<"reins.session.v1.AppendEventsRequest"
 
   /**
    * Seq of the last event the writer has seen. The append fails with ABORTED if
-   * the log has moved on (another writer won). Every session has at least its
-   * `session.created` event, so this is at least 1.
+   * the log has moved on (another writer won); the error message names the log's
+   * current last seq. Every session has at least its `session.created` event, so
+   * this is at least 1.
    *
    * @generated from field: uint64 expected_last_seq = 2;
    */
   expectedLastSeq: bigint;
 
   /**
-   * Events to append, 1..100, each with a unique id and a payload. `seq` and
-   * `time` are assigned by the service.
+   * Events to append, 1..100, each with a unique id and a payload (not
+   * `session_created`: CreateSession writes that). `seq` and `time` are assigned
+   * by the service. The encoded batch must fit the service's max message size.
+   * A retry must resend the same events: a batch of which only some ids are
+   * already in the log fails with INVALID_ARGUMENT.
    *
    * @generated from field: repeated reins.session.v1.Event events = 3;
    */
@@ -407,8 +411,9 @@ export type GetEventsResponse = Message<"reins.session.v1.GetEventsResponse"> & 
   events: Event[];
 
   /**
-   * Pass as after_seq to continue reading; equals the request's after_seq when
-   * nothing was read.
+   * Pass as after_seq to continue reading: the seq of the last event examined
+   * (with a type filter, events skipped by the filter count as examined). Equals
+   * the request's after_seq when nothing was read.
    *
    * @generated from field: uint64 next_after_seq = 2;
    */
@@ -592,7 +597,7 @@ export const SessionService: GenService<{
   /**
    * StreamEvents replays the log after `after_seq`, then follows it live, with no
    * gap and no duplicate across the boundary. It ends only when the client leaves
-   * or the session is deleted.
+   * or the session is deleted (then with NOT_FOUND).
    *
    * @generated from rpc reins.session.v1.SessionService.StreamEvents
    */
