@@ -1,0 +1,56 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { grpcHealthV1, HarnessService, SessionService } from "@reins/proto";
+import type { Targets } from "./targets.js";
+
+export interface Clients {
+  readonly harness: Client<typeof HarnessService>;
+  readonly session: Client<typeof SessionService>;
+}
+
+const transports = new Map<string, Transport>();
+
+// One HTTP/2 connection per service URL for the life of the command.
+function transportFor(baseUrl: string, token: string | undefined): Transport {
+  const key = `${baseUrl}\n${token ?? ""}`;
+  let transport = transports.get(key);
+  if (!transport) {
+    const interceptors: Interceptor[] = [];
+    if (token) {
+      interceptors.push((next) => (req) => {
+        req.header.set("authorization", `Bearer ${token}`);
+        return next(req);
+      });
+    }
+    transport = createGrpcTransport({ baseUrl, interceptors });
+    transports.set(key, transport);
+  }
+  return transport;
+}
+
+export function clientFor<S extends DescService>(service: S, baseUrl: string, token?: string): Client<S> {
+  return createClient(service, transportFor(baseUrl, token));
+}
+
+export function createClients(targets: Targets): Clients {
+  return {
+    harness: clientFor(HarnessService, targets.harnessUrl, targets.token),
+    session: clientFor(SessionService, targets.sessionUrl, targets.token),
+  };
+}
+
+export type HealthState = "SERVING" | "NOT_SERVING" | "UNKNOWN" | "UNREACHABLE";
+
+/** grpc.health.v1 Check of the whole server ("" service), never throwing. */
+export async function checkHealth(baseUrl: string, timeoutMs = 2_000): Promise<HealthState> {
+  const { Health, HealthCheckResponse_ServingStatus: Status } = grpcHealthV1;
+  try {
+    const res = await clientFor(Health, baseUrl).check({ service: "" }, { timeoutMs });
+    if (res.status === Status.SERVING) return "SERVING";
+    if (res.status === Status.NOT_SERVING) return "NOT_SERVING";
+    return "UNKNOWN";
+  } catch {
+    return "UNREACHABLE";
+  }
+}

@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { type Clients, createClients } from "./clients.js";
+import { defaultStateDir, type StackPaths, stackPaths } from "./stack/paths.js";
+import { readState, type StackState } from "./stack/state-file.js";
+import { resolveTargets, type Targets } from "./targets.js";
+import type { Terminal } from "./terminal.js";
+
+/** Options every command accepts (declared on the root program). */
+export interface GlobalOptions {
+  harnessUrl?: string;
+  sessionUrl?: string;
+  token?: string;
+  stateDir?: string;
+}
+
+/** What commands share: the terminal, the environment and the way to the services. */
+export interface CliContext {
+  readonly terminal: Terminal;
+  readonly env: NodeJS.ProcessEnv;
+  globals(command: Command): GlobalOptions;
+  paths(command: Command): StackPaths;
+  /** The running stack's state file, if any. */
+  state(command: Command): Promise<StackState | undefined>;
+  targets(command: Command): Promise<Targets>;
+  clients(command: Command): Promise<Clients>;
+}
+
+export function createContext(terminal: Terminal, env: NodeJS.ProcessEnv): CliContext {
+  const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
+  const paths = (command: Command) => stackPaths(globals(command).stateDir || defaultStateDir(env));
+  const state = (command: Command) => readState(paths(command).stateFile);
+  const targets = async (command: Command) => {
+    const options = globals(command);
+    // The state file is only consulted when an address is not given explicitly.
+    const needState = !options.harnessUrl || !options.sessionUrl;
+    return resolveTargets(options, needState ? await state(command).catch(() => undefined) : undefined);
+  };
+  return {
+    terminal,
+    env,
+    globals,
+    paths,
+    state,
+    targets,
+    clients: async (command) => createClients(await targets(command)),
+  };
+}

@@ -1,0 +1,30 @@
+import { execa } from "execa";
+import { CliError } from "../cli-error.js";
+import { scriptPath } from "./paths.js";
+
+/**
+ * Builds the sandbox images with scripts/build-images.sh, which skips images
+ * whose recipe label already matches, so this is cheap when they exist.
+ */
+export async function ensureSandboxImages(
+  options: { dockerHost: string; tinyOnly: boolean; env: NodeJS.ProcessEnv },
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const result = await execa(scriptPath("build-images.sh"), options.tinyOnly ? ["--tiny-only"] : [], {
+    env: { ...options.env, DOCKER_HOST: options.dockerHost },
+    reject: false,
+    stdin: "ignore",
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  const messages = result.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("build-images:"))
+    .map((l) => l.slice("build-images:".length).trim());
+  if (result.exitCode !== 0) {
+    throw new CliError("building the sandbox images failed (scripts/build-images.sh)", 1, {
+      details: result.stderr.trim().split("\n").slice(-5),
+    });
+  }
+  return messages;
+}

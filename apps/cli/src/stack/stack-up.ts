@@ -1,0 +1,188 @@
+import { mkdir } from "node:fs/promises";
+import { CliError } from "../cli-error.js";
+import type { Progress } from "../render/progress.js";
+import { type DockerEngine, ensureDockerEngine, stopDockerEngine } from "./docker-engine.js";
+import { freePort, portInUse } from "./free-port.js";
+import { ensureSandboxImages } from "./images.js";
+import type { StackPaths } from "./paths.js";
+import { isOurProcess, processStartTime, stopWords } from "./processes.js";
+import { daemonEnv, startDaemonProcess, startNats, writeExecutorToken } from "./services.js";
+import type { Spawned } from "./spawn-logged.js";
+import { readState, removeState, type StackState } from "./state-file.js";
+
+export interface UpOptions {
+  readonly paths: StackPaths;
+  /** 0 = a free port. */
+  readonly ports: { nats: number; executor: number; session: number; harness: number };
+  /** Skip the Docker check and image build (the executor then reports errors per call). */
+  readonly docker: boolean;
+  readonly images: "full" | "tiny" | "none";
+  readonly env: NodeJS.ProcessEnv;
+  readonly progress: Progress;
+  readonly signal: AbortSignal;
+}
+
+/** A stack `reins up` started: its processes in start order. */
+export interface StartedStack {
+  readonly processes: readonly Spawned[];
+  readonly docker: DockerEngine | undefined;
+  readonly tokenFile: string;
+}
+
+/** Refuses to start over a stack that is still running; clears a stale state file. */
+export async function assertNoRunningStack(paths: StackPaths): Promise<void> {
+  const state = await readState(paths.stateFile);
+  if (!state) return;
+  const alive = state.services.filter((s) => isOurProcess(s.pid, s.startTime));
+  const upAlive = state.up !== undefined && isOurProcess(state.up.pid, state.up.startTime);
+  if (alive.length > 0 || upAlive) {
+    const where = state.services.find((s) => s.name === "harness")?.url ?? "";
+    throw new CliError(
+      `a stack is already running from ${paths.dir} (started ${state.startedAt}${where ? `, harness ${where}` : ""}); stop it with \`reins down\``,
+    );
+  }
+  await removeState(paths.stateFile);
+}
+
+async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
+  for (const [name, port] of Object.entries(ports)) {
+    if (port !== 0 && (await portInUse(port))) {
+      throw new CliError(
+        `port ${port} (${name}) is already in use; stop what holds it, or pass --free-ports to use any free ports`,
+      );
+    }
+  }
+}
+
+/**
+ * Starts nats-server, checks Docker and the sandbox images, then the executor,
+ * session and harness daemons. On any failure (or abort) it stops what it
+ * started, in reverse order, before rethrowing.
+ */
+export async function startStack(options: UpOptions): Promise<StartedStack> {
+  const { paths, progress, signal, env } = options;
+  await assertNoRunningStack(paths);
+  await checkPorts(options.ports);
+  await mkdir(paths.logDir, { recursive: true });
+  await mkdir(paths.natsStore, { recursive: true });
+
+  const started: Spawned[] = [];
+  let docker: DockerEngine | undefined;
+  const listen = (port: number) => `127.0.0.1:${port}`;
+  try {
+    const natsPort = options.ports.nats || (await freePort());
+    const nats = await progress.step(
+      `starting nats-server (JetStream) on port ${natsPort}`,
+      () => startNats({ port: natsPort, storeDir: paths.natsStore, logDir: paths.logDir, signal }),
+      (s) => `nats-server ${s.url} (JetStream, store ${paths.natsStore})`,
+    );
+    started.push(nats);
+
+    if (options.docker) {
+      docker = await progress.step(
+        "checking the Docker engine",
+        () => ensureDockerEngine(env, signal),
+        (d) => `Docker engine ${d.version} at ${d.host}${d.startedByUs ? " (started a private dockerd)" : ""}`,
+      );
+      const dockerHost = docker.host;
+      if (options.images !== "none") {
+        await progress.step(
+          options.images === "tiny"
+            ? "checking the sandbox image"
+            : "checking the sandbox images (first build takes a minute)",
+          () => ensureSandboxImages({ dockerHost, tinyOnly: options.images === "tiny", env }, signal),
+          (messages) => `sandbox images ready${messages.length ? ` (${messages.join("; ")})` : ""}`,
+        );
+      }
+    }
+
+    const token = await writeExecutorToken(paths.tokenFile);
+    const executor = await progress.step(
+      "starting the executor",
+      () =>
+        startDaemonProcess({
+          app: "executor",
+          logDir: paths.logDir,
+          signal,
+          env: daemonEnv(env, ["REINS_EXECUTOR_", "REINS_TOOLS_"], {
+            REINS_EXECUTOR_LISTEN: listen(options.ports.executor),
+            REINS_EXECUTOR_TOKEN_FILE: paths.tokenFile,
+            ...(docker ? { DOCKER_HOST: docker.host } : {}),
+          }),
+        }),
+      (s) => `executor ${s.url}`,
+    );
+    started.push(executor);
+
+    const session = await progress.step(
+      "starting the session service",
+      () =>
+        startDaemonProcess({
+          app: "session",
+          logDir: paths.logDir,
+          signal,
+          env: daemonEnv(env, ["REINS_SESSION_"], {
+            REINS_SESSION_LISTEN: listen(options.ports.session),
+            REINS_NATS_URL: nats.url,
+          }),
+        }),
+      (s) => `session ${s.url}`,
+    );
+    started.push(session);
+
+    const harness = await progress.step(
+      "starting the harness",
+      () =>
+        startDaemonProcess({
+          app: "harness",
+          logDir: paths.logDir,
+          signal,
+          env: daemonEnv(env, ["REINS_HARNESS_", "ANTHROPIC_"], {
+            REINS_HARNESS_LISTEN: listen(options.ports.harness),
+            REINS_SESSION_URL: session.url,
+            REINS_EXECUTOR_URL: executor.url,
+            REINS_EXECUTOR_TOKEN: token,
+            REINS_NATS_URL: nats.url,
+          }),
+        }),
+      (s) => `harness ${s.url}`,
+    );
+    started.push(harness);
+    return { processes: started, docker, tokenFile: paths.tokenFile };
+  } catch (err) {
+    await stopProcesses(started, progress);
+    if (docker?.startedByUs) await stopDockerEngine().catch(() => {});
+    throw err;
+  }
+}
+
+/** Stops processes in reverse start order, each fully exited before the next. */
+export async function stopProcesses(processes: readonly Spawned[], progress: Progress): Promise<void> {
+  for (const p of [...processes].reverse()) {
+    await progress.step(
+      `stopping ${p.name} (pid ${p.pid})`,
+      () => p.stop(10_000),
+      (how) => `${p.name} ${stopWords[how]}`,
+    );
+  }
+}
+
+/** The state file contents for a started stack. */
+export function stateOf(stack: StartedStack, paths: StackPaths, up: StackState["up"]): StackState {
+  return {
+    version: 1,
+    up,
+    startedAt: new Date().toISOString(),
+    stateDir: paths.dir,
+    tokenFile: stack.tokenFile,
+    dockerHost: stack.docker?.host ?? "",
+    dockerStarted: stack.docker?.startedByUs ?? false,
+    services: stack.processes.map((p) => ({
+      name: p.name,
+      url: p.url,
+      pid: p.pid,
+      log: p.logFile,
+      startTime: processStartTime(p.pid),
+    })),
+  };
+}
