@@ -86,6 +86,12 @@ describe("startServer", () => {
     const answers = [];
     for await (const res of reflection.serverReflectionInfo(requests())) answers.push(res.messageResponse);
     expect(answers[0]?.case).toBe("listServicesResponse");
+    expect(answers[0]?.case === "listServicesResponse" && answers[0].value.service.map((s) => s.name)).toEqual([
+      "reins.executor.v1.ExecutorService",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+    ]);
     expect(answers[1]?.case).toBe("fileDescriptorResponse");
     // executor.proto plus google/protobuf/duration.proto, dependencies first.
     expect(answers[1]?.case === "fileDescriptorResponse" && answers[1].value.fileDescriptorProto.length).toBe(2);

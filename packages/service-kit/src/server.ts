@@ -3,6 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { cors as connectCors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { grpcHealthV1, grpcReflectionV1, grpcReflectionV1alpha } from "@reins/proto";
 import { createHealth, type Health, ServingStatus } from "./health.js";
 import { createDualListener } from "./listener.js";
 import { registerReflection } from "./reflection.js";
@@ -53,10 +54,14 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
   const routes = (router: ConnectRouter) => {
     for (const { service, impl } of options.services) router.service(service, impl);
     health.register(router);
-    registerReflection(
-      router,
-      options.services.map((s) => s.service),
-    );
+    // Health and reflection are listed and described too, as grpc-go and grpc-java servers
+    // do: `grpcurl <host> grpc.health.v1.Health/Check` needs their descriptors.
+    registerReflection(router, [
+      ...options.services.map((s) => s.service),
+      grpcHealthV1.Health,
+      grpcReflectionV1.ServerReflection,
+      grpcReflectionV1alpha.ServerReflection,
+    ]);
   };
   const adapter = connectNodeAdapter({
     routes,
