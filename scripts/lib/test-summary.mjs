@@ -1,0 +1,54 @@
+// Sums the per-package vitest JSON reports that scripts/test.sh collects into one line:
+//   tests: <passed> passed, <failed> failed
+// A test file that could not even load counts as one failure, and so does a package with a
+// test script but no report (its vitest crashed or never ran), so a broken run cannot look green.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+const [reportDir, repoRoot = "."] = process.argv.slice(2);
+if (!reportDir) {
+  console.error("usage: test-summary.mjs <report-dir> [repo-root]");
+  process.exit(2);
+}
+
+function packagesWithTests() {
+  const dirs = [];
+  for (const parent of ["packages", "apps"]) {
+    for (const name of readdirSync(path.join(repoRoot, parent))) dirs.push(path.join(parent, name));
+  }
+  dirs.push("test", "bench");
+  return dirs.filter((dir) => {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(repoRoot, dir, "package.json"), "utf8"));
+      return typeof pkg.scripts?.test === "string";
+    } catch {
+      return false;
+    }
+  });
+}
+
+let passed = 0;
+let failed = 0;
+for (const dir of packagesWithTests()) {
+  const file = path.join(reportDir, `${dir.replaceAll(path.sep, "-")}.json`);
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    console.log(`no test report from ${dir} (its tests crashed or did not run): counted as 1 failure`);
+    failed += 1;
+    continue;
+  }
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  for (const result of report.testResults) {
+    const failedAssertions = result.assertionResults.filter((a) => a.status === "failed").length;
+    if (result.status === "failed" && failedAssertions === 0) {
+      console.log(
+        `${path.relative(path.resolve(repoRoot), result.name)} failed to run: ${result.message.split("\n")[0]}`,
+      );
+      failed += 1;
+    }
+  }
+}
+console.log(`tests: ${passed} passed, ${failed} failed`);
