@@ -1,0 +1,125 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Event } from "@reins/proto";
+import { batchMsgId, encodeBatch } from "./batch-codec.js";
+import { FencedError, InvalidRequestError, SessionNotFoundError } from "./errors.js";
+import { fencedPublish } from "./fenced-publish.js";
+import type { SessionState } from "./session-state.js";
+import type { StoreContext } from "./store-context.js";
+import { checkAppendBatch, checkExpectedLastSeq, checkSessionId } from "./validate.js";
+
+export interface AppendResult {
+  /** The events as in the log, in request order. */
+  readonly events: Event[];
+  /** The log's last seq after the append. */
+  readonly lastSeq: number;
+}
+
+/**
+ * Appends a batch at `expectedLastSeq` (invariant 2 of the design):
+ *
+ * - Every event id already in the log (anywhere, not only inside JetStream's
+ *   dedupe window): the batch is a no-op that returns the originals, whatever
+ *   `expectedLastSeq` says, so a writer whose ack was lost can retry safely.
+ * - Some ids in the log and some not: INVALID_ARGUMENT; a retry must resend the
+ *   same batch, and a new batch must not reuse ids.
+ * - No id in the log and the log's last seq is not `expectedLastSeq`: ABORTED
+ *   with the current last seq; nothing is written.
+ * - Otherwise the batch is published as one message fenced on the subject's last
+ *   stream sequence, so a concurrent writer anywhere makes exactly one of the two
+ *   fail; the loser re-reads the log and lands in one of the cases above.
+ */
+export async function appendEvents(
+  ctx: StoreContext,
+  sessionId: string,
+  expectedLastSeqInput: bigint | number,
+  input: readonly Event[],
+): Promise<AppendResult> {
+  checkSessionId(sessionId);
+  const expectedLastSeq = checkExpectedLastSeq(expectedLastSeqInput);
+  checkAppendBatch(input);
+  ctx.conn.assertReady();
+  const subject = ctx.subjectOf(sessionId);
+  const ids = input.map((e) => e.id);
+
+  return ctx.withLock(sessionId, async () => {
+    let state = ctx.cache.peek(sessionId) ?? (await load(ctx, sessionId));
+    let fresh = false;
+    // Each extra round needs another writer to have written in between; the
+    // bound only turns a pathological storm into ABORTED instead of a spin.
+    for (let round = 0; ; round++) {
+      if (round === 10) throw new FencedError(sessionId, expectedLastSeq, state.lastSeq);
+      const existing = await findExisting(ctx, state, input);
+      if (existing) {
+        // The first attempt may have died before indexing: make sure it is.
+        ctx.index.write(sessionId, () => state.summary(), true);
+        return existing;
+      }
+      if (state.lastSeq !== expectedLastSeq) {
+        // The cached view may be behind the log; decide on a fresh one.
+        if (!fresh) {
+          state = await load(ctx, sessionId);
+          fresh = true;
+          continue;
+        }
+        throw new FencedError(sessionId, expectedLastSeq, state.lastSeq);
+      }
+      const time = timestampFromMs(Date.now());
+      const events = input.map((event, i) => ({ ...event, seq: BigInt(expectedLastSeq + 1 + i), time }));
+      const outcome = await fencedPublish(
+        ctx,
+        subject,
+        encodeBatch(events),
+        batchMsgId(sessionId, expectedLastSeq, ids),
+        state.lastStreamSeq,
+        ids,
+      );
+      if (outcome.kind === "fenced" || outcome.kind === "duplicate") {
+        // Someone (maybe our own lost first attempt) wrote since our view: re-read
+        // the log and decide again; the loop ends in one of the cases above.
+        state = await load(ctx, sessionId);
+        fresh = true;
+        continue;
+      }
+      ctx.cache.applyWritten(state, { streamSeq: outcome.streamSeq, events });
+      const changesState = events.some((e) => e.payload.case === "sessionStatus");
+      // State changes are indexed before the append returns (ListSessions by
+      // state must see them); counters follow within the index's lazy delay.
+      await ctx.index.write(sessionId, () => state.summary(), !changesState);
+      return { events, lastSeq: state.lastSeq };
+    }
+  });
+}
+
+async function load(ctx: StoreContext, sessionId: string): Promise<SessionState> {
+  const state = await ctx.cache.load(sessionId);
+  if (!state) throw new SessionNotFoundError(sessionId);
+  return state;
+}
+
+/** The originals when every id of the batch is already in the log. */
+async function findExisting(
+  ctx: StoreContext,
+  state: SessionState,
+  input: readonly Event[],
+): Promise<AppendResult | undefined> {
+  const seqs = input.map((e) => state.seqOf(e.id));
+  const present = seqs.filter((s) => s !== undefined).length;
+  if (present === 0) return undefined;
+  if (present < input.length) {
+    const found = input.flatMap((e, i) => (seqs[i] === undefined ? [] : [`"${e.id}" (seq ${seqs[i]})`]));
+    const missing = input.flatMap((e, i) => (seqs[i] === undefined ? [`"${e.id}"`] : []));
+    throw new InvalidRequestError(
+      `events ${found.join(", ")} are already in the log but ${missing.join(", ")} are not: a retry must resend exactly the same batch, and new events need new ids`,
+    );
+  }
+  const subject = ctx.subjectOf(state.sessionId);
+  const byId = new Map<string, Event>();
+  const batchIndexes = new Set(seqs.map((seq) => state.batchIndexOf(seq as number)));
+  for (const index of batchIndexes) {
+    const batch = await ctx.reader.at(subject, state.streamSeqAt(index));
+    for (const event of batch?.events ?? []) byId.set(event.id, event);
+  }
+  const events = input.map((e) => byId.get(e.id));
+  if (events.some((e) => e === undefined)) return undefined; // purged meanwhile; the fence decides
+  return { events: events as Event[], lastSeq: state.lastSeq };
+}

@@ -1,0 +1,51 @@
+// Domain errors of the store. They say what happened in session terms; the one
+// mapping to gRPC codes is `toConnectError` in nats-error.ts.
+
+/** The session has no log (never created, or deleted). */
+export class SessionNotFoundError extends Error {
+  override readonly name = "SessionNotFoundError";
+  constructor(readonly sessionId: string) {
+    super(`session "${sessionId}" not found`);
+  }
+}
+
+/** CreateSession on an id that already exists with another `session.created` event. */
+export class SessionExistsError extends Error {
+  override readonly name = "SessionExistsError";
+  constructor(
+    readonly sessionId: string,
+    readonly createdEventId: string,
+  ) {
+    super(`session "${sessionId}" already exists (created by event "${createdEventId}")`);
+  }
+}
+
+/**
+ * The fence: the log's last seq is not what the writer expected, and none of the
+ * batch is in the log. Another writer owns the session now.
+ */
+export class FencedError extends Error {
+  override readonly name = "FencedError";
+  constructor(
+    readonly sessionId: string,
+    readonly expectedLastSeq: number,
+    readonly lastSeq: number,
+  ) {
+    super(
+      `session "${sessionId}": expected_last_seq is ${expectedLastSeq} but the log's last seq is ${lastSeq}; nothing was written (another writer appended first)`,
+    );
+  }
+}
+
+/** A request that can never succeed as sent; the message says what is wrong. */
+export class InvalidRequestError extends Error {
+  override readonly name = "InvalidRequestError";
+}
+
+/** NATS cannot be reached (or does not answer in time). Retrying later may work. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

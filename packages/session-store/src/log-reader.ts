@@ -1,0 +1,143 @@
+import type { Event } from "@reins/proto";
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  ErrorCode,
+  type JetStreamClient,
+  type JetStreamManager,
+  NatsError,
+  type StoredMsg,
+} from "nats";
+import { decodeBatch } from "./batch-codec.js";
+import { StoreUnavailableError } from "./errors.js";
+
+/** One stored batch: its stream sequence and its events. */
+export interface StoredBatch {
+  readonly streamSeq: number;
+  readonly events: Event[];
+}
+
+/** Reads a session subject's batches from the events stream. */
+export interface LogReader {
+  /** The subject's last batch, or undefined when the subject is empty. */
+  last(subject: string): Promise<StoredBatch | undefined>;
+  /** The batch at a stream sequence, or undefined if it is gone or on another subject. */
+  at(subject: string, streamSeq: number): Promise<StoredBatch | undefined>;
+  /**
+   * Delivers the subject's batches from `fromStreamSeq` on, in order, until
+   * `onBatch` returns false, `maxBatches` were read, or the subject has no more.
+   */
+  scan(
+    subject: string,
+    fromStreamSeq: number,
+    onBatch: (batch: StoredBatch) => boolean,
+    maxBatches?: number,
+  ): Promise<void>;
+}
+
+interface DirectGet {
+  getMessage(stream: string, query: { last_by_subj: string } | { seq: number }): Promise<StoredMsg>;
+}
+
+export function createLogReader(options: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stream: string;
+  requestTimeoutMs: number;
+}): LogReader {
+  const { js, jsm, stream, requestTimeoutMs } = options;
+
+  // nats.js 2.29 implements direct gets but leaves them out of the public
+  // JetStreamManager type.
+  const directApi = (jsm as unknown as { direct: DirectGet }).direct;
+  const direct = async (query: { last_by_subj: string } | { seq: number }) => {
+    try {
+      return await directApi.getMessage(stream, query);
+    } catch (err) {
+      if (err instanceof NatsError && err.code === ErrorCode.JetStream404NoMessages) return undefined;
+      throw err;
+    }
+  };
+
+  return {
+    async last(subject) {
+      const msg = await direct({ last_by_subj: subject });
+      return msg && { streamSeq: msg.seq, events: decodeBatch(msg.data) };
+    },
+
+    async at(subject, streamSeq) {
+      const msg = await direct({ seq: streamSeq });
+      if (!msg || msg.subject !== subject) return undefined;
+      return { streamSeq: msg.seq, events: decodeBatch(msg.data) };
+    },
+
+    async scan(subject, fromStreamSeq, onBatch, maxBatches) {
+      // An ordered consumer filtered on ONE subject string (nats-server 2.9 has
+      // no filter_subjects) replays the subject's messages in stream order and
+      // recreates itself on any gap.
+      const consumer = await js.consumers.get(stream, {
+        filterSubjects: subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(1, fromStreamSeq),
+      });
+      let messages: ConsumerMessages | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let read = 0;
+          let watchdog: NodeJS.Timeout | undefined;
+          const finish = (err?: Error) => {
+            clearTimeout(watchdog);
+            messages?.stop();
+            if (err) reject(err);
+            else resolve();
+          };
+          // A read that stops making progress (NATS went away mid-scan) fails
+          // within the request timeout instead of waiting for reconnection.
+          const arm = () => {
+            clearTimeout(watchdog);
+            watchdog = setTimeout(
+              () => finish(new StoreUnavailableError(`reading ${subject} made no progress for ${requestTimeoutMs} ms`)),
+              requestTimeoutMs,
+            );
+          };
+          arm();
+          const batchSize = Math.min(maxBatches ?? 1_000, 1_000);
+          consumer
+            .consume({
+              max_messages: batchSize,
+              callback: (m) => {
+                if (read === -1) return;
+                read += 1;
+                arm();
+                let more: boolean;
+                try {
+                  more = onBatch({ streamSeq: m.seq, events: decodeBatch(m.data) });
+                } catch (err) {
+                  read = -1;
+                  finish(err as Error);
+                  return;
+                }
+                if (!more || m.info.pending === 0 || (maxBatches !== undefined && read >= maxBatches)) {
+                  read = -1;
+                  finish();
+                }
+              },
+            })
+            .then(async (msgs) => {
+              messages = msgs;
+              if (read === -1) msgs.stop();
+              // The consumer's pending count at creation tells whether anything
+              // is there at all; with nothing to deliver no callback would come.
+              const info = await consumer.info(true);
+              if (info.num_pending === 0 && read === 0) {
+                read = -1;
+                finish();
+              }
+            }, finish);
+        });
+      } finally {
+        consumer.delete().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorCode, NatsError } from "nats";
+import {
+  FencedError,
+  InvalidRequestError,
+  SessionExistsError,
+  SessionNotFoundError,
+  StoreUnavailableError,
+} from "./errors.js";
+
+/** JetStream API error codes (`err_code`) the store reacts to. */
+export const JsErrCode = {
+  /** `Nats-Expected-Last-Subject-Sequence` did not match: the fence. */
+  wrongLastSequence: 10071,
+  /** The message is larger than the stream's max_msg_size. */
+  messageTooLarge: 10054,
+  streamNotFound: 10059,
+  insufficientResources: 10023,
+  storageExceeded: 10047,
+  maximumConsumers: 10026,
+  noMessageFound: 10037,
+} as const;
+
+/** The JetStream API error code of `err`, if it is one. */
+export function jsErrorCode(err: unknown): number | undefined {
+  return err instanceof NatsError ? err.api_error?.err_code : undefined;
+}
+
+/** True when the error means "NATS did not answer": retrying later may succeed. */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  if (!(err instanceof NatsError)) return false;
+  switch (err.code) {
+    case ErrorCode.Timeout:
+    case ErrorCode.NoResponders:
+    case ErrorCode.ConnectionClosed:
+    case ErrorCode.ConnectionDraining:
+    case ErrorCode.ConnectionRefused:
+    case ErrorCode.ConnectionTimeout:
+    case ErrorCode.Disconnect:
+    case ErrorCode.JetStream408RequestTimeout:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The single place where anything the store throws becomes a gRPC status. Domain
+ * errors carry their own message; NATS errors are classified by what a caller can
+ * do about them (retry later, fix the request, or report a bug).
+ */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof SessionNotFoundError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  if (err instanceof SessionExistsError) {
+    return new ConnectError(err.message, Code.AlreadyExists, undefined, undefined, err);
+  }
+  if (err instanceof FencedError) return new ConnectError(err.message, Code.Aborted, undefined, undefined, err);
+  if (err instanceof InvalidRequestError) {
+    return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  }
+  if (isUnavailable(err)) {
+    const detail = err instanceof StoreUnavailableError ? err.message : `NATS: ${(err as Error).message}`;
+    return new ConnectError(`session store unavailable: ${detail}`, Code.Unavailable, undefined, undefined, err);
+  }
+  if (err instanceof NatsError) {
+    switch (jsErrorCode(err)) {
+      case JsErrCode.messageTooLarge:
+        return new ConnectError(`batch too large for the stream: ${err.message}`, Code.InvalidArgument);
+      case JsErrCode.insufficientResources:
+      case JsErrCode.storageExceeded:
+      case JsErrCode.maximumConsumers:
+        return new ConnectError(`NATS is out of resources: ${err.message}`, Code.ResourceExhausted);
+      case JsErrCode.streamNotFound:
+        return new ConnectError(
+          `the events stream is missing on NATS (${err.message}); it is recreated on reconnect`,
+          Code.Unavailable,
+        );
+    }
+    if (err.code === ErrorCode.MaxPayloadExceeded) {
+      return new ConnectError(`batch exceeds the NATS server's max_payload: ${err.message}`, Code.InvalidArgument);
+    }
+    return new ConnectError(`NATS error: ${err.message}`, Code.Internal, undefined, undefined, err);
+  }
+  return ConnectError.from(err, Code.Internal);
+}

@@ -1,0 +1,208 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type AgentConfig, type Event, EventSchema, type RunState, type Session } from "@reins/proto";
+import { uuidv7 } from "uuidv7";
+import { type AppendResult, appendEvents } from "./append.js";
+import { batchMsgId, encodeBatch } from "./batch-codec.js";
+import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
+import { openConnection } from "./connection.js";
+import { InvalidRequestError, SessionExistsError, SessionNotFoundError } from "./errors.js";
+import { fencedPublish } from "./fenced-publish.js";
+import { createKeyedMutex } from "./keyed-mutex.js";
+import { createLogReader } from "./log-reader.js";
+import { type EventsPage, type GetEventsOptions, getEvents } from "./read-events.js";
+import { createSessionIndex } from "./session-index.js";
+import { createStateCache } from "./state-cache.js";
+import type { StoreContext } from "./store-context.js";
+import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./stream-events.js";
+import { checkEventId, checkSessionId, checkTitle } from "./validate.js";
+
+export interface CreateSessionInput {
+  /** Empty or absent: a UUIDv7 is generated. */
+  readonly sessionId?: string;
+  readonly config?: AgentConfig;
+  readonly title?: string;
+  /** Id of the `session.created` event; empty or absent: generated. */
+  readonly eventId?: string;
+}
+
+/** The session log on JetStream plus its KV index. Errors: see errors.ts; map with toConnectError. */
+export interface SessionStore extends AsyncDisposable {
+  readonly names: StoreNames;
+  /** True while NATS is connected and the stream and bucket exist. */
+  readonly ready: boolean;
+  onReadyChange(listener: (ready: boolean) => void): () => void;
+  createSession(input: CreateSessionInput): Promise<{ session: Session; event: Event }>;
+  getSession(sessionId: string): Promise<Session>;
+  listSessions(request: {
+    pageSize?: number;
+    pageToken?: string;
+    state?: RunState;
+  }): Promise<{ sessions: Session[]; nextPageToken: string }>;
+  appendEvents(sessionId: string, expectedLastSeq: bigint | number, events: readonly Event[]): Promise<AppendResult>;
+  getEvents(sessionId: string, options?: GetEventsOptions): Promise<EventsPage>;
+  streamEvents(sessionId: string, options?: StreamEventsOptions): AsyncGenerator<Event>;
+  deleteSession(sessionId: string): Promise<{ purgedEvents: number }>;
+  /** Number of StreamEvents calls currently open. */
+  readonly openStreams: number;
+  /** Ends open streams, writes pending index entries, closes the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to NATS (waiting for it if needed), creates the stream and bucket if
+ * they are missing, and returns the store. `log` receives connection changes and
+ * background failures (an index write that will be retried by the next append).
+ */
+export async function createSessionStore(
+  options: SessionStoreOptions = {},
+  log: (msg: string) => void = () => undefined,
+): Promise<SessionStore> {
+  const resolved = resolveOptions(options);
+  const conn = await openConnection(resolved, log);
+  const reader = createLogReader({
+    js: conn.js,
+    jsm: conn.jsm,
+    stream: resolved.names.stream,
+    requestTimeoutMs: resolved.requestTimeoutMs,
+  });
+  const subjectOf = (sessionId: string) => `${resolved.names.eventsSubject}.${sessionId}`;
+  const index = await createSessionIndex(conn.kv, log);
+  const ctx: StoreContext = {
+    options: resolved,
+    conn,
+    reader,
+    cache: createStateCache({ reader, subjectOf, maxEvents: resolved.cacheMaxEvents }),
+    index,
+    withLock: createKeyedMutex(),
+    log,
+    subjectOf,
+    maxBatchBytes: () =>
+      Math.min(resolved.maxMessageBytes, conn.nc.info?.max_payload ?? Number.POSITIVE_INFINITY) - 512,
+  };
+  const streams = createStreamRegistry();
+  // A delete anywhere (this replica or another) ends the streams following it.
+  index.onRemoved((sessionId) => {
+    ctx.cache.drop(sessionId);
+    streams.endSession(sessionId);
+  });
+
+  const close = async () => {
+    streams.endAll();
+    await index.flush();
+    index.stop();
+    await conn.close();
+  };
+
+  return {
+    names: resolved.names,
+    get ready() {
+      return conn.ready;
+    },
+    onReadyChange: (listener) => conn.onReadyChange(listener),
+    createSession: (input) => createSession(ctx, input),
+    getSession: (sessionId) => getSession(ctx, sessionId),
+    async listSessions(request) {
+      conn.assertReady();
+      await index.initialized;
+      return index.list({
+        pageSize: request.pageSize ?? 0,
+        pageToken: request.pageToken ?? "",
+        state: request.state ?? 0,
+      });
+    },
+    appendEvents: (sessionId, expectedLastSeq, events) => appendEvents(ctx, sessionId, expectedLastSeq, events),
+    getEvents: (sessionId, opts = {}) => getEvents(ctx, sessionId, opts),
+    streamEvents: (sessionId, opts = {}) => streamEvents(ctx, streams, sessionId, opts),
+    async deleteSession(sessionId) {
+      const result = await deleteSession(ctx, sessionId);
+      streams.endSession(sessionId);
+      return result;
+    },
+    get openStreams() {
+      return streams.size;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function createSession(ctx: StoreContext, input: CreateSessionInput) {
+  const sessionId = input.sessionId || uuidv7();
+  checkSessionId(sessionId);
+  const eventId = input.eventId || uuidv7();
+  checkEventId(eventId, "event_id");
+  const title = input.title ?? "";
+  checkTitle(title);
+  if (!input.config) throw new InvalidRequestError("config is required: the session.created event records it");
+  ctx.conn.assertReady();
+  const subject = ctx.subjectOf(sessionId);
+  const event = create(EventSchema, {
+    id: eventId,
+    seq: 1n,
+    time: timestampFromMs(Date.now()),
+    payload: { case: "sessionCreated", value: { config: input.config, title } },
+  });
+
+  return ctx.withLock(sessionId, async () => {
+    // Fenced on "the subject is empty": of two concurrent creates one wins.
+    const outcome = await fencedPublish(ctx, subject, encodeBatch([event]), batchMsgId(sessionId, 0, [eventId]), 0, [
+      eventId,
+    ]);
+    if (outcome.kind === "written") {
+      const state = ctx.cache.adoptCreated(sessionId, { streamSeq: outcome.streamSeq, events: [event] });
+      await ctx.index.write(sessionId, () => state.summary());
+      return { session: state.summary(), event };
+    }
+    const state = await ctx.cache.load(sessionId);
+    // Fenced on an empty subject that is empty again: deleted meanwhile.
+    if (!state) throw new SessionNotFoundError(sessionId);
+    if (state.createdEventId !== eventId) throw new SessionExistsError(sessionId, state.createdEventId);
+    // A retry of our own create: answer with the original.
+    const original = await ctx.reader.at(subject, state.streamSeqAt(0));
+    const created = original?.events[0];
+    if (!created) throw new SessionNotFoundError(sessionId);
+    await ctx.index.write(sessionId, () => state.summary());
+    return { session: state.summary(), event: created };
+  });
+}
+
+async function getSession(ctx: StoreContext, sessionId: string): Promise<Session> {
+  checkSessionId(sessionId);
+  ctx.conn.assertReady();
+  if (!ctx.cache.peek(sessionId)) {
+    // Not read here yet: when the index is up to date with the log, it is the
+    // answer and the log need not be folded.
+    const last = await ctx.reader.last(ctx.subjectOf(sessionId));
+    const indexed = ctx.index.get(sessionId);
+    if (!last) {
+      if (indexed) await ctx.index.remove(sessionId); // a delete that died half-way
+      throw new SessionNotFoundError(sessionId);
+    }
+    if (indexed && indexed.lastSeq === last.events[last.events.length - 1]?.seq) return indexed;
+  }
+  const state = await ctx.cache.load(sessionId);
+  if (!state) throw new SessionNotFoundError(sessionId);
+  // Repairs an index entry left behind by a crash between append and index write.
+  if ((ctx.index.get(sessionId)?.lastSeq ?? -1n) < BigInt(state.lastSeq)) {
+    ctx.index.write(sessionId, () => state.summary(), true);
+  }
+  return state.summary();
+}
+
+async function deleteSession(ctx: StoreContext, sessionId: string): Promise<{ purgedEvents: number }> {
+  checkSessionId(sessionId);
+  ctx.conn.assertReady();
+  return ctx.withLock(sessionId, async () => {
+    const subject = ctx.subjectOf(sessionId);
+    const last = await ctx.reader.last(subject);
+    const indexed = ctx.index.get(sessionId);
+    if (!last && !indexed) throw new SessionNotFoundError(sessionId);
+    // Log first, index second: a crash in between leaves an index entry without
+    // a log, which GetSession recognises and removes.
+    if (last) await ctx.conn.jsm.streams.purge(ctx.options.names.stream, { filter: subject });
+    ctx.cache.drop(sessionId);
+    await ctx.index.remove(sessionId);
+    return { purgedEvents: Number(last?.events[last.events.length - 1]?.seq ?? 0) };
+  });
+}

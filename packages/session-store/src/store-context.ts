@@ -1,0 +1,20 @@
+import type { ResolvedOptions } from "./config.js";
+import type { StoreConnection } from "./connection.js";
+import type { createKeyedMutex } from "./keyed-mutex.js";
+import type { LogReader } from "./log-reader.js";
+import type { SessionIndex } from "./session-index.js";
+import type { StateCache } from "./state-cache.js";
+
+/** What the store's operations share; built once by createSessionStore. */
+export interface StoreContext {
+  readonly options: ResolvedOptions;
+  readonly conn: StoreConnection;
+  readonly reader: LogReader;
+  readonly cache: StateCache;
+  readonly index: SessionIndex;
+  readonly withLock: ReturnType<typeof createKeyedMutex>;
+  readonly log: (msg: string) => void;
+  subjectOf(sessionId: string): string;
+  /** Largest encoded batch accepted: the stream's and the server's limits, less header room. */
+  maxBatchBytes(): number;
+}

@@ -1,0 +1,84 @@
+import { ConnectError } from "@connectrpc/connect";
+import { type Event, EventType, eventTypeName } from "@reins/proto";
+import { validateSessionId } from "@reins/service-kit";
+import { InvalidRequestError } from "./errors.js";
+
+/** Most events one AppendEvents may carry. */
+export const maxBatchEvents = 100;
+/** Most events one GetEvents page may return. */
+export const maxPageEvents = 1_000;
+export const maxTitleLength = 200;
+/** Event ids are idempotency keys: UUIDs, ULIDs and similar fit. */
+export const eventIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function checkSessionId(id: string): string {
+  try {
+    return validateSessionId(id);
+  } catch (err) {
+    throw new InvalidRequestError(err instanceof ConnectError ? err.rawMessage : String(err));
+  }
+}
+
+export function checkEventId(id: string, field: string): void {
+  if (id === "") throw new InvalidRequestError(`${field} is required (a unique id such as a UUIDv7)`);
+  if (!eventIdPattern.test(id)) {
+    const shown = id.length > 80 ? `${JSON.stringify(id.slice(0, 80))}...` : JSON.stringify(id);
+    throw new InvalidRequestError(`${field} ${shown} is invalid: use 1-128 characters from A-Z a-z 0-9 _ - . :`);
+  }
+}
+
+/** Checks a batch for AppendEvents; every message names the offending event. */
+export function checkAppendBatch(events: readonly Event[]): void {
+  if (events.length === 0) throw new InvalidRequestError("events is empty: append at least one event");
+  if (events.length > maxBatchEvents) {
+    throw new InvalidRequestError(
+      `batch of ${events.length} events is over the limit of ${maxBatchEvents}: split it into several appends`,
+    );
+  }
+  const seen = new Set<string>();
+  events.forEach((event, i) => {
+    checkEventId(event.id, `events[${i}].id`);
+    if (seen.has(event.id)) throw new InvalidRequestError(`events[${i}].id "${event.id}" appears twice in the batch`);
+    seen.add(event.id);
+    if (event.payload.case === undefined) {
+      throw new InvalidRequestError(`events[${i}] (id "${event.id}") has no payload: set exactly one event kind`);
+    }
+    if (event.payload.case === "sessionCreated") {
+      throw new InvalidRequestError(
+        `events[${i}] (id "${event.id}") is a session.created event: only CreateSession writes it`,
+      );
+    }
+  });
+}
+
+export function checkExpectedLastSeq(value: bigint | number): number {
+  const seq = Number(value);
+  if (seq < 1) {
+    throw new InvalidRequestError(
+      "expected_last_seq must be at least 1: every session starts with its session.created event at seq 1",
+    );
+  }
+  return seq;
+}
+
+/** Resolves a page limit: 0 means the maximum. */
+export function checkLimit(limit: number): number {
+  if (limit > maxPageEvents) throw new InvalidRequestError(`limit ${limit} is over the maximum of ${maxPageEvents}`);
+  return limit === 0 ? maxPageEvents : limit;
+}
+
+/** A type filter as a set; empty means all. */
+export function checkTypes(types: readonly EventType[], field = "types"): ReadonlySet<EventType> {
+  types.forEach((type, i) => {
+    if (type === EventType.UNSPECIFIED || eventTypeName(type) === undefined) {
+      throw new InvalidRequestError(`${field}[${i}] = ${type} is not an event type`);
+    }
+  });
+  return new Set(types);
+}
+
+export function checkTitle(title: string): void {
+  if (title.length > maxTitleLength) {
+    throw new InvalidRequestError(`title is ${title.length} characters, over the limit of ${maxTitleLength}`);
+  }
+}
