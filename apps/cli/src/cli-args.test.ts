@@ -59,7 +59,7 @@ describe("reins arguments and exit codes", () => {
     [["sessions", "--bogus"], /unknown option '--bogus'/],
     [["events"], /missing required argument 'session-id'/],
     [["events", "bad.id"], /session ids are 1-64 characters/],
-    [["events", "s1", "--type", "agent.nope"], /unknown event type "agent.nope"/],
+    [["events", "s1", "--type", "agent.nope", "--session-url", "127.0.0.1:1"], /unknown event type "agent.nope"/],
     [["sessions", "--limit", "x"], /expected a whole number/],
     [["sessions", "--limit", "0"], /must be at least 1/],
     [["sessions", "--state", "sleeping"], /expected running, idle or terminated/],

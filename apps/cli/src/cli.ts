@@ -1,7 +1,6 @@
 import { CommanderError } from "commander";
-import { CliError, ExitCode } from "./cli-error.js";
+import { CliError, ExitCode, InterruptedError } from "./cli-error.js";
 import { createContext } from "./context.js";
-import { describeError, exitCodeOf, isExpected } from "./error-line.js";
 import { createProgram } from "./program.js";
 import { createTerminal } from "./terminal.js";
 
@@ -26,8 +25,11 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       // rejects is a usage error, already printed.
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
+    const { describeError, exitCodeOf, isExpected } = await import("./error-line.js");
     const c = terminal.errColors;
-    terminal.note(`${c.red("error:")} ${describeError(err)}`);
+    // Ctrl-C is the user's choice, not a failure to report.
+    if (err instanceof InterruptedError) terminal.note(c.dim(err.message));
+    else terminal.note(`${c.red("error:")} ${describeError(err)}`);
     if (err instanceof CliError) for (const line of err.details) terminal.note(c.dim(`  ${line}`));
     if (!isExpected(err) && env.REINS_DEBUG && err instanceof Error && err.stack) terminal.note(c.dim(err.stack));
     return exitCodeOf(err);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type Clients, createClients } from "./clients.js";
+import type { Clients } from "./clients.js";
 import { defaultStateDir, type StackPaths, stackPaths } from "./stack/paths.js";
 import { readState, type StackState } from "./stack/state-file.js";
 import { resolveTargets, type Targets } from "./targets.js";
@@ -42,6 +42,8 @@ export function createContext(terminal: Terminal, env: NodeJS.ProcessEnv): CliCo
     paths,
     state,
     targets,
-    clients: async (command) => createClients(await targets(command)),
+    // Loaded on first use: the gRPC stack is most of the start-up time, and
+    // help, usage errors and `reins down` never need it.
+    clients: async (command) => (await import("./clients.js")).createClients(await targets(command)),
   };
 }

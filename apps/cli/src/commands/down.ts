@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
-import { createProgress } from "../render/progress.js";
-import { stopStackFromState } from "../stack/stack-down.js";
 
 export function registerDown(program: Command, ctx: CliContext): void {
   program
@@ -16,6 +14,10 @@ export function registerDown(program: Command, ctx: CliContext): void {
         ctx.terminal.note(`no stack is running from ${paths.dir}`);
         return;
       }
+      const [{ stopStackFromState }, { createProgress }] = await Promise.all([
+        import("../stack/stack-down.js"),
+        import("../render/progress.js"),
+      ]);
       await stopStackFromState(state, paths.stateFile, {
         progress: createProgress(ctx.terminal),
         keepDocker: options.keepDocker === true,

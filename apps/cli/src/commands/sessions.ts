@@ -1,30 +1,22 @@
-import { RunState, type Session } from "@reins/proto";
 import { type Command, InvalidArgumentError } from "commander";
 import type { CliContext } from "../context.js";
 import { parsePositive } from "../options.js";
-import {
-  formatAge,
-  formatCost,
-  formatCount,
-  parseRunState,
-  runStateName,
-  stopReasonName,
-  totalTokens,
-} from "../render/format.js";
-import { sessionJson } from "../render/json-lines.js";
-import { renderTable } from "../render/table.js";
-import type { Colors } from "../terminal.js";
 
-interface SessionsOptions {
-  state?: RunState;
+export const runStateNames = ["running", "idle", "terminated"] as const;
+export type RunStateName = (typeof runStateNames)[number];
+
+export interface SessionsOptions {
+  state?: RunStateName;
   limit: number;
   json?: boolean;
 }
 
-function parseStateOption(value: string): RunState {
-  const state = parseRunState(value);
-  if (state === undefined) throw new InvalidArgumentError("expected running, idle or terminated");
-  return state;
+function parseStateOption(value: string): RunStateName {
+  const name = value.trim().toLowerCase();
+  if (!(runStateNames as readonly string[]).includes(name)) {
+    throw new InvalidArgumentError("expected running, idle or terminated");
+  }
+  return name as RunStateName;
 }
 
 export function registerSessions(program: Command, ctx: CliContext): void {
@@ -43,58 +35,7 @@ Examples:
   $ reins sessions --json --limit 1000 | jq -r .sessionId`,
     )
     .action(async (options: SessionsOptions, command: Command) => {
-      const { session } = await ctx.clients(command);
-      const sessions: Session[] = [];
-      let pageToken = "";
-      do {
-        const page = await session.listSessions({
-          pageSize: Math.min(1000, options.limit - sessions.length),
-          pageToken,
-          state: options.state ?? RunState.UNSPECIFIED,
-        });
-        sessions.push(...page.sessions);
-        pageToken = page.nextPageToken;
-      } while (pageToken && sessions.length < options.limit);
-      const shown = sessions.slice(0, options.limit);
-
-      if (options.json) {
-        for (const s of shown) ctx.terminal.print(sessionJson(s));
-        return;
-      }
-      if (shown.length === 0) {
-        ctx.terminal.note(options.state === undefined ? "no sessions yet" : "no sessions in that state");
-        return;
-      }
-      for (const line of renderSessionsTable(shown, ctx.terminal.colors, Date.now())) ctx.terminal.print(line);
-      if (pageToken) ctx.terminal.note(ctx.terminal.errColors.dim(`(more sessions: raise --limit)`));
+      const { listSessions } = await import("./sessions-action.js");
+      await listSessions(ctx, command, options);
     });
-}
-
-/** The `reins sessions` table. Pure, for tests. */
-export function renderSessionsTable(sessions: readonly Session[], c: Colors, nowMs: number): string[] {
-  const stateColor = (s: RunState) =>
-    s === RunState.RUNNING ? c.cyan : s === RunState.TERMINATED ? c.red : s === RunState.IDLE ? c.green : c.dim;
-  return renderTable(
-    [
-      { header: "ID" },
-      { header: "STATE" },
-      { header: "STOP" },
-      { header: "TITLE", maxWidth: 40 },
-      { header: "EVENTS", align: "right" },
-      { header: "TOKENS", align: "right" },
-      { header: "COST", align: "right" },
-      { header: "CREATED" },
-    ],
-    sessions.map((s) => [
-      s.sessionId,
-      stateColor(s.state)(runStateName(s.state)),
-      stopReasonName(s.stopReason),
-      s.title,
-      formatCount(s.lastSeq),
-      formatCount(totalTokens(s.usage)),
-      formatCost(s.costUsd),
-      formatAge(s.createTime, nowMs),
-    ]),
-    c,
-  );
 }
