@@ -1,1 +1,38 @@
-export {};
+export type { AgentLoopDeps, LoopLogger, RunOutcome } from "./agent-loop.js";
+export { limitReached, runAgentLoop } from "./agent-loop.js";
+export type { AnthropicAdapterOptions, SdkLogger } from "./anthropic-adapter.js";
+export { createAnthropicAdapter } from "./anthropic-adapter.js";
+export { classifyAnthropicError, ModelAttemptError } from "./anthropic-errors.js";
+export { toAnthropicParams } from "./anthropic-params.js";
+export type { ConversationBlock, ConversationMessage, ToolSpec } from "./conversation.js";
+export { interruptText, notRun, outcomeUnknown, parseToolInput } from "./conversation.js";
+export type { DeltaBus } from "./delta-bus.js";
+export { createLocalDeltaBus, createNatsDeltaBus, deltaSubject } from "./delta-bus.js";
+export { toConnectError } from "./errors.js";
+export type { ExecutorPool, ExecutorPoolOptions, ToolCall, ToolOutcome } from "./executor-pool.js";
+export { createExecutorPool, describeExecutorFailure, ToolAbortedError } from "./executor-pool.js";
+export type { NextStep, SessionFold, ToolCallState } from "./fold.js";
+export { createSessionFold } from "./fold.js";
+export type { HarnessServiceDeps } from "./harness-service.js";
+export { createHarnessServiceImpl } from "./harness-service.js";
+export type {
+  ModelAdapter,
+  ModelCallOptions,
+  ModelDelta,
+  ModelRequest,
+  ModelRequestStats,
+  ModelResponse,
+  ModelStopReason,
+  ModelUsage,
+} from "./model.js";
+export { ModelAbortedError, ModelError } from "./model.js";
+export type { ModelPrice } from "./pricing.js";
+export { costOf, priceOf } from "./pricing.js";
+export type { RunStreamOptions } from "./run-stream.js";
+export { streamRun } from "./run-stream.js";
+export type { AppendHook, EventPayload, SessionClient, SessionLog, SessionLogOptions } from "./session-log.js";
+export { createSessionLog, FencedError, loadSession } from "./session-log.js";
+export type { SessionRunner, SessionRunnerOptions } from "./session-runner.js";
+export { createSessionRunner } from "./session-runner.js";
+export type { ResolvedTools } from "./tool-specs.js";
+export { lookUpTools, resolveTools } from "./tool-specs.js";

@@ -1,0 +1,238 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { type AgentConfig, RunState, StopReason } from "@reins/proto";
+import { notRun, outcomeUnknown, type ToolSpec } from "./conversation.js";
+import type { DeltaBus } from "./delta-bus.js";
+import { type ExecutorPool, ToolAbortedError } from "./executor-pool.js";
+import type { ToolCallState } from "./fold.js";
+import { ModelAbortedError, type ModelAdapter, ModelError } from "./model.js";
+import {
+  agentMessage,
+  modelSpan,
+  sessionError,
+  sessionStatus,
+  syntheticResult,
+  toolResult,
+  toolUseStarted,
+} from "./payloads.js";
+import {
+  type AppendHook,
+  createSessionLog,
+  FencedError,
+  loadSession,
+  type SessionClient,
+  type SessionLog,
+} from "./session-log.js";
+import { resolveTools } from "./tool-specs.js";
+
+export interface LoopLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface AgentLoopDeps {
+  readonly sessions: SessionClient;
+  readonly model: ModelAdapter;
+  readonly executors: ExecutorPool;
+  readonly deltas?: DeltaBus;
+  readonly onAppended?: AppendHook;
+  readonly log?: LoopLogger;
+  /** max_tokens when the agent config says 0. Default 8192. */
+  readonly defaultMaxTokens?: number;
+}
+
+/** How a run ended. */
+export type RunOutcome =
+  /** Waiting for the user (end of turn, model error, interrupt). */
+  | { readonly kind: "idle"; readonly stopReason: StopReason }
+  | { readonly kind: "terminated"; readonly stopReason: StopReason }
+  /** Another writer took the session; this run wrote nothing after that. */
+  | { readonly kind: "fenced"; readonly error: FencedError }
+  /** The caller's signal stopped the run; it wrote nothing after that. */
+  | { readonly kind: "stopped" };
+
+const byCaller = Symbol("stopped by the caller");
+const byWallTime = Symbol("wall time limit");
+const byFence = Symbol("fenced");
+
+/**
+ * Runs a session from its log until it needs the user or ends: the agent loop.
+ * Every step is written (and acknowledged) before it is acted on: the model's
+ * answer before any tool runs, each `agent.tool_use_started` before its
+ * Execute, each result before the next model request. So the loop can be
+ * killed anywhere and run again, by any process, from the log alone: a call
+ * that started without a result is reported "interrupted; outcome unknown"
+ * (or run again, if its tool is idempotent). Safe to call on a session that
+ * has nothing to do.
+ */
+export async function runAgentLoop(deps: AgentLoopDeps, sessionId: string, signal?: AbortSignal): Promise<RunOutcome> {
+  const run = new AbortController();
+  const stop = () => run.abort(byCaller);
+  if (signal?.aborted) return { kind: "stopped" };
+  signal?.addEventListener("abort", stop, { once: true });
+  let wallTimer: NodeJS.Timeout | undefined;
+  try {
+    const fold = await loadSession(deps.sessions, sessionId, run.signal);
+    const config = fold.config;
+    if (!config) throw new Error(`session ${sessionId} has no session.created event`);
+    const log = createSessionLog({ client: deps.sessions, fold, onAppended: deps.onAppended });
+    const step = fold.next();
+    if (step === "terminated") return { kind: "terminated", stopReason: fold.stopReason };
+    if (step === "idle") {
+      // A crash can fall between a turn's last event and its idle status.
+      if (fold.runState === RunState.RUNNING) await log.append(sessionStatus(RunState.IDLE, fold.idleReason()));
+      return { kind: "idle", stopReason: fold.idleReason() };
+    }
+    if (fold.runState !== RunState.RUNNING) await log.append(sessionStatus(RunState.RUNNING));
+    const wallMs = config.limits?.maxWallTime ? durationMs(config.limits.maxWallTime) : 0;
+    if (wallMs > 0) {
+      const left = (fold.runStartedAt ?? Date.now()) + wallMs - Date.now();
+      wallTimer = setTimeout(() => run.abort(byWallTime), Math.max(0, left));
+    }
+    const tools = await resolveTools(config, deps.executors, run.signal);
+    const turn = createTurn(deps, log, config, tools, run);
+
+    for (;;) {
+      if (run.signal.aborted) {
+        if (run.signal.reason === byWallTime) return await turn.endOnWallTime(wallMs);
+        return { kind: "stopped" };
+      }
+      const next = fold.next();
+      if (next === "terminated") return { kind: "terminated", stopReason: fold.stopReason };
+      if (next === "idle") {
+        await log.append(sessionStatus(RunState.IDLE, fold.idleReason()));
+        return { kind: "idle", stopReason: fold.idleReason() };
+      }
+      if (next === "tools") {
+        await turn.runTools();
+        continue;
+      }
+      const limit = limitReached(config, fold.turns, fold.totalTokens);
+      if (limit) {
+        await log.append(sessionStatus(RunState.TERMINATED, limit.reason, limit.detail));
+        return { kind: "terminated", stopReason: limit.reason };
+      }
+      const failed = await turn.callModel();
+      if (failed) return failed;
+    }
+  } catch (err) {
+    if (err instanceof FencedError) {
+      deps.log?.warn({ sessionId, err: err.message }, "fenced out: another writer owns the session");
+      return { kind: "fenced", error: err };
+    }
+    if (run.signal.reason === byCaller) return { kind: "stopped" };
+    throw err;
+  } finally {
+    clearTimeout(wallTimer);
+    signal?.removeEventListener("abort", stop);
+  }
+}
+
+function createTurn(
+  deps: AgentLoopDeps,
+  log: SessionLog,
+  config: AgentConfig,
+  tools: { specs: ToolSpec[]; idempotent: ReadonlySet<string> },
+  run: AbortController,
+) {
+  const { fold } = log;
+  const sessionId = fold.sessionId;
+  // Once the caller stopped the run or another writer took over, nothing more is written.
+  const mayWrite = () => !run.signal.aborted || run.signal.reason === byWallTime;
+
+  return {
+    async callModel(): Promise<RunOutcome | undefined> {
+      const turnNumber = fold.turns + 1;
+      try {
+        const response = await deps.model.stream(
+          {
+            model: config.model,
+            system: config.systemPrompt,
+            tools: tools.specs,
+            messages: fold.conversation(),
+            maxTokens: config.maxTokens || deps.defaultMaxTokens || 8192,
+          },
+          {
+            signal: run.signal,
+            onDelta: (d) => deps.deltas?.publish({ sessionId, turn: turnNumber, ...d }),
+          },
+        );
+        if (run.signal.aborted) return undefined;
+        await log.append(agentMessage(response), modelSpan(response));
+        return undefined;
+      } catch (err) {
+        if (err instanceof ModelAbortedError) return undefined;
+        if (!(err instanceof ModelError) || !mayWrite()) throw err;
+        deps.log?.warn({ sessionId, kind: err.kind, err: err.message }, "model request failed");
+        await log.append(
+          modelSpan(err.stats, err.message),
+          sessionError(err.message, err.kind, err.retryable),
+          sessionStatus(RunState.IDLE, StopReason.ERROR, err.message),
+        );
+        return { kind: "idle", stopReason: StopReason.ERROR };
+      }
+    },
+
+    async runTools(): Promise<void> {
+      const open = fold.openCalls().filter((c) => c.result === undefined);
+      // A call that started but left no result may or may not have run: only an
+      // idempotent tool is safe to run again; the model decides about the rest.
+      const unknown = open.filter((c) => c.startedEventId !== undefined && !tools.idempotent.has(c.toolUse.name));
+      if (unknown.length > 0) await log.append(...unknown.map((c) => syntheticResult(c.toolUse, outcomeUnknown)));
+      const fresh = open.filter((c) => c.startedEventId === undefined);
+      // Write-ahead: every intent is acknowledged before any call is made.
+      if (fresh.length > 0) await log.append(...fresh.map((c) => toolUseStarted(c.toolUse)));
+      const runnable = open.filter((c) => !unknown.includes(c));
+      const address = config.executorAddress;
+      const settled = await Promise.allSettled(
+        runnable.map(async (call) => {
+          if (run.signal.aborted) return;
+          const outcome = await deps.executors.execute(
+            address,
+            { sessionId, toolUseId: call.toolUse.id, name: call.toolUse.name, inputJson: call.toolUse.inputJson },
+            run.signal,
+          );
+          if (!mayWrite()) return;
+          await log.append(toolResult(call.toolUse, outcome));
+        }),
+      );
+      for (const result of settled) {
+        if (result.status === "fulfilled" || result.reason instanceof ToolAbortedError) continue;
+        if (result.reason instanceof FencedError) run.abort(byFence);
+        throw result.reason;
+      }
+    },
+
+    /** Ends the run at its wall-time limit, answering any call it cut short. */
+    async endOnWallTime(wallMs: number): Promise<RunOutcome> {
+      const detail = `wall time limit of ${Math.round(wallMs / 1000)} s reached`;
+      const open = fold.next() === "tools" ? fold.openCalls().filter((c) => c.result === undefined) : [];
+      if (open.length > 0) await log.append(...open.map((c) => syntheticResult(c.toolUse, cutShort(c, detail))));
+      await log.append(sessionStatus(RunState.TERMINATED, StopReason.BUDGET_REACHED, detail));
+      return { kind: "terminated", stopReason: StopReason.BUDGET_REACHED };
+    },
+  };
+}
+
+function cutShort(call: ToolCallState, detail: string): string {
+  return call.startedEventId === undefined ? `${notRun} (${detail})` : `${outcomeUnknown} (${detail})`;
+}
+
+/** The limit a session has reached before its next model request, if any. */
+export function limitReached(
+  config: AgentConfig,
+  turns: number,
+  totalTokens: number,
+): { reason: StopReason; detail: string } | undefined {
+  const limits = config.limits;
+  if (!limits) return undefined;
+  if (limits.maxTurns > 0 && turns >= limits.maxTurns) {
+    return { reason: StopReason.MAX_TURNS, detail: `max_turns ${limits.maxTurns} reached` };
+  }
+  if (limits.maxTotalTokens > 0n && BigInt(totalTokens) >= limits.maxTotalTokens) {
+    return {
+      reason: StopReason.BUDGET_REACHED,
+      detail: `token budget of ${limits.maxTotalTokens} reached (${totalTokens} used)`,
+    };
+  }
+  return undefined;
+}

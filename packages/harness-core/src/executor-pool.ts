@@ -1,0 +1,134 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ExecutorService, type Tool } from "@reins/proto";
+
+/** The outcome of a tool call as the model will read it. Failures are strings too. */
+export interface ToolOutcome {
+  readonly output: string;
+  readonly isError: boolean;
+  readonly exitCode: number;
+  readonly durationMs: number;
+  readonly truncated: boolean;
+}
+
+export interface ToolCall {
+  readonly sessionId: string;
+  readonly toolUseId: string;
+  readonly name: string;
+  readonly inputJson: string;
+}
+
+/** The call was cancelled by its caller (interrupt, wall time, shutdown). */
+export class ToolAbortedError extends Error {
+  override readonly name = "ToolAbortedError";
+}
+
+/**
+ * Executor clients by address (the session's own, or the harness default),
+ * with the bearer token, a short-lived tool catalog cache, and one mapping of
+ * executor failures to tool results: an executor that is down, slow or
+ * refusing becomes an error string the model reads, never a dead session.
+ */
+export interface ExecutorPool {
+  execute(address: string, call: ToolCall, signal?: AbortSignal): Promise<ToolOutcome>;
+  /** The catalog of the executor at `address` (cached for `catalogTtlMs`). */
+  listTools(address: string, options?: { fresh?: boolean; signal?: AbortSignal }): Promise<Tool[]>;
+  /** `address`, or the default when empty. */
+  resolve(address: string): string;
+}
+
+export interface ExecutorPoolOptions {
+  /** Used for sessions whose config names no executor. */
+  readonly defaultAddress?: string;
+  readonly token?: string;
+  /** Default 10 s. */
+  readonly catalogTtlMs?: number;
+  /** For tests: how to reach an address. Default: gRPC over HTTP/2. */
+  readonly transport?: (address: string, interceptors: Interceptor[]) => Transport;
+}
+
+export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorPool {
+  const clients = new Map<string, Client<typeof ExecutorService>>();
+  const catalogs = new Map<string, { tools: Tool[]; at: number }>();
+  const ttl = options.catalogTtlMs ?? 10_000;
+  const auth: Interceptor = (next) => (req) => {
+    if (options.token) req.header.set("authorization", `Bearer ${options.token}`);
+    return next(req);
+  };
+  const makeTransport =
+    options.transport ?? ((address, interceptors) => createGrpcTransport({ baseUrl: address, interceptors }));
+
+  const resolve = (address: string) => {
+    const resolved = address || options.defaultAddress || "";
+    if (!resolved) throw new ConnectError("no executor address configured", Code.FailedPrecondition);
+    return resolved;
+  };
+  const clientFor = (address: string) => {
+    let client = clients.get(address);
+    if (!client) {
+      client = createClient(ExecutorService, makeTransport(address, [auth]));
+      clients.set(address, client);
+    }
+    return client;
+  };
+
+  return {
+    resolve,
+    async execute(address, call, signal) {
+      const started = performance.now();
+      let target = address;
+      try {
+        target = resolve(address);
+        const res = await clientFor(target).execute(
+          { name: call.name, inputJson: call.inputJson, sessionId: call.sessionId, callId: call.toolUseId },
+          { signal },
+        );
+        return {
+          output: res.output,
+          isError: res.isError,
+          exitCode: res.exitCode,
+          durationMs: res.duration ? durationMs(res.duration) : performance.now() - started,
+          truncated: res.truncated,
+        };
+      } catch (err) {
+        if (signal?.aborted) throw new ToolAbortedError(`tool call ${call.toolUseId} cancelled`, { cause: err });
+        return {
+          output: describeExecutorFailure(target, call.name, err),
+          isError: true,
+          exitCode: -1,
+          durationMs: performance.now() - started,
+          truncated: false,
+        };
+      }
+    },
+    async listTools(address, { fresh = false, signal } = {}) {
+      const target = resolve(address);
+      const cached = catalogs.get(target);
+      if (cached && !fresh && performance.now() - cached.at < ttl) return cached.tools;
+      const { tools } = await clientFor(target).listTools({}, { signal });
+      catalogs.set(target, { tools, at: performance.now() });
+      return tools;
+    },
+  };
+}
+
+/** The error string the model reads when the executor itself failed. */
+export function describeExecutorFailure(address: string, tool: string, err: unknown): string {
+  const e = ConnectError.from(err);
+  const detail = e.rawMessage;
+  switch (e.code) {
+    case Code.Unavailable:
+      return `error: the executor at ${address} is unavailable, so ${tool} did not run (or its outcome is unknown): ${detail}`;
+    case Code.DeadlineExceeded:
+      return `error: ${tool} timed out waiting for the executor at ${address}; its outcome is unknown`;
+    case Code.InvalidArgument:
+    case Code.NotFound:
+      return `error: the executor rejected the call to ${tool}: ${detail}`;
+    case Code.Unauthenticated:
+    case Code.PermissionDenied:
+      return `error: the executor at ${address} refused the call to ${tool} (${Code[e.code]}): ${detail}`;
+    default:
+      return `error: ${tool} failed in the executor at ${address} (${Code[e.code]}): ${detail}`;
+  }
+}

@@ -1,0 +1,262 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  type AgentConfig,
+  type AgentMessage,
+  type AgentToolResult,
+  type Event,
+  RunState,
+  StopReason,
+  type ToolUseBlock,
+} from "@reins/proto";
+import {
+  type ConversationBlock,
+  type ConversationMessage,
+  interruptText,
+  notRun,
+  outcomeUnknown,
+  parseToolInput,
+} from "./conversation.js";
+
+/** One tool call of a model turn and how far it got in the log. */
+export interface ToolCallState {
+  readonly toolUse: ToolUseBlock;
+  /** Id of its `agent.tool_use_started` event, once written. */
+  startedEventId?: string;
+  result?: AgentToolResult;
+}
+
+type Entry =
+  | { readonly kind: "user"; readonly text: string }
+  | { readonly kind: "interrupt"; readonly reason: string }
+  | { readonly kind: "agent"; readonly message: AgentMessage; readonly calls: ToolCallState[] };
+
+/** What a session needs next, judged from its log alone. */
+export type NextStep =
+  /** The conversation ends with user input or complete tool results: call the model. */
+  | "model"
+  /** The last model turn has tool calls without results. */
+  | "tools"
+  /** Nothing to do until the user speaks (end of turn, interrupt, empty session). */
+  | "idle"
+  /** Finished for good. */
+  | "terminated";
+
+/**
+ * The state of a session folded from its events, kept up to date one event at a
+ * time so the loop never rereads the log. Everything a harness replica knows
+ * about a session comes from here.
+ */
+export interface SessionFold {
+  apply(event: Event): void;
+  readonly sessionId: string;
+  readonly config: AgentConfig | undefined;
+  readonly lastSeq: bigint;
+  /** Seq of an event already folded, by id. */
+  seqOf(eventId: string): bigint | undefined;
+  readonly runState: RunState;
+  readonly stopReason: StopReason;
+  /** When the current run's `running` status was written (ms since epoch). */
+  readonly runStartedAt: number | undefined;
+  /** Model turns recorded (`agent.message` events). */
+  readonly turns: number;
+  /** Input + output tokens (cached ones included) over all model requests. */
+  readonly totalTokens: number;
+  next(): NextStep;
+  /** Why the session is idle when next() is "idle": the last turn's stop reason. */
+  idleReason(): StopReason;
+  /** Tool calls of the last model turn, in tool_use order. */
+  openCalls(): readonly ToolCallState[];
+  /** The conversation to send to the model. Every tool_use has its tool_result:
+   * calls a crash or an interrupt left without one get an error result. */
+  conversation(): ConversationMessage[];
+}
+
+export function createSessionFold(sessionId: string, events: Iterable<Event> = []): SessionFold {
+  let config: AgentConfig | undefined;
+  let lastSeq = 0n;
+  const eventIds = new Map<string, bigint>();
+  let runState = RunState.UNSPECIFIED;
+  let stopReason = StopReason.UNSPECIFIED;
+  let runStartedAt: number | undefined;
+  let turns = 0;
+  let totalTokens = 0;
+  const entries: Entry[] = [];
+  const calls = new Map<string, ToolCallState>();
+
+  const fold: SessionFold = {
+    apply(event) {
+      if (eventIds.has(event.id)) return;
+      eventIds.set(event.id, event.seq);
+      if (event.seq > lastSeq) lastSeq = event.seq;
+      const p = event.payload;
+      switch (p.case) {
+        case "sessionCreated":
+          config = p.value.config;
+          break;
+        case "userMessage":
+          entries.push({ kind: "user", text: p.value.text });
+          break;
+        case "userInterrupt":
+          entries.push({ kind: "interrupt", reason: p.value.reason });
+          break;
+        case "agentMessage": {
+          turns++;
+          const turnCalls: ToolCallState[] = [];
+          for (const block of p.value.content) {
+            if (block.block.case !== "toolUse") continue;
+            const call: ToolCallState = { toolUse: block.block.value };
+            turnCalls.push(call);
+            calls.set(call.toolUse.id, call);
+          }
+          entries.push({ kind: "agent", message: p.value, calls: turnCalls });
+          break;
+        }
+        case "agentToolUseStarted": {
+          const call = calls.get(p.value.toolUseId);
+          if (call && call.startedEventId === undefined) call.startedEventId = event.id;
+          break;
+        }
+        case "agentToolResult": {
+          const call = calls.get(p.value.toolUseId);
+          // The first result is the one the model reads; a later one can only be a duplicate.
+          if (call && call.result === undefined) call.result = p.value;
+          break;
+        }
+        case "sessionStatus":
+          runState = p.value.state;
+          stopReason = p.value.stopReason;
+          if (runState === RunState.RUNNING) runStartedAt = event.time ? timestampMs(event.time) : Date.now();
+          else runStartedAt = undefined;
+          break;
+        case "spanModelRequest": {
+          const u = p.value.usage;
+          if (u) {
+            totalTokens += Number(u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens);
+          }
+          break;
+        }
+        case "sessionError":
+        case undefined:
+          break;
+      }
+    },
+    sessionId,
+    get config() {
+      return config;
+    },
+    get lastSeq() {
+      return lastSeq;
+    },
+    seqOf: (eventId) => eventIds.get(eventId),
+    get runState() {
+      return runState;
+    },
+    get stopReason() {
+      return stopReason;
+    },
+    get runStartedAt() {
+      return runStartedAt;
+    },
+    get turns() {
+      return turns;
+    },
+    get totalTokens() {
+      return totalTokens;
+    },
+    next() {
+      if (runState === RunState.TERMINATED) return "terminated";
+      const last = entries.at(-1);
+      if (last === undefined) return "idle";
+      switch (last.kind) {
+        case "user":
+          return "model";
+        case "interrupt":
+          return "idle";
+        case "agent":
+          if (last.calls.some((c) => c.result === undefined)) return "tools";
+          if (last.calls.length > 0) return "model";
+          return last.message.stopReason === StopReason.PAUSE_TURN ? "model" : "idle";
+      }
+    },
+    idleReason() {
+      const last = entries.at(-1);
+      if (last?.kind === "interrupt") return StopReason.INTERRUPTED;
+      if (last?.kind === "agent" && last.message.stopReason !== StopReason.UNSPECIFIED) return last.message.stopReason;
+      return StopReason.END_TURN;
+    },
+    openCalls() {
+      const last = entries.at(-1);
+      return last?.kind === "agent" ? last.calls : [];
+    },
+    conversation: () => buildConversation(entries),
+  };
+  for (const event of events) fold.apply(event);
+  return fold;
+}
+
+function buildConversation(entries: readonly Entry[]): ConversationMessage[] {
+  const messages: ConversationMessage[] = [];
+  // Consecutive messages of one role are merged, as the API would do, so
+  // tool_result blocks always open the user message that follows their tool_use.
+  const push = (role: ConversationMessage["role"], blocks: ConversationBlock[]) => {
+    if (blocks.length === 0) return;
+    const last = messages.at(-1);
+    if (last?.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  for (const entry of entries) {
+    switch (entry.kind) {
+      case "user":
+        if (entry.text !== "") push("user", [{ type: "text", text: entry.text }]);
+        break;
+      case "interrupt":
+        push("user", [{ type: "text", text: interruptText(entry.reason) }]);
+        break;
+      case "agent":
+        push("assistant", assistantBlocks(entry.message));
+        push("user", entry.calls.map(resultBlock));
+        break;
+    }
+  }
+  return messages;
+}
+
+function assistantBlocks(message: AgentMessage): ConversationBlock[] {
+  const blocks: ConversationBlock[] = [];
+  for (const { block } of message.content) {
+    switch (block.case) {
+      case "text":
+        // The API rejects empty text blocks.
+        if (block.value.text !== "") blocks.push({ type: "text", text: block.value.text });
+        break;
+      case "thinking":
+        blocks.push({ type: "thinking", thinking: block.value.thinking, signature: block.value.signature });
+        break;
+      case "redactedThinking":
+        blocks.push({ type: "redacted_thinking", data: block.value.data });
+        break;
+      case "toolUse":
+        blocks.push({
+          type: "tool_use",
+          id: block.value.id,
+          name: block.value.name,
+          input: parseToolInput(block.value.inputJson),
+        });
+        break;
+      case undefined:
+        break;
+    }
+  }
+  return blocks;
+}
+
+function resultBlock(call: ToolCallState): ConversationBlock {
+  const { result } = call;
+  if (result) {
+    // The API wants something to read; an empty output is still an answer.
+    const content = result.output === "" ? "(no output)" : result.output;
+    return { type: "tool_result", tool_use_id: call.toolUse.id, content, is_error: result.isError };
+  }
+  const content = call.startedEventId === undefined ? notRun : outcomeUnknown;
+  return { type: "tool_result", tool_use_id: call.toolUse.id, content, is_error: true };
+}

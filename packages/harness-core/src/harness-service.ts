@@ -1,0 +1,184 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { type AgentConfig, AgentConfigSchema, type HarnessService, RunState, StopReason } from "@reins/proto";
+import { validateSessionId } from "@reins/service-kit";
+import { uuidv7 } from "uuidv7";
+import { notRun, outcomeUnknown } from "./conversation.js";
+import type { DeltaBus } from "./delta-bus.js";
+import { toConnectError } from "./errors.js";
+import type { ExecutorPool } from "./executor-pool.js";
+import { createSessionFold } from "./fold.js";
+import { sessionStatus, syntheticResult, userInterrupt, userMessage } from "./payloads.js";
+import { streamRun } from "./run-stream.js";
+import { createSessionLog, FencedError, loadSession, type SessionClient } from "./session-log.js";
+import type { SessionRunner } from "./session-runner.js";
+import { lookUpTools } from "./tool-specs.js";
+
+export interface HarnessServiceDeps {
+  readonly sessions: SessionClient;
+  readonly executors: ExecutorPool;
+  readonly runner: SessionRunner;
+  /** Live text for RunSession; without it RunSession streams events only. */
+  readonly deltas?: DeltaBus;
+  /** Used when a request's config names no model. */
+  readonly defaultModel?: string;
+}
+
+interface StartInput {
+  readonly config?: AgentConfig;
+  readonly message: string;
+  readonly title: string;
+  readonly sessionId: string;
+}
+
+/**
+ * HarnessService: each RPC records what the user asked in the log, then hands
+ * the session to the runner; nothing is kept here that the log does not hold.
+ */
+export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<typeof HarnessService> {
+  const { sessions, runner } = deps;
+
+  // Creates the session and records its first message; the run is not started.
+  async function record(input: StartInput, signal: AbortSignal): Promise<{ sessionId: string; messageSeq: bigint }> {
+    if (input.sessionId !== "") validateSessionId(input.sessionId);
+    requireText(input.message, "message");
+    const config = await completeConfig(input.config, signal);
+    const created = await sessions.createSession(
+      { sessionId: input.sessionId, config, title: input.title, eventId: uuidv7() },
+      { signal },
+    );
+    const sessionId = created.session?.sessionId ?? input.sessionId;
+    const fold = createSessionFold(sessionId, created.event ? [created.event] : []);
+    const [event] = await createSessionLog({ client: sessions, fold }).append(userMessage(input.message));
+    return { sessionId, messageSeq: event?.seq ?? 0n };
+  }
+
+  async function completeConfig(given: AgentConfig | undefined, signal: AbortSignal): Promise<AgentConfig> {
+    if (!given) throw new ConnectError("config is required", Code.InvalidArgument);
+    const config = create(AgentConfigSchema, given);
+    config.model ||= deps.defaultModel ?? "";
+    if (config.model === "") throw new ConnectError("config.model is required", Code.InvalidArgument);
+    if (config.executorAddress !== "" && !URL.canParse(config.executorAddress)) {
+      throw new ConnectError(
+        `config.executor_address ${JSON.stringify(config.executorAddress)} is not a URL (e.g. http://127.0.0.1:7003)`,
+        Code.InvalidArgument,
+      );
+    }
+    if (config.toolDefinitions.length > 0) {
+      if (config.tools.length === 0) config.tools = config.toolDefinitions.map((d) => d.name);
+      return config;
+    }
+    if (config.tools.length === 0) return config;
+    try {
+      config.toolDefinitions = await lookUpTools(config.tools, config.executorAddress, deps.executors, signal);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.InvalidArgument)
+        throw new ConnectError(`config.tools: ${e.rawMessage}`, Code.InvalidArgument);
+      if (e.code === Code.FailedPrecondition) {
+        throw new ConnectError("config.tools names tools but no executor address is configured", Code.InvalidArgument);
+      }
+      throw new ConnectError(
+        `cannot read the executor's tool catalog: ${e.rawMessage}`,
+        e.code,
+        undefined,
+        undefined,
+        e,
+      );
+    }
+    return config;
+  }
+
+  const guarded =
+    <Req, Res>(fn: (req: Req, signal: AbortSignal) => Promise<Res>) =>
+    async (req: Req, ctx: { signal: AbortSignal }): Promise<Res> => {
+      try {
+        return await fn(req, ctx.signal);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    };
+
+  return {
+    startSession: guarded(async (req, signal) => {
+      const { sessionId } = await record(req, signal);
+      runner.kick(sessionId);
+      return { sessionId };
+    }),
+
+    sendMessage: guarded(async (req, signal) => {
+      validateSessionId(req.sessionId);
+      requireText(req.message, "message");
+      const fold = await loadSession(sessions, req.sessionId, signal);
+      const already = req.eventId ? fold.seqOf(req.eventId) : undefined;
+      if (already !== undefined) return { seq: already };
+      if (fold.runState === RunState.TERMINATED) {
+        throw new ConnectError(`session ${req.sessionId} is terminated`, Code.FailedPrecondition);
+      }
+      if (runner.isRunning(req.sessionId) || (fold.runState === RunState.RUNNING && fold.next() !== "idle")) {
+        throw new ConnectError(
+          `session ${req.sessionId} is running a turn: wait until it is idle, or Interrupt it`,
+          Code.FailedPrecondition,
+        );
+      }
+      const log = createSessionLog({ client: sessions, fold });
+      const message = userMessage(req.message);
+      const [event] = req.eventId ? await log.appendWithId(req.eventId, message) : await log.append(message);
+      runner.kick(req.sessionId);
+      return { seq: event?.seq ?? 0n };
+    }),
+
+    wake: guarded(async (req, signal) => {
+      validateSessionId(req.sessionId);
+      const { session } = await sessions.getSession({ sessionId: req.sessionId }, { signal });
+      runner.kick(req.sessionId);
+      return { lastSeq: session?.lastSeq ?? 0n };
+    }),
+
+    interrupt: guarded(async (req, signal) => {
+      validateSessionId(req.sessionId);
+      await runner.stop(req.sessionId);
+      // Another writer (a replica mid-append) may move the log between our read
+      // and our write; re-read and try again a few times.
+      for (let attempt = 1; ; attempt++) {
+        const fold = await loadSession(sessions, req.sessionId, signal);
+        if (fold.runState === RunState.TERMINATED) {
+          throw new ConnectError(`session ${req.sessionId} is terminated`, Code.FailedPrecondition);
+        }
+        if (fold.next() === "idle" && fold.runState !== RunState.RUNNING) {
+          throw new ConnectError(
+            `session ${req.sessionId} is idle: there is no turn to interrupt`,
+            Code.FailedPrecondition,
+          );
+        }
+        // The model must never see a tool_use without its result: close every open call.
+        const open = fold.next() === "tools" ? fold.openCalls().filter((c) => c.result === undefined) : [];
+        const results = open.map((c) => syntheticResult(c.toolUse, c.startedEventId ? outcomeUnknown : notRun));
+        try {
+          const written = await createSessionLog({ client: sessions, fold }).append(
+            ...results,
+            userInterrupt(req.reason),
+            sessionStatus(RunState.IDLE, StopReason.INTERRUPTED, req.reason),
+          );
+          return { seq: written.find((e) => e.payload.case === "userInterrupt")?.seq ?? 0n };
+        } catch (err) {
+          if (!(err instanceof FencedError) || attempt >= 5) throw err;
+        }
+      }
+    }),
+
+    async *runSession(req, ctx) {
+      let started: { sessionId: string; messageSeq: bigint };
+      try {
+        started = await record(req, ctx.signal);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+      yield* streamRun({ ...deps, ...started, signal: ctx.signal, start: () => runner.kick(started.sessionId) });
+    },
+  };
+}
+
+function requireText(value: string, field: string): void {
+  if (value.trim() === "") throw new ConnectError(`${field} must not be empty`, Code.InvalidArgument);
+}

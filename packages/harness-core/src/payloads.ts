@@ -1,0 +1,145 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  AgentMessageSchema,
+  AgentToolResultSchema,
+  AgentToolUseStartedSchema,
+  type ContentBlock,
+  ContentBlockSchema,
+  type RunState,
+  SessionErrorSchema,
+  SessionStatusSchema,
+  SpanModelRequestSchema,
+  StopReason,
+  type ToolUseBlock,
+  UsageSchema,
+  UserInterruptSchema,
+  UserMessageSchema,
+} from "@reins/proto";
+import type { ToolOutcome } from "./executor-pool.js";
+import type { ModelRequestStats, ModelResponse, ModelStopReason, ModelUsage } from "./model.js";
+import type { EventPayload } from "./session-log.js";
+
+// Builders of event payloads, so the loop reads as the sequence of events it writes.
+
+export function userMessage(text: string): EventPayload {
+  return { case: "userMessage", value: create(UserMessageSchema, { text }) };
+}
+
+export function userInterrupt(reason: string): EventPayload {
+  return { case: "userInterrupt", value: create(UserInterruptSchema, { reason }) };
+}
+
+export function sessionStatus(state: RunState, stopReason = StopReason.UNSPECIFIED, detail = ""): EventPayload {
+  return { case: "sessionStatus", value: create(SessionStatusSchema, { state, stopReason, detail }) };
+}
+
+export function sessionError(message: string, kind: string, retryable: boolean): EventPayload {
+  return { case: "sessionError", value: create(SessionErrorSchema, { message, kind, retryable }) };
+}
+
+export function agentMessage(response: ModelResponse): EventPayload {
+  return {
+    case: "agentMessage",
+    value: create(AgentMessageSchema, {
+      model: response.model,
+      content: response.content.map(contentBlock),
+      stopReason: stopReasonOf(response.stopReason),
+      usage: usageOf(response.usage),
+      messageId: response.messageId,
+    }),
+  };
+}
+
+function contentBlock(block: ModelResponse["content"][number]): ContentBlock {
+  switch (block.type) {
+    case "text":
+      return create(ContentBlockSchema, { block: { case: "text", value: { text: block.text } } });
+    case "thinking":
+      return create(ContentBlockSchema, {
+        block: { case: "thinking", value: { thinking: block.thinking, signature: block.signature } },
+      });
+    case "redacted_thinking":
+      return create(ContentBlockSchema, { block: { case: "redactedThinking", value: { data: block.data } } });
+    case "tool_use":
+      return create(ContentBlockSchema, {
+        block: { case: "toolUse", value: { id: block.id, name: block.name, inputJson: JSON.stringify(block.input) } },
+      });
+  }
+}
+
+export function modelSpan(stats: ModelRequestStats, error = ""): EventPayload {
+  return {
+    case: "spanModelRequest",
+    value: create(SpanModelRequestSchema, {
+      model: stats.model,
+      latency: durationFromMs(Math.round(stats.latencyMs)),
+      timeToFirstToken:
+        stats.timeToFirstTokenMs === undefined ? undefined : durationFromMs(Math.round(stats.timeToFirstTokenMs)),
+      usage: usageOf(stats.usage),
+      attempts: stats.attempts,
+      costUsd: stats.costUsd,
+      requestId: stats.requestId,
+      error,
+    }),
+  };
+}
+
+export function toolUseStarted(toolUse: ToolUseBlock): EventPayload {
+  return {
+    case: "agentToolUseStarted",
+    value: create(AgentToolUseStartedSchema, {
+      toolUseId: toolUse.id,
+      name: toolUse.name,
+      inputJson: toolUse.inputJson,
+    }),
+  };
+}
+
+export function toolResult(toolUse: ToolUseBlock, outcome: ToolOutcome): EventPayload {
+  return {
+    case: "agentToolResult",
+    value: create(AgentToolResultSchema, {
+      toolUseId: toolUse.id,
+      name: toolUse.name,
+      output: outcome.output,
+      isError: outcome.isError,
+      exitCode: outcome.exitCode,
+      duration: durationFromMs(Math.round(outcome.durationMs)),
+      truncated: outcome.truncated,
+    }),
+  };
+}
+
+/** A result the harness writes itself, for a call whose real outcome it cannot know. */
+export function syntheticResult(toolUse: ToolUseBlock, output: string): EventPayload {
+  return toolResult(toolUse, { output, isError: true, exitCode: -1, durationMs: 0, truncated: false });
+}
+
+export function stopReasonOf(reason: ModelStopReason): StopReason {
+  switch (reason) {
+    case "end_turn":
+      return StopReason.END_TURN;
+    case "tool_use":
+      return StopReason.TOOL_USE;
+    case "max_tokens":
+      return StopReason.MAX_TOKENS;
+    case "stop_sequence":
+      return StopReason.STOP_SEQUENCE;
+    case "refusal":
+      return StopReason.REFUSAL;
+    case "pause_turn":
+      return StopReason.PAUSE_TURN;
+    case "other":
+      return StopReason.END_TURN;
+  }
+}
+
+function usageOf(usage: ModelUsage) {
+  return create(UsageSchema, {
+    inputTokens: BigInt(usage.inputTokens),
+    outputTokens: BigInt(usage.outputTokens),
+    cacheCreationInputTokens: BigInt(usage.cacheCreationInputTokens),
+    cacheReadInputTokens: BigInt(usage.cacheReadInputTokens),
+  });
+}

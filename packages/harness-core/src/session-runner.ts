@@ -1,0 +1,87 @@
+import { type AgentLoopDeps, type RunOutcome, runAgentLoop } from "./agent-loop.js";
+
+/**
+ * Runs sessions in this process, at most one loop per session. Whatever drives
+ * it (an RPC, a wake message from a work queue) calls `runSession`, which is
+ * idempotent: it resumes from the log, and joins a run already in progress
+ * here instead of starting a second writer.
+ */
+export interface SessionRunner extends AsyncDisposable {
+  /**
+   * Runs the session until it needs the user or ends. A call while a run is in
+   * progress joins it and makes it look at the log once more before it ends,
+   * so work appended meanwhile (a new message) is never left behind. `signal`
+   * stops the run (it then writes nothing more), e.g. when a work-queue lease
+   * is lost.
+   */
+  runSession(sessionId: string, signal?: AbortSignal): Promise<RunOutcome>;
+  /** Starts a run in the background; failures are logged, the log stays resumable. */
+  kick(sessionId: string): void;
+  isRunning(sessionId: string): boolean;
+  /** Stops the run here, if any, and resolves once it writes nothing more. */
+  stop(sessionId: string): Promise<void>;
+  /** Stops every run (shutdown): sessions stay resumable by Wake. */
+  close(): Promise<void>;
+}
+
+interface ActiveRun {
+  readonly controller: AbortController;
+  again: boolean;
+  promise: Promise<RunOutcome>;
+}
+
+export interface SessionRunnerOptions extends AgentLoopDeps {
+  readonly onError?: (sessionId: string, err: unknown) => void;
+}
+
+export function createSessionRunner(options: SessionRunnerOptions): SessionRunner {
+  const active = new Map<string, ActiveRun>();
+
+  const runSession = (sessionId: string, signal?: AbortSignal): Promise<RunOutcome> => {
+    const existing = active.get(sessionId);
+    if (existing) {
+      existing.again = true;
+      return existing.promise;
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const entry: ActiveRun = { controller, again: false, promise: Promise.resolve({ kind: "stopped" }) };
+    entry.promise = (async () => {
+      try {
+        let outcome: RunOutcome;
+        do {
+          entry.again = false;
+          outcome = await runAgentLoop(options, sessionId, controller.signal);
+        } while (entry.again && outcome.kind !== "stopped" && outcome.kind !== "fenced");
+        return outcome;
+      } finally {
+        active.delete(sessionId);
+        signal?.removeEventListener("abort", onAbort);
+      }
+    })();
+    active.set(sessionId, entry);
+    return entry.promise;
+  };
+
+  const stop = async (sessionId: string) => {
+    const entry = active.get(sessionId);
+    if (!entry) return;
+    entry.controller.abort();
+    await entry.promise.catch(() => undefined);
+  };
+  const close = async () => {
+    await Promise.all([...active.keys()].map(stop));
+  };
+
+  return {
+    runSession,
+    kick(sessionId) {
+      runSession(sessionId).catch((err: unknown) => options.onError?.(sessionId, err));
+    },
+    isRunning: (sessionId) => active.has(sessionId),
+    stop,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

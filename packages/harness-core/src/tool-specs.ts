@@ -1,0 +1,77 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type AgentConfig, type ToolDefinition, ToolDefinitionSchema } from "@reins/proto";
+import type { ToolSpec } from "./conversation.js";
+import type { ExecutorPool } from "./executor-pool.js";
+
+export interface ResolvedTools {
+  readonly specs: ToolSpec[];
+  /** Names of tools that are safe to run twice. */
+  readonly idempotent: ReadonlySet<string>;
+}
+
+/**
+ * The tools a session offers the model: the definitions recorded in its
+ * `session.created` event, so a resumed session offers exactly what it offered
+ * before. Only a session created without them looks them up in the catalog.
+ */
+export async function resolveTools(
+  config: AgentConfig,
+  executors: ExecutorPool,
+  signal?: AbortSignal,
+): Promise<ResolvedTools> {
+  const definitions =
+    config.toolDefinitions.length > 0 || config.tools.length === 0
+      ? config.toolDefinitions
+      : await lookUpTools(config.tools, config.executorAddress, executors, signal);
+  return {
+    specs: definitions.map((d) => ({
+      name: d.name,
+      description: d.description,
+      inputSchema: parseSchema(d.inputSchemaJson),
+    })),
+    idempotent: new Set(definitions.filter((d) => d.idempotent).map((d) => d.name)),
+  };
+}
+
+/**
+ * Definitions of the named tools from the executor's catalog. An unknown name
+ * fails with INVALID_ARGUMENT listing what the catalog offers; a catalog that
+ * cannot be read fails with the executor's status (e.g. UNAVAILABLE).
+ */
+export async function lookUpTools(
+  names: readonly string[],
+  address: string,
+  executors: ExecutorPool,
+  signal?: AbortSignal,
+): Promise<ToolDefinition[]> {
+  const unique = [...new Set(names)];
+  let catalog = await executors.listTools(address, { signal });
+  // A tool added to the catalog since it was cached must not read as unknown.
+  if (unique.some((n) => !catalog.some((t) => t.name === n))) {
+    catalog = await executors.listTools(address, { fresh: true, signal });
+  }
+  const missing = unique.filter((n) => !catalog.some((t) => t.name === n));
+  if (missing.length > 0) {
+    const offered = catalog.map((t) => t.name).join(", ") || "none";
+    throw new ConnectError(
+      `unknown tool${missing.length > 1 ? "s" : ""} ${missing.map((n) => JSON.stringify(n)).join(", ")}: the executor at ${executors.resolve(address)} offers ${offered}`,
+      Code.InvalidArgument,
+    );
+  }
+  return unique.map((name) => {
+    const tool = catalog.find((t) => t.name === name) as (typeof catalog)[number];
+    return create(ToolDefinitionSchema, {
+      name: tool.name,
+      description: tool.description,
+      inputSchemaJson: tool.inputSchemaJson,
+      idempotent: tool.idempotent,
+    });
+  });
+}
+
+function parseSchema(json: string): Record<string, unknown> {
+  if (json === "") return { type: "object" };
+  const value: unknown = JSON.parse(json);
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { type: "object" };
+}
