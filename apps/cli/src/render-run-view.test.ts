@@ -21,8 +21,8 @@ function capture() {
 let seq = 0;
 const event = (payload: MessageInitShape<typeof EventSchema>["payload"]): Event =>
   create(EventSchema, { id: `e${++seq}`, seq: BigInt(seq), payload });
-const delta = (text: string, thinking = false) =>
-  create(TextDeltaSchema, { sessionId: "s1", turn: 1, index: 0, text, thinking });
+const delta = (text: string, thinking = false, attempt = 1) =>
+  create(TextDeltaSchema, { sessionId: "s1", turn: 1, index: 0, text, thinking, attempt });
 
 function setup(env: NodeJS.ProcessEnv = {}) {
   const out = capture();
@@ -110,6 +110,15 @@ describe("run view", () => {
     view.event(event({ case: "sessionError", value: { kind: "model_unavailable", message: "529" } }));
     view.event(event({ case: "userInterrupt", value: { reason: "stop" } }));
     expect(out.text()).toBe("pondering\nDone.\n✖ model_unavailable: 529\n■ interrupted: stop\n");
+  });
+
+  it("says so when a retried model request restarts its text", () => {
+    const { view, out } = setup();
+    view.delta(delta("The ans"));
+    view.delta(delta("The answer is 42.", false, 2));
+    expect(out.text()).toBe(
+      "The ans\n↻ the model request was retried (attempt 2); its answer starts again:\nThe answer is 42.",
+    );
   });
 
   it("uses colour when forced, never when NO_COLOR is set", () => {

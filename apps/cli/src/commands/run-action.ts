@@ -1,10 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentConfigSchema, LimitsSchema, RunState, type Session, StopReason } from "@reins/proto";
 import type { Command } from "commander";
+import { uuidv7 } from "uuidv7";
 import { CliError, ExitCode, InterruptedError, UsageError } from "../cli-error.js";
 import type { CliContext } from "../context.js";
 import { describeError } from "../error-line.js";
@@ -29,7 +29,10 @@ export async function runTask(
 ): Promise<number> {
   const task = readTask(words);
   const { harness, session } = await ctx.clients(command);
-  const sessionId = options.sessionId ?? randomUUID();
+  // The id is chosen here, not by the harness: events carry no session id, and
+  // the CLI needs it for Interrupt (Ctrl-C) and GetSession (usage) even if the
+  // stream breaks early. UUIDv7, as the session service generates.
+  const sessionId = options.sessionId ?? uuidv7();
   const config = create(AgentConfigSchema, {
     model: options.model ?? "",
     systemPrompt: options.system ?? "",

@@ -6,7 +6,8 @@ import type { Terminal } from "../terminal.js";
  * "✔ ..."/"✖ ..." line per finished step otherwise (logs and CI stay readable).
  */
 export interface Progress {
-  step<T>(text: string, run: () => Promise<T>, done: (result: T) => string): Promise<T>;
+  /** `announce`: also print the step when it starts without a spinner (slow steps). */
+  step<T>(text: string, run: () => Promise<T>, done: (result: T) => string, announce?: boolean): Promise<T>;
   warn(text: string): void;
 }
 
@@ -15,10 +16,12 @@ export function createProgress(terminal: Terminal): Progress {
   const spinning = (terminal.err as { isTTY?: boolean }).isTTY === true && process.env.TERM !== "dumb";
   const line = (symbol: string, text: string) => terminal.note(`${symbol} ${text}`);
   return {
-    async step(text, run, done) {
+    async step(text, run, done, announce = false) {
       let spinner: Ora | undefined;
       if (spinning) {
         spinner = ora({ text, stream: terminal.err, discardStdin: false, color: "cyan" }).start();
+      } else if (announce) {
+        line(c.dim("…"), `${text}…`);
       }
       try {
         const result = await run();

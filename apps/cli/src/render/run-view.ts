@@ -43,6 +43,8 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
   let streamedText = false;
   let inThinking = false;
   const running = new Map<string, string>();
+  // Attempt of the model request whose text is on screen, per turn.
+  const attempts = new Map<number, number>();
 
   const stopSpinner = () => {
     spinner?.stop();
@@ -75,6 +77,14 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
   return {
     delta(d) {
       if (!d.text) return;
+      const shown = attempts.get(d.turn);
+      attempts.set(d.turn, d.attempt);
+      if (shown !== undefined && d.attempt > shown) {
+        // Text already printed cannot be taken back from a scrolling terminal
+        // or a pipe: say that the answer starts over instead.
+        line(c.yellow(`↻ the model request was retried (attempt ${d.attempt}); its answer starts again:`));
+        streamedText = false;
+      }
       stopSpinner();
       if (d.thinking !== inThinking) endLine();
       inThinking = d.thinking;

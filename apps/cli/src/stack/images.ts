@@ -20,7 +20,12 @@ export async function ensureSandboxImages(
     .trim()
     .split("\n")
     .filter((l) => l.startsWith("build-images:"))
-    .map((l) => l.slice("build-images:".length).trim());
+    .map((l) =>
+      l
+        .slice("build-images:".length)
+        .replace(/\s*\(recipe [0-9a-f]+\)/, "")
+        .trim(),
+    );
   if (result.exitCode !== 0) {
     throw new CliError("building the sandbox images failed (scripts/build-images.sh)", 1, {
       details: result.stderr.trim().split("\n").slice(-5),

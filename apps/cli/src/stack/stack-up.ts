@@ -83,6 +83,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
         "checking the Docker engine",
         () => ensureDockerEngine(env, signal),
         (d) => `Docker engine ${d.version} at ${d.host}${d.startedByUs ? " (started a private dockerd)" : ""}`,
+        true,
       );
       const dockerHost = docker.host;
       if (options.images !== "none") {
@@ -92,6 +93,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
             : "checking the sandbox images (first build takes a minute)",
           () => ensureSandboxImages({ dockerHost, tinyOnly: options.images === "tiny", env }, signal),
           (messages) => `sandbox images ready${messages.length ? ` (${messages.join("; ")})` : ""}`,
+          true,
         );
       }
     }
