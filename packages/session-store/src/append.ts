@@ -49,6 +49,12 @@ export async function appendEvents(
     for (let round = 0; ; round++) {
       if (round === 10) throw new FencedError(sessionId, expectedLastSeq, state.lastSeq);
       const existing = await findExisting(ctx, state, input);
+      if (existing && !fresh) {
+        // Answer with the log's current last seq, not a cached one.
+        state = await load(ctx, sessionId);
+        fresh = true;
+        continue;
+      }
       if (existing) {
         // The first attempt may have died before indexing: make sure it is.
         ctx.index.write(sessionId, () => state.summary(), true);

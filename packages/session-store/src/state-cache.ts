@@ -26,7 +26,8 @@ export function createStateCache(options: {
 }): StateCache {
   const { reader, subjectOf, maxEvents } = options;
   const states = new Map<string, SessionState>();
-  const inflight = new Map<string, Promise<SessionState | undefined>>();
+  const running = new Map<string, Promise<SessionState | undefined>>();
+  const queued = new Map<string, Promise<SessionState | undefined>>();
   let totalEvents = 0;
 
   const apply = (state: SessionState, batch: StoredBatch) => {
@@ -86,21 +87,45 @@ export function createStateCache(options: {
     return restarted ? coldLoad(state.sessionId) : state;
   };
 
+  const start = (sessionId: string): Promise<SessionState | undefined> => {
+    const cached = states.get(sessionId);
+    const promise = (cached ? refresh(cached) : coldLoad(sessionId))
+      .then((state) => {
+        // put() also marks a state as recently used.
+        if (state) put(state);
+        else drop(sessionId);
+        return state;
+      })
+      .finally(() => {
+        if (running.get(sessionId) === promise) running.delete(sessionId);
+      });
+    running.set(sessionId, promise);
+    return promise;
+  };
+
+  const drop = (sessionId: string) => {
+    const state = states.get(sessionId);
+    if (!state) return;
+    states.delete(sessionId);
+    totalEvents -= state.eventCount;
+  };
+
   return {
     load(sessionId) {
-      const running = inflight.get(sessionId);
-      if (running) return running;
-      const cached = states.get(sessionId);
-      const promise = (cached ? refresh(cached) : coldLoad(sessionId))
-        .then((state) => {
-          // put() also marks a state as recently used.
-          if (state) put(state);
-          else this.drop(sessionId);
-          return state;
-        })
-        .finally(() => inflight.delete(sessionId));
-      inflight.set(sessionId, promise);
-      return promise;
+      // A load must reflect the log as of the call, so a caller never joins a
+      // load that started before it; it joins the one queued behind it instead.
+      const waiting = queued.get(sessionId);
+      if (waiting) return waiting;
+      const current = running.get(sessionId);
+      if (!current) return start(sessionId);
+      const next = current
+        .catch(() => undefined)
+        .then(() => {
+          queued.delete(sessionId);
+          return start(sessionId);
+        });
+      queued.set(sessionId, next);
+      return next;
     },
     peek: (sessionId) => states.get(sessionId),
     applyWritten: apply,
@@ -110,11 +135,6 @@ export function createStateCache(options: {
       put(state);
       return state;
     },
-    drop(sessionId) {
-      const state = states.get(sessionId);
-      if (!state) return;
-      states.delete(sessionId);
-      totalEvents -= state.eventCount;
-    },
+    drop,
   };
 }

@@ -130,6 +130,7 @@ export async function* streamEvents(
     options.signal?.removeEventListener("abort", onAbort);
     unregister();
     messages?.stop();
-    deleteConsumer?.().catch(() => undefined);
+    // Awaited, so a stream that has ended holds no server-side consumer.
+    await deleteConsumer?.().catch(() => undefined);
   }
 }
