@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { daemonEntry } from "./paths.js";
@@ -16,19 +17,31 @@ export function listeningUrl(line: string): string | undefined {
 }
 
 export interface NatsOptions {
+  readonly binary: string;
   readonly port: number;
   readonly storeDir: string;
   readonly logDir: string;
   readonly signal?: AbortSignal | undefined;
 }
 
-export const natsBinary = () => process.env.NATS_SERVER_BIN || "nats-server";
+/**
+ * The nats-server executable: NATS_SERVER_BIN, else the first on PATH, else
+ * Debian's /usr/sbin (not on a normal user's PATH). Undefined when missing.
+ */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.NATS_SERVER_BIN) return existsSync(env.NATS_SERVER_BIN) ? env.NATS_SERVER_BIN : undefined;
+  const dirs = [...(env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin"];
+  return dirs
+    .filter(Boolean)
+    .map((dir) => path.join(dir, "nats-server"))
+    .find((file) => existsSync(file));
+}
 
 export function startNats(options: NatsOptions): Promise<Spawned> {
   const url = `nats://127.0.0.1:${options.port}`;
   return spawnLogged({
     name: "nats",
-    command: natsBinary(),
+    command: options.binary,
     args: ["-a", "127.0.0.1", "-p", String(options.port), "-js", "-sd", options.storeDir],
     env: baseEnv(process.env),
     logFile: path.join(options.logDir, "nats.log"),

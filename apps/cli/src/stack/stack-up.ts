@@ -1,12 +1,13 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { CliError } from "../cli-error.js";
 import type { Progress } from "../render/progress.js";
 import { type DockerEngine, ensureDockerEngine, stopDockerEngine } from "./docker-engine.js";
 import { freePort, portInUse } from "./free-port.js";
 import { ensureSandboxImages } from "./images.js";
-import type { StackPaths } from "./paths.js";
+import { daemonEntry, repoRoot, type StackPaths } from "./paths.js";
 import { isOurProcess, processStartTime, stopWords } from "./processes.js";
-import { daemonEnv, startDaemonProcess, startNats, writeExecutorToken } from "./services.js";
+import { daemonEnv, findNatsServer, startDaemonProcess, startNats, writeExecutorToken } from "./services.js";
 import type { Spawned } from "./spawn-logged.js";
 import { readState, removeState, type StackState } from "./state-file.js";
 
@@ -44,6 +45,26 @@ export async function assertNoRunningStack(paths: StackPaths): Promise<void> {
   await removeState(paths.stateFile);
 }
 
+/**
+ * Fails before anything starts when a daemon is not built or nats-server is
+ * missing; returns the nats-server path.
+ */
+function checkPrerequisites(env: NodeJS.ProcessEnv): string {
+  const missing = (["executor", "session", "harness"] as const).filter((app) => !existsSync(daemonEntry(app)));
+  if (missing.length > 0) {
+    throw new CliError(
+      `not built: ${missing.map((app) => `apps/${app}`).join(", ")}; run \`pnpm turbo run build\` in ${repoRoot}`,
+    );
+  }
+  const nats = findNatsServer(env);
+  if (!nats) {
+    throw new CliError(
+      `nats-server not found (${env.NATS_SERVER_BIN ? `NATS_SERVER_BIN=${env.NATS_SERVER_BIN}` : "PATH, /usr/sbin"}); install it with scripts/ensure-nats.sh`,
+    );
+  }
+  return nats;
+}
+
 async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
   for (const [name, port] of Object.entries(ports)) {
     if (port !== 0 && (await portInUse(port))) {
@@ -62,6 +83,7 @@ async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
 export async function startStack(options: UpOptions): Promise<StartedStack> {
   const { paths, progress, signal, env } = options;
   await assertNoRunningStack(paths);
+  const natsServer = checkPrerequisites(env);
   await checkPorts(options.ports);
   await mkdir(paths.logDir, { recursive: true });
   await mkdir(paths.natsStore, { recursive: true });
@@ -73,7 +95,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
     const natsPort = options.ports.nats || (await freePort());
     const nats = await progress.step(
       `starting nats-server (JetStream) on port ${natsPort}`,
-      () => startNats({ port: natsPort, storeDir: paths.natsStore, logDir: paths.logDir, signal }),
+      () => startNats({ binary: natsServer, port: natsPort, storeDir: paths.natsStore, logDir: paths.logDir, signal }),
       (s) => `nats-server ${s.url} (JetStream, store ${paths.natsStore})`,
     );
     started.push(nats);
