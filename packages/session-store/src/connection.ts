@@ -25,6 +25,8 @@ export interface StoreConnection {
   readonly ready: boolean;
   /** Throws StoreUnavailableError at once when NATS is not reachable right now. */
   assertReady(): void;
+  /** A round trip to the server (PING/PONG), failing after the request timeout. */
+  ping(): Promise<void>;
   /** Called with the new readiness whenever it changes. Returns an unsubscribe. */
   onReadyChange(listener: (ready: boolean) => void): () => void;
   close(): Promise<void>;
@@ -117,6 +119,23 @@ export async function openConnection(options: ResolvedOptions, log: (msg: string
       if (!connected)
         throw new StoreUnavailableError(`NATS at ${options.servers.join(",")} is unreachable; reconnecting`);
       if (!ensured) throw new StoreUnavailableError("reconnected to NATS; the events stream is being re-checked");
+    },
+    async ping() {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          nc.flush(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(new StoreUnavailableError(`NATS did not answer a ping within ${options.requestTimeoutMs} ms`)),
+              options.requestTimeoutMs,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     onReadyChange(listener) {
       listeners.add(listener);

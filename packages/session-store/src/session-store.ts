@@ -104,6 +104,9 @@ export async function createSessionStore(
     getSession: (sessionId) => getSession(ctx, sessionId),
     async listSessions(request) {
       conn.assertReady();
+      // The list comes from the in-memory mirror; a live server round trip
+      // makes sure it is not an outage's frozen copy.
+      await conn.ping();
       await index.initialized;
       return index.list({
         pageSize: request.pageSize ?? 0,
