@@ -1,5 +1,19 @@
 export type { Daemon, DaemonOptions } from "./daemon.js";
 export { repoRoot, startDaemon } from "./daemon.js";
+export type { LabelFilter } from "./docker.js";
+export {
+  connectDocker,
+  copyImage,
+  dockerCleanup,
+  listLabelledContainers,
+  listLabelledVolumes,
+  removeLabelledContainers,
+  removeLabelledVolumes,
+  resolveDockerHost,
+  waitForNoContainers,
+} from "./docker.js";
+export type { Dockerd, DockerdOptions } from "./dockerd.js";
+export { startDockerd } from "./dockerd.js";
 export type { FakeAnthropic, FakeAnthropicOptions } from "./fake-anthropic.js";
 export { startFakeAnthropic } from "./fake-anthropic.js";
 export type { ReceivedToolResult } from "./fake-anthropic-script.js";
