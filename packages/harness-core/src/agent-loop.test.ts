@@ -1,0 +1,302 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  AgentConfigSchema,
+  type Event,
+  EventSchema,
+  eventNameOf,
+  RunState,
+  StopReason,
+  ToolDefinitionSchema,
+} from "@reins/proto";
+import { type FakeTurn, lastToolResults, scriptTurns } from "@reins/testkit";
+import { describe, expect, it } from "vitest";
+import { outcomeUnknown } from "./conversation.js";
+import { logProblems, names, toolPairingProblems, transcript } from "./testing/assertions.js";
+import { startLoopEnv } from "./testing/loop-env.js";
+
+const config = (limits: MessageInitShape<typeof AgentConfigSchema>["limits"] = undefined) =>
+  create(AgentConfigSchema, { model: "claude-test", systemPrompt: "Be brief.", tools: ["bash", "read"], limits });
+
+const parallel: FakeTurn = {
+  content: [
+    { type: "text", text: "Running both at once." },
+    { type: "tool_use", name: "bash", input: { command: "echo one" } },
+    { type: "tool_use", name: "bash", input: { command: "echo two" } },
+  ],
+};
+const threeTurns = scriptTurns([
+  parallel,
+  (request) => ({
+    content: [
+      {
+        type: "text",
+        text: `Got ${lastToolResults(request.body)
+          .map((r) => r.content)
+          .join(" and ")}.`,
+      },
+      { type: "tool_use", name: "read", input: { command: "cat notes" } },
+    ],
+  }),
+  { content: [{ type: "text", text: "All done." }] },
+]);
+
+// "echo one" finishes last, so the log holds the results out of tool_use order.
+const slowFirst = async (req: { inputJson: string }) => {
+  const { command } = JSON.parse(req.inputJson) as { command: string };
+  if (command === "echo one") await sleep(80);
+  return { output: `ran ${command}` };
+};
+
+function statusOf(events: readonly Event[]) {
+  const last = events.at(-1);
+  return last?.payload.case === "sessionStatus" ? [last.payload.value.state, last.payload.value.stopReason] : [];
+}
+
+describe("the agent loop", () => {
+  it("runs a multi-turn session with parallel tool calls, results in tool_use order", async () => {
+    await using env = await startLoopEnv(threeTurns);
+    env.executor.setHandler(slowFirst);
+    const texts: string[] = [];
+    await env.deltas.subscribe("multi", (d) => texts.push(d.text));
+    await env.harness.startSession({ sessionId: "multi", config: config(), message: "go" });
+    const events = await env.settled("multi");
+
+    expect(names(events)).toEqual([
+      "session.created",
+      "user.message",
+      "session.status",
+      "agent.message",
+      "span.model_request",
+      "agent.tool_use_started",
+      "agent.tool_use_started",
+      "agent.tool_result",
+      "agent.tool_result",
+      "agent.message",
+      "span.model_request",
+      "agent.tool_use_started",
+      "agent.tool_result",
+      "agent.message",
+      "span.model_request",
+      "session.status",
+    ]);
+    expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    expect(logProblems(events)).toEqual([]);
+    expect(env.executor.maxConcurrent).toBe(2);
+    // The log has "two" before "one"; the model got them in tool_use order.
+    const results = events.filter((e) => e.payload.case === "agentToolResult");
+    expect(results.map((e) => (e.payload.value as { output: string }).output)).toEqual([
+      "ran echo two",
+      "ran echo one",
+      "ran cat notes",
+    ]);
+    const requests = env.fake.answered();
+    expect(requests).toHaveLength(3);
+    expect(toolPairingProblems(requests)).toEqual([]);
+    expect(lastToolResults(requests[1]?.body).map((r) => r.content)).toEqual(["ran echo one", "ran echo two"]);
+    expect(env.fake.requests.every((r) => r.status === 200)).toBe(true);
+    expect(texts.join("")).toContain("Running both at once.");
+
+    const { session } = await env.sessions.getSession({ sessionId: "multi" });
+    expect(session?.modelRequests).toBe(3);
+    expect(session?.costUsd).toBeGreaterThan(0);
+    expect(session?.usage?.outputTokens).toBeGreaterThan(0n);
+    expect(session?.state).toBe(RunState.IDLE);
+  });
+
+  describe("resuming after a crash", () => {
+    // A crash here is the run stopped right after the n-th append of `name` is
+    // acknowledged: it writes nothing more, as a killed process would.
+    async function crashThenResume(name: string, n: number) {
+      let seen = 0;
+      let crash = () => {};
+      const crashed = new Promise<void>((resolve) => {
+        crash = resolve;
+      });
+      await using env = await startLoopEnv(threeTurns, {
+        onAppended: (_id, written) => {
+          if (written.some((e) => eventNameOf(e) === name) && ++seen === n) {
+            void env.runner.stop("crashy");
+            crash();
+          }
+        },
+      });
+      env.executor.setHandler(slowFirst);
+      await env.harness.startSession({ sessionId: "crashy", config: config(), message: "go" });
+      await crashed;
+      await env.runner.stop("crashy");
+      const before = await env.events("crashy");
+      const outcome = await env.newRunner().runSession("crashy");
+      const after = await env.events("crashy");
+      return { env, before, after, outcome, calls: env.executor.calls.map((c) => JSON.parse(c.inputJson).command) };
+    }
+
+    it("after agent.message: runs the calls the model asked for and finishes as if nothing happened", async () => {
+      const { before, after, outcome, calls, env } = await crashThenResume("agent.message", 1);
+      expect(names(before).at(-1)).toBe("span.model_request");
+      expect(outcome).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });
+      expect(logProblems(after)).toEqual([]);
+      expect(calls.sort()).toEqual(["cat notes", "echo one", "echo two"]);
+      expect(transcript("crashy", after).at(-1)).toEqual({
+        role: "assistant",
+        content: [{ type: "text", text: "All done." }],
+      });
+      expect(toolPairingProblems(env.fake.requests)).toEqual([]);
+    });
+
+    it("after agent.tool_use_started: reports the calls 'interrupted; outcome unknown' and runs nothing twice", async () => {
+      const { after, outcome, calls, env } = await crashThenResume("agent.tool_use_started", 1);
+      expect(outcome.kind).toBe("idle");
+      expect(calls).toEqual(["cat notes"]);
+      expect(lastToolResults(env.fake.answered()[1]?.body)).toEqual([
+        expect.objectContaining({ content: outcomeUnknown, isError: true }),
+        expect.objectContaining({ content: outcomeUnknown, isError: true }),
+      ]);
+      expect(logProblems(after)).toEqual([]);
+      expect(toolPairingProblems(env.fake.requests)).toEqual([]);
+    });
+
+    it("after agent.tool_result: keeps the result written, and the cut-off call is an unknown outcome", async () => {
+      const { after, outcome, calls, env } = await crashThenResume("agent.tool_result", 1);
+      expect(outcome.kind).toBe("idle");
+      expect(calls.filter((c) => c.startsWith("echo")).sort()).toEqual(["echo one", "echo two"]);
+      expect(env.executor.cancelled.map((c) => JSON.parse(c.inputJson).command)).toEqual(["echo one"]);
+      expect(lastToolResults(env.fake.answered()[1]?.body).map((r) => r.content)).toEqual([
+        outcomeUnknown,
+        "ran echo two",
+      ]);
+      expect(logProblems(after)).toEqual([]);
+    });
+
+    it("re-runs a started call of an idempotent tool instead of reporting it unknown", async () => {
+      const { after, outcome, calls } = await crashThenResume("agent.tool_use_started", 2);
+      expect(outcome.kind).toBe("idle");
+      expect(calls.filter((c) => c === "cat notes")).toHaveLength(1);
+      const read = after.filter((e) => e.payload.case === "agentToolResult").at(-1);
+      expect(read?.payload.value).toMatchObject({ name: "read", output: "ran cat notes", isError: false });
+    });
+
+    it("writes only the missing idle status when the crash came after the last turn", async () => {
+      const { before, after, outcome } = await crashThenResume("span.model_request", 3);
+      expect(outcome).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });
+      expect(after.slice(0, before.length)).toEqual(before);
+      expect(names(after.slice(before.length))).toEqual(["session.status"]);
+    });
+  });
+
+  it("turns an executor that is down into error results, and the session finishes", async () => {
+    await using env = await startLoopEnv(
+      scriptTurns([
+        parallel,
+        (r) => ({ content: [{ type: "text", text: `saw ${lastToolResults(r.body)[0]?.isError}` }] }),
+      ]),
+    );
+    await env.executor.close();
+    // Tool definitions come with the request, so starting needs no catalog.
+    await env.harness.startSession({
+      sessionId: "down",
+      config: {
+        ...config(),
+        tools: [],
+        toolDefinitions: [create(ToolDefinitionSchema, { name: "bash", inputSchemaJson: "{}" })],
+      },
+      message: "go",
+    });
+    const events = await env.settled("down");
+    expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    const results = lastToolResults(env.fake.answered()[1]?.body);
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r.isError).toBe(true);
+      expect(r.content).toMatch(/executor at .* is unavailable/);
+    }
+    expect(transcript("down", events).at(-1)?.content).toEqual([{ type: "text", text: "saw true" }]);
+  });
+
+  describe("limits", () => {
+    const forever = scriptTurns([], { content: [{ type: "tool_use", name: "bash", input: { command: "loop" } }] });
+
+    it("terminates at max_turns", async () => {
+      await using env = await startLoopEnv(forever);
+      await env.harness.startSession({ sessionId: "turns", config: config({ maxTurns: 2 }), message: "go" });
+      const events = await env.settled("turns");
+      expect(statusOf(events)).toEqual([RunState.TERMINATED, StopReason.MAX_TURNS]);
+      expect(names(events).filter((n) => n === "agent.message")).toHaveLength(2);
+      const wake = await env.newRunner().runSession("turns");
+      expect(wake).toEqual({ kind: "terminated", stopReason: StopReason.MAX_TURNS });
+    });
+
+    it("terminates when the token budget is spent", async () => {
+      await using env = await startLoopEnv(forever);
+      await env.harness.startSession({ sessionId: "tokens", config: config({ maxTotalTokens: 5n }), message: "go" });
+      const events = await env.settled("tokens");
+      expect(statusOf(events)).toEqual([RunState.TERMINATED, StopReason.BUDGET_REACHED]);
+      expect(names(events).filter((n) => n === "agent.message")).toHaveLength(1);
+    });
+
+    it("terminates at the wall-time limit, cancelling the call in flight", async () => {
+      await using env = await startLoopEnv(forever);
+      let cancelled = () => {};
+      const wasCancelled = new Promise<void>((resolve) => {
+        cancelled = resolve;
+      });
+      env.executor.setHandler(
+        (_req, signal) =>
+          new Promise((_, reject) =>
+            signal.addEventListener("abort", () => {
+              cancelled();
+              reject(new Error("cancelled"));
+            }),
+          ),
+      );
+      const limits = { maxWallTime: durationFromMs(400) };
+      await env.harness.startSession({ sessionId: "wall", config: config(limits), message: "go" });
+      const events = await env.settled("wall");
+      expect(statusOf(events)).toEqual([RunState.TERMINATED, StopReason.BUDGET_REACHED]);
+      const result = events.find((e) => e.payload.case === "agentToolResult");
+      expect(result?.payload.value).toMatchObject({ isError: true, output: expect.stringContaining(outcomeUnknown) });
+      await wasCancelled;
+    });
+  });
+
+  it("goes idle with a retryable error when the model stays unavailable, and Wake continues", async () => {
+    await using env = await startLoopEnv(scriptTurns([{ content: [{ type: "text", text: "back" }] }]));
+    env.fake.failNext({ fault: "overloaded" }, 4);
+    await env.harness.startSession({ sessionId: "flaky", config: config(), message: "go" });
+    const events = await env.settled("flaky");
+    expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.ERROR]);
+    const error = events.find((e) => e.payload.case === "sessionError");
+    expect(error?.payload.value).toMatchObject({ kind: "overloaded", retryable: true });
+    const span = events.find((e) => e.payload.case === "spanModelRequest");
+    expect(span?.payload.value).toMatchObject({ attempts: 4 });
+    const { lastSeq } = await env.harness.wake({ sessionId: "flaky" });
+    const after = await env.settled("flaky", lastSeq);
+    expect(statusOf(after)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    expect(transcript("flaky", after).at(-1)?.content).toEqual([{ type: "text", text: "back" }]);
+  });
+
+  it("stops writing as soon as another writer owns the session (a zombie)", async () => {
+    let intruded = false;
+    await using env = await startLoopEnv(async () => {
+      if (!intruded) {
+        intruded = true;
+        const { session } = await env.sessions.getSession({ sessionId: "zombie" });
+        await env.sessions.appendEvents({
+          sessionId: "zombie",
+          expectedLastSeq: session?.lastSeq ?? 0n,
+          events: [
+            create(EventSchema, { id: "intruder-1", payload: { case: "userMessage", value: { text: "mine" } } }),
+          ],
+        });
+      }
+      return parallel;
+    });
+    const sessionId = "zombie";
+    const { sessionId: id } = await env.harness.startSession({ sessionId, config: config(), message: "go" });
+    expect(await env.runner.runSession(id)).toMatchObject({ kind: "fenced" });
+    const events = await env.events(id);
+    expect(names(events)).toEqual(["session.created", "user.message", "session.status", "user.message"]);
+    expect(env.executor.calls).toHaveLength(0);
+  });
+});
