@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/executor/v1/executor.proto.
  */
 export const file_reins_executor_v1_executor: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWlucy9leGVjdXRvci92MS9leGVjdXRvci5wcm90bxIRcmVpbnMuZXhlY3V0b3IudjEiVwoORXhlY3V0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgppbnB1dF9qc29uGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSDwoHY2FsbF9pZBgEIAEoCSKZAQoPRXhlY3V0ZVJlc3BvbnNlEg4KBm91dHB1dBgBIAEoCRIQCghpc19lcnJvchgCIAEoCBIRCglleGl0X2NvZGUYAyABKAUSKwoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJdHJ1bmNhdGVkGAUgASgIEhEKCXRpbWVkX291dBgGIAEoCCISChBMaXN0VG9vbHNSZXF1ZXN0IjsKEUxpc3RUb29sc1Jlc3BvbnNlEiYKBXRvb2xzGAEgAygLMhcucmVpbnMuZXhlY3V0b3IudjEuVG9vbCKEAQoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhkKEWlucHV0X3NjaGVtYV9qc29uGAMgASgJEhIKCmlkZW1wb3RlbnQYBCABKAgSKgoHdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIsChZEZWxldGVXb3Jrc3BhY2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiKgoXRGVsZXRlV29ya3NwYWNlUmVzcG9uc2USDwoHZXhpc3RlZBgBIAEoCDKlAgoPRXhlY3V0b3JTZXJ2aWNlElAKB0V4ZWN1dGUSIS5yZWlucy5leGVjdXRvci52MS5FeGVjdXRlUmVxdWVzdBoiLnJlaW5zLmV4ZWN1dG9yLnYxLkV4ZWN1dGVSZXNwb25zZRJWCglMaXN0VG9vbHMSIy5yZWlucy5leGVjdXRvci52MS5MaXN0VG9vbHNSZXF1ZXN0GiQucmVpbnMuZXhlY3V0b3IudjEuTGlzdFRvb2xzUmVzcG9uc2USaAoPRGVsZXRlV29ya3NwYWNlEikucmVpbnMuZXhlY3V0b3IudjEuRGVsZXRlV29ya3NwYWNlUmVxdWVzdBoqLnJlaW5zLmV4ZWN1dG9yLnYxLkRlbGV0ZVdvcmtzcGFjZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration]);
+  fileDesc("CiByZWlucy9leGVjdXRvci92MS9leGVjdXRvci5wcm90bxIRcmVpbnMuZXhlY3V0b3IudjEiVwoORXhlY3V0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgppbnB1dF9qc29uGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSDwoHY2FsbF9pZBgEIAEoCSLbAQoPRXhlY3V0ZVJlc3BvbnNlEg4KBm91dHB1dBgBIAEoCRIQCghpc19lcnJvchgCIAEoCBIRCglleGl0X2NvZGUYAyABKAUSKwoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJdHJ1bmNhdGVkGAUgASgIEhEKCXRpbWVkX291dBgGIAEoCBIOCgZzdGRvdXQYByABKAkSDgoGc3RkZXJyGAggASgJEhIKCm9vbV9raWxsZWQYCSABKAgSDAoEd2FybRgKIAEoCCISChBMaXN0VG9vbHNSZXF1ZXN0IjsKEUxpc3RUb29sc1Jlc3BvbnNlEiYKBXRvb2xzGAEgAygLMhcucmVpbnMuZXhlY3V0b3IudjEuVG9vbCKEAQoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhkKEWlucHV0X3NjaGVtYV9qc29uGAMgASgJEhIKCmlkZW1wb3RlbnQYBCABKAgSKgoHdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIsChZEZWxldGVXb3Jrc3BhY2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiKgoXRGVsZXRlV29ya3NwYWNlUmVzcG9uc2USDwoHZXhpc3RlZBgBIAEoCDKlAgoPRXhlY3V0b3JTZXJ2aWNlElAKB0V4ZWN1dGUSIS5yZWlucy5leGVjdXRvci52MS5FeGVjdXRlUmVxdWVzdBoiLnJlaW5zLmV4ZWN1dG9yLnYxLkV4ZWN1dGVSZXNwb25zZRJWCglMaXN0VG9vbHMSIy5yZWlucy5leGVjdXRvci52MS5MaXN0VG9vbHNSZXF1ZXN0GiQucmVpbnMuZXhlY3V0b3IudjEuTGlzdFRvb2xzUmVzcG9uc2USaAoPRGVsZXRlV29ya3NwYWNlEikucmVpbnMuZXhlY3V0b3IudjEuRGVsZXRlV29ya3NwYWNlUmVxdWVzdBoqLnJlaW5zLmV4ZWN1dG9yLnYxLkRlbGV0ZVdvcmtzcGFjZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration]);
 
 /**
  * ExecuteRequest is one tool call.
@@ -104,6 +104,35 @@ export type ExecuteResponse = Message<"reins.executor.v1.ExecuteResponse"> & {
    * @generated from field: bool timed_out = 6;
    */
   timedOut: boolean;
+
+  /**
+   * The tool's standard output alone (capped like `output`), for callers that
+   * need it apart from stderr; `output` is what the model should read.
+   *
+   * @generated from field: string stdout = 7;
+   */
+  stdout: string;
+
+  /**
+   * The tool's standard error alone (capped like `output`).
+   *
+   * @generated from field: string stderr = 8;
+   */
+  stderr: string;
+
+  /**
+   * True when the tool was killed for exceeding its memory limit.
+   *
+   * @generated from field: bool oom_killed = 9;
+   */
+  oomKilled: boolean;
+
+  /**
+   * True when a pre-started container from the warm pool served the call.
+   *
+   * @generated from field: bool warm = 10;
+   */
+  warm: boolean;
 };
 
 /**
