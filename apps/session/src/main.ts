@@ -2,18 +2,62 @@ import { SessionService } from "@reins/proto";
 import {
   announceListening,
   bindService,
+  createAuthInterceptor,
   createLogger,
+  createTokenVerifier,
   onShutdownSignal,
-  parseListenAddress,
+  ServingStatus,
   startServer,
 } from "@reins/service-kit";
+import { createSessionServiceImpl, createSessionStore } from "@reins/session-store";
+import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-session");
-const listen = parseListenAddress(process.env.REINS_SESSION_LISTEN, 7001);
 
-const server = await startServer({ ...listen, services: [bindService(SessionService, {})] });
-announceListening(log, server.url);
+let config: Awaited<ReturnType<typeof loadConfig>>;
+try {
+  config = await loadConfig();
+} catch (err) {
+  log.fatal(`invalid configuration: ${(err as Error).message}`);
+  process.exit(2);
+}
+
+// NATS first: the daemon only announces itself once it can serve. nats.js waits
+// for a server that is not up yet, so a stack may start in any order.
+log.info({ nats: config.store.servers }, "connecting to NATS");
+const store = await createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg));
+log.info({ stream: store.names.stream, bucket: store.names.bucket }, "session store ready");
+
+const server = await startServer({
+  ...config.listen,
+  services: [bindService(SessionService, createSessionServiceImpl(store))],
+  corsOrigins: config.corsOrigins,
+  interceptors: config.tokens ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens) })] : [],
+  // Room above the largest batch, so an oversized batch gets the store's precise
+  // INVALID_ARGUMENT rather than a transport-level size error.
+  readMaxBytes: (config.store.maxMessageBytes ?? 1024 * 1024) + 1024 * 1024,
+});
+
+// Health follows NATS: NOT_SERVING while disconnected, so load balancers and
+// `grpc_health_probe` route around a replica that can only answer UNAVAILABLE.
+const setHealth = (ready: boolean) => {
+  const status = ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+  server.health.set("", status);
+  server.health.set(SessionService.typeName, status);
+};
+setHealth(store.ready);
+store.onReadyChange(setHealth);
+
+announceListening(log, server.url, { auth: config.tokens !== undefined, cors: config.corsOrigins });
 onShutdownSignal(
-  () => server.close(),
+  async () => {
+    // Open streams would hold the drain for its whole grace period: end them
+    // first, and give their final status a turn of the event loop to be written
+    // before the server starts closing connections.
+    await store.endStreams();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await server.close();
+    await store.close();
+  },
   (msg) => log.info(msg),
 );

@@ -45,6 +45,11 @@ export interface SessionStore extends AsyncDisposable {
   deleteSession(sessionId: string): Promise<{ purgedEvents: number }>;
   /** Number of StreamEvents calls currently open. */
   readonly openStreams: number;
+  /**
+   * Ends every open stream with UNAVAILABLE (shutting down), e.g. before draining
+   * a server; resolves once they have all finished.
+   */
+  endStreams(): Promise<void>;
   /** Ends open streams, writes pending index entries, closes the connection. */
   close(): Promise<void>;
 }
@@ -88,7 +93,7 @@ export async function createSessionStore(
   });
 
   const close = async () => {
-    streams.endAll();
+    await streams.endAll();
     await index.flush();
     index.stop();
     await conn.close();
@@ -125,6 +130,7 @@ export async function createSessionStore(
     get openStreams() {
       return streams.size;
     },
+    endStreams: () => streams.endAll(),
     close,
     [Symbol.asyncDispose]: close,
   };

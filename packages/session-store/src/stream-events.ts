@@ -15,7 +15,8 @@ export interface StreamEventsOptions {
 /** Ends open streams from outside: on delete of their session, or on shutdown. */
 export interface StreamRegistry {
   endSession(sessionId: string): void;
-  endAll(): void;
+  /** Ends every open stream; resolves once all of them have finished. */
+  endAll(): Promise<void>;
   add(sessionId: string, end: (reason: Error) => void): () => void;
   readonly size: number;
 }
@@ -23,6 +24,7 @@ export interface StreamRegistry {
 export function createStreamRegistry(): StreamRegistry {
   const open = new Map<string, Set<(reason: Error) => void>>();
   let size = 0;
+  const idleWaiters = new Set<() => void>();
   return {
     endSession(sessionId) {
       for (const end of open.get(sessionId) ?? []) end(new SessionNotFoundError(sessionId));
@@ -39,6 +41,10 @@ export function createStreamRegistry(): StreamRegistry {
       return () => {
         if (ends.delete(end)) size -= 1;
         if (ends.size === 0 && open.get(sessionId) === ends) open.delete(sessionId);
+        if (size === 0) {
+          for (const resolve of idleWaiters) resolve();
+          idleWaiters.clear();
+        }
       };
     },
     get size() {

@@ -1,0 +1,71 @@
+import { readFile } from "node:fs/promises";
+import type { TokenGrant } from "@reins/service-kit";
+import { parseListenAddress } from "@reins/service-kit";
+import type { SessionStoreOptions } from "@reins/session-store";
+import { parse as parseYaml } from "yaml";
+
+/** The session daemon's configuration, read from the environment. */
+export interface SessionDaemonConfig {
+  readonly listen: { host: string; port: number };
+  readonly store: SessionStoreOptions;
+  /** Origins allowed to call from a browser; empty: no CORS. */
+  readonly corsOrigins: string[];
+  /** Bearer tokens; undefined: no auth (loopback development). */
+  readonly tokens: TokenGrant[] | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * Reads every REINS_SESSION_* / REINS_NATS_* / REINS_STREAM_* variable. Throws an
+ * error naming the variable when one is malformed: a daemon that starts with a
+ * half-understood configuration is worse than one that refuses to.
+ */
+export async function loadConfig(env: Env = process.env): Promise<SessionDaemonConfig> {
+  const listen = parseListenAddress(env.REINS_SESSION_LISTEN, 7001);
+  const replicas = integer(env, "REINS_STREAM_REPLICAS", 1, 5);
+  const maxMessageBytes = integer(env, "REINS_MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024);
+  const requestTimeoutMs = integer(env, "REINS_NATS_TIMEOUT_MS", 100, 600_000);
+  const store: SessionStoreOptions = {
+    servers: env.REINS_NATS_URL || "nats://127.0.0.1:4222",
+    ...(env.REINS_STREAM_PREFIX ? { prefix: env.REINS_STREAM_PREFIX } : {}),
+    ...(replicas !== undefined ? { replicas } : {}),
+    ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+  };
+  const corsOrigins = (env.REINS_SESSION_CORS_ORIGINS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  const tokensFile = env.REINS_SESSION_TOKENS_FILE;
+  const tokens = tokensFile ? await readTokens(tokensFile) : undefined;
+  return { listen, store, corsOrigins, tokens };
+}
+
+/** A YAML list of `{token, role, tenant}`. */
+async function readTokens(file: string): Promise<TokenGrant[]> {
+  const doc: unknown = parseYaml(await readFile(file, "utf8"));
+  if (!Array.isArray(doc))
+    throw new Error(`REINS_SESSION_TOKENS_FILE ${file}: expected a YAML list of {token, role, tenant}`);
+  return doc.map((entry: unknown, i) => {
+    const e = (entry ?? {}) as Record<string, unknown>;
+    if (typeof e.token !== "string" || e.token.length < 16) {
+      throw new Error(`REINS_SESSION_TOKENS_FILE ${file}: entry ${i} needs a token of at least 16 characters`);
+    }
+    return {
+      token: e.token,
+      role: typeof e.role === "string" ? e.role : "client",
+      tenant: typeof e.tenant === "string" ? e.tenant : "",
+    };
+  });
+}
