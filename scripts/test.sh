@@ -146,12 +146,15 @@ descends_from_us() {
 }
 
 no_leaked_processes() {
-  local pid leaked=()
+  local pid cmd leaked=()
   for pid in $(grep -lsz "^REINS_TEST_RUN=$run_id\$" /proc/[0-9]*/environ | cut -d/ -f3); do
     # This shell and its own helpers (subshells, grep) carry the marker too; a leaked process
     # has been re-parented away from it.
     descends_from_us "$pid" && continue
-    leaked+=("$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)")
+    # Gone by now (grep and cut themselves, a process that just exited) or a zombie: not a leak.
+    cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || continue
+    [[ -n "$cmd" ]] || continue
+    leaked+=("$pid $cmd")
   done
   if ((${#leaked[@]} > 0)); then
     echo "processes started by the tests are still running:" >&2
