@@ -66,6 +66,9 @@ build_tiny() {
   for applet in $(/bin/busybox --list); do
     [[ "$applet" == busybox ]] || ln -sf busybox "$root/bin/$applet"
   done
+  # Tools written for bash mostly run under ash; `bash -c` must at least start.
+  printf '#!/bin/sh\nexec /bin/sh "$@"\n' >"$root/bin/bash"
+  chmod 0755 "$root/bin/bash"
   ln -s bin "$root/sbin"
   mkdir -p "$root/usr"
   ln -s ../bin "$root/usr/bin"

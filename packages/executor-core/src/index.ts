@@ -1,1 +1,19 @@
-export {};
+export type { Catalog, PoolSettings, ToolSpec } from "./catalog.js";
+export { CatalogError, loadCatalog, parseCatalog } from "./catalog.js";
+export { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./command.js";
+export type { ContainerProfile } from "./container-spec.js";
+export {
+  containerCreateOptions,
+  daemonLabel,
+  profileOf,
+  sessionLabel,
+  workspaceLabel,
+  workspaceVolumeName,
+} from "./container-spec.js";
+export { createDockerClient } from "./docker-client.js";
+export type { DockerFailureKind } from "./docker-errors.js";
+export { DockerFailure, toDockerFailure } from "./docker-errors.js";
+export type { ExecuteInput, ExecuteResult, Executor, ExecutorOptions, ExecutorStats } from "./executor.js";
+export { createExecutor } from "./executor.js";
+export { createExecutorServiceImpl } from "./service.js";
+export { formatBytes, parseBytes, parseDuration } from "./units.js";

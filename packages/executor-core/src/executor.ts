@@ -1,0 +1,311 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "@reins/service-kit";
+import { validateSessionId } from "@reins/service-kit";
+import type Docker from "dockerode";
+import type { Catalog, ToolSpec } from "./catalog.js";
+import { buildScript, CommandInputError, renderArgv, renderTemplate } from "./command.js";
+import { daemonLabel, profileOf } from "./container-spec.js";
+import { type DockerFailure, toDockerFailure } from "./docker-errors.js";
+import { formatOutcome } from "./format-output.js";
+import { createLimiter } from "./limiter.js";
+import { createReaper } from "./reaper.js";
+import { type SandboxContainer, startSandboxContainer } from "./sandbox-container.js";
+import { formatSchemaErrors } from "./schema-errors.js";
+import { formatBytes } from "./units.js";
+import { createWarmPool, type PoolStats } from "./warm-pool.js";
+import { createWorkspaces } from "./workspace.js";
+
+export interface ExecutorOptions {
+  readonly docker: Docker;
+  readonly catalog: Catalog;
+  /**
+   * Scopes this executor's containers: they carry `reins.executor=<daemonId>`, and
+   * on start only containers with this label are removed. Executors sharing one
+   * engine must use different ids.
+   */
+  readonly daemonId: string;
+  readonly log?: Logger;
+  /** Calls running at once (default 8). */
+  readonly maxConcurrent?: number;
+  /** Calls waiting for a slot before RESOURCE_EXHAUSTED (default 64). */
+  readonly maxQueued?: number;
+  /** Warm containers per profile; default from the catalog's pool.size. */
+  readonly poolSize?: number;
+  /** Containers started at once by the pool (default 2). */
+  readonly parallelStarts?: number;
+}
+
+export interface ExecuteInput {
+  readonly name: string;
+  readonly inputJson: string;
+  readonly sessionId?: string;
+  readonly callId?: string;
+}
+
+export interface ExecuteResult {
+  readonly output: string;
+  readonly isError: boolean;
+  /** -1 when no process completed. */
+  readonly exitCode: number;
+  readonly durationMs: number;
+  readonly truncated: boolean;
+  readonly timedOut: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly oomKilled: boolean;
+  /** A pre-started container served the call. */
+  readonly warm: boolean;
+}
+
+export interface ExecutorStats extends PoolStats {
+  readonly running: number;
+  readonly queued: number;
+  readonly removing: number;
+}
+
+export interface Executor extends AsyncDisposable {
+  readonly daemonId: string;
+  readonly catalog: Catalog;
+  /** "reins.executor=<daemonId>": the label on every container and volume it makes. */
+  readonly label: string;
+  /** Removes containers of an earlier life and fills the warm pools. Never throws for Docker trouble. */
+  start(): Promise<void>;
+  /** Runs one tool call. Throws ConnectError only for caller mistakes; tool failures are results. */
+  execute(input: ExecuteInput, signal?: AbortSignal): Promise<ExecuteResult>;
+  /** Removes a session's workspace volume; false when it had none. */
+  deleteWorkspace(sessionId: string): Promise<boolean>;
+  /** Resolves once the warm pools are full (benchmarks and tests). */
+  ready(): Promise<void>;
+  stats(): ExecutorStats;
+  /** Refuses new calls, lets running ones finish for `graceMs`, kills the rest, removes every container. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const quietLog = { info() {}, warn() {}, debug() {}, error() {} } as unknown as Logger;
+
+export function createExecutor(options: ExecutorOptions): Executor {
+  const { docker, catalog, daemonId } = options;
+  const log = options.log ?? quietLog;
+  const labels = { [daemonLabel]: daemonId };
+  const label = `${daemonLabel}=${daemonId}`;
+  const reaper = createReaper(docker, log);
+  const workspaces = createWorkspaces(docker, labels);
+  const limiter = createLimiter(options.maxConcurrent ?? 8, options.maxQueued ?? 64);
+  const inFlight = new Set<AbortController>();
+  let idle: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+
+  const pool = createWarmPool({
+    start: (profile) => startSandboxContainer(docker, profile, labels, reaper.remove),
+    discard: reaper.remove,
+    parallelStarts: options.parallelStarts ?? 2,
+    sessionIdleMs: catalog.pool.sessionIdleMs,
+    sessionMax: catalog.pool.sessionMax,
+    onStartFailure: (profile, failure, attempt) => {
+      if (attempt === 1 || attempt % 20 === 0) {
+        log.warn({ image: profile.image, attempt, err: failure.message }, "cannot pre-start sandbox containers");
+      }
+    },
+    onRecovered: (profile) => log.info({ image: profile.image }, "pre-starting sandbox containers again"),
+  });
+
+  async function start(): Promise<void> {
+    try {
+      const removed = await reaper.sweep(label);
+      if (removed > 0) log.info({ removed }, "removed containers left by an earlier run");
+    } catch (err) {
+      log.warn({ err: toDockerFailure(err, "listing old containers").message }, "could not clean up old containers");
+    }
+    const size = options.poolSize ?? catalog.pool.size;
+    if (size <= 0) return;
+    for (const tool of catalog.tools) {
+      if (tool.workspace === "none") pool.keep(profileOf(tool, undefined), size);
+    }
+  }
+
+  function checkCaller(input: ExecuteInput): void {
+    if (closing) throw new ConnectError("executor is shutting down; retry on another executor", Code.Unavailable);
+    if (!input.name) throw new ConnectError("name is required: the tool to run", Code.InvalidArgument);
+    if (input.sessionId) validateSessionId(input.sessionId);
+    if (input.callId && input.callId.length > 256) {
+      throw new ConnectError("call_id is longer than 256 characters", Code.InvalidArgument);
+    }
+  }
+
+  async function execute(input: ExecuteInput, signal?: AbortSignal): Promise<ExecuteResult> {
+    const began = performance.now();
+    checkCaller(input);
+    const fail = (output: string): ExecuteResult => ({
+      output,
+      isError: true,
+      exitCode: -1,
+      durationMs: performance.now() - began,
+      truncated: false,
+      timedOut: false,
+      stdout: "",
+      stderr: "",
+      oomKilled: false,
+      warm: false,
+    });
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input.inputJson === "" ? "{}" : input.inputJson);
+    } catch (err) {
+      throw new ConnectError(`input_json is not valid JSON: ${(err as Error).message}`, Code.InvalidArgument);
+    }
+    const tool = catalog.get(input.name);
+    if (!tool) {
+      return fail(`unknown tool "${input.name}"; available tools: ${catalog.tools.map((t) => t.name).join(", ")}`);
+    }
+    const inputBytes = Buffer.byteLength(input.inputJson);
+    if (inputBytes > tool.maxInputBytes) {
+      return fail(
+        `input of ${formatBytes(inputBytes)} refused: tool ${tool.name} accepts at most ${formatBytes(tool.maxInputBytes)}`,
+      );
+    }
+    if (!tool.validate(parsed)) {
+      return fail(`input does not match the schema of tool ${tool.name}:\n${formatSchemaErrors(tool.validate.errors)}`);
+    }
+    if (tool.workspace === "session" && !input.sessionId) {
+      throw new ConnectError(
+        `tool ${tool.name} works in a session workspace: session_id is required`,
+        Code.InvalidArgument,
+      );
+    }
+    const fields = parsed as Record<string, unknown>;
+    let script: ReturnType<typeof buildScript>;
+    try {
+      script = buildScript({
+        argv: renderArgv(tool.argv, fields),
+        env: tool.env,
+        workspace: tool.workspace === "session",
+        stdin: tool.stdin === undefined ? undefined : Buffer.from(renderTemplate(tool.stdin, fields)),
+      });
+    } catch (err) {
+      if (err instanceof CommandInputError) return fail(err.message);
+      throw err;
+    }
+
+    const abort = new AbortController();
+    const onCallerAbort = () => abort.abort(signal?.reason);
+    signal?.addEventListener("abort", onCallerAbort, { once: true });
+    if (signal?.aborted) abort.abort(signal.reason);
+    inFlight.add(abort);
+    let release: (() => void) | undefined;
+    try {
+      release = await limiter.acquire(abort.signal);
+      return await runTool(tool, input, script, abort.signal, began, fail);
+    } finally {
+      release?.();
+      signal?.removeEventListener("abort", onCallerAbort);
+      inFlight.delete(abort);
+      if (inFlight.size === 0) idle?.();
+    }
+  }
+
+  async function runTool(
+    tool: ToolSpec,
+    input: ExecuteInput,
+    script: ReturnType<typeof buildScript>,
+    signal: AbortSignal,
+    began: number,
+    fail: (output: string) => ExecuteResult,
+  ): Promise<ExecuteResult> {
+    const profile = profileOf(tool, input.sessionId);
+    let container: SandboxContainer | undefined;
+    let warm = false;
+    try {
+      if (profile.sessionId) await workspaces.ensure(profile.sessionId);
+      container = pool.take(profile);
+      warm = container !== undefined;
+      container ??= await startSandboxContainer(docker, profile, labels, reaper.remove, signal);
+    } catch (err) {
+      if (signal.aborted) return fail("cancelled before the tool started");
+      return fail((err as DockerFailure).message ?? toDockerFailure(err, `running ${tool.name}`).message);
+    }
+    try {
+      const outcome = await container.run({
+        delivery: script.delivery,
+        nonce: script.nonce,
+        timeoutMs: tool.timeoutMs,
+        maxOutputBytes: tool.maxOutputBytes,
+        signal,
+      });
+      const formatted = formatOutcome(tool, outcome);
+      const cancelled = outcome.cancelled && !outcome.timedOut;
+      const result: ExecuteResult = {
+        output: cancelled
+          ? `${formatted.output}${formatted.output ? "\n" : ""}[cancelled: the call was aborted]`
+          : formatted.output,
+        isError: formatted.isError || cancelled,
+        exitCode: outcome.exitCode,
+        durationMs: performance.now() - began,
+        truncated: formatted.truncated,
+        timedOut: outcome.timedOut,
+        stdout: formatted.stdout,
+        stderr: formatted.stderr,
+        oomKilled: outcome.oomKilled,
+        warm,
+      };
+      log.debug(
+        {
+          tool: tool.name,
+          callId: input.callId,
+          sessionId: input.sessionId,
+          warm,
+          exitCode: result.exitCode,
+          ms: Math.round(result.durationMs),
+        },
+        "tool call finished",
+      );
+      return result;
+    } catch (err) {
+      return fail(toDockerFailure(err, `running ${tool.name}`).message);
+    } finally {
+      reaper.remove(container.id);
+      if (profile.sessionId && !closing) pool.touch(profile);
+    }
+  }
+
+  async function close(graceMs = 10_000): Promise<void> {
+    closing ??= (async () => {
+      if (inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (idle = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+        ]);
+        clearTimeout(timer);
+        for (const call of inFlight) call.abort(new ConnectError("executor is shutting down", Code.Unavailable));
+        if (inFlight.size > 0) await new Promise<void>((resolve) => (idle = resolve));
+      }
+      await pool.close();
+      await reaper.settled();
+    })();
+    return closing;
+  }
+
+  return {
+    daemonId,
+    catalog,
+    label,
+    start,
+    execute,
+    async deleteWorkspace(sessionId) {
+      validateSessionId(sessionId);
+      pool.dropSession(sessionId);
+      await reaper.settled(10_000);
+      try {
+        return await workspaces.remove(sessionId);
+      } catch (err) {
+        const failure = toDockerFailure(err, "removing a workspace");
+        throw new ConnectError(failure.message, failure.code);
+      }
+    },
+    ready: () => pool.ready(),
+    stats: () => ({ ...pool.stats(), running: limiter.running, queued: limiter.queued, removing: reaper.pending }),
+    close,
+    [Symbol.asyncDispose]: () => close(),
+  };
+}

@@ -1,0 +1,86 @@
+import type Docker from "dockerode";
+import { toDockerFailure } from "./docker-errors.js";
+
+export interface ReaperLog {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/**
+ * Removes used containers off the call's critical path, and keeps trying while
+ * Docker is away, so every container the executor made is eventually gone even
+ * if the engine restarts in between.
+ */
+export interface Reaper {
+  /** Force-removes the container (and its anonymous volumes) in the background. */
+  remove(id: string): void;
+  /** Removes every container carrying `label` ("key=value"); returns how many. */
+  sweep(label: string): Promise<number>;
+  /** Containers whose removal is pending. */
+  readonly pending: number;
+  /** Resolves when every pending removal is done, or after `timeoutMs`. */
+  settled(timeoutMs?: number): Promise<void>;
+}
+
+export function createReaper(docker: Docker, log: ReaperLog, retryMs = { first: 200, max: 5_000 }): Reaper {
+  const inFlight = new Map<string, Promise<void>>();
+  let idle: Array<() => void> = [];
+
+  async function removeWithRetry(id: string): Promise<void> {
+    let delay = retryMs.first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await docker.getContainer(id).remove({ force: true, v: true });
+        return;
+      } catch (err) {
+        const failure = toDockerFailure(err, "removing a used container");
+        // Gone already, or Docker is removing it for someone else: done either way.
+        if (failure.kind === "not-found" || (failure.kind === "conflict" && /in progress/i.test(failure.message))) {
+          return;
+        }
+        if (attempt === 1 || attempt % 10 === 0)
+          log.warn({ id, attempt, err: failure.message }, "container removal failed; retrying");
+        await new Promise((r) => setTimeout(r, delay).unref());
+        delay = Math.min(delay * 2, retryMs.max);
+      }
+    }
+  }
+
+  function remove(id: string): void {
+    if (inFlight.has(id)) return;
+    const done = removeWithRetry(id).finally(() => {
+      inFlight.delete(id);
+      if (inFlight.size === 0) {
+        const waiting = idle;
+        idle = [];
+        for (const resolve of waiting) resolve();
+      }
+    });
+    inFlight.set(id, done);
+  }
+
+  return {
+    remove,
+    async sweep(label) {
+      const list = await docker.listContainers({ all: true, filters: { label: [label] } });
+      for (const c of list) remove(c.Id);
+      if (list.length > 0) log.debug({ count: list.length, label }, "removing containers left by an earlier run");
+      await Promise.all(list.map((c) => inFlight.get(c.Id)));
+      return list.length;
+    },
+    get pending() {
+      return inFlight.size;
+    },
+    async settled(timeoutMs = 30_000) {
+      if (inFlight.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => idle.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}
