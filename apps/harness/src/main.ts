@@ -1,19 +1,92 @@
-import { HarnessService } from "@reins/proto";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { AppendHook } from "@reins/harness-core";
 import {
-  announceListening,
-  bindService,
-  createLogger,
-  onShutdownSignal,
-  parseListenAddress,
-  startServer,
-} from "@reins/service-kit";
+  createAnthropicAdapter,
+  createExecutorPool,
+  createHarnessServiceImpl,
+  createNatsDeltaBus,
+  createSessionRunner,
+} from "@reins/harness-core";
+import { HarnessService, SessionService } from "@reins/proto";
+import { announceListening, bindService, createLogger, onShutdownSignal, startServer } from "@reins/service-kit";
+import { connect } from "nats";
+import { type HarnessConfig, loadConfig } from "./config.js";
+import { crashHook } from "./fault-hook.js";
 
 const log = createLogger("reins-harness");
-const listen = parseListenAddress(process.env.REINS_HARNESS_LISTEN, 7002);
+let config: HarnessConfig;
+let onAppended: AppendHook | undefined;
+try {
+  config = loadConfig(process.env);
+  onAppended = crashHook(config.crashAfter, log);
+} catch (err) {
+  log.fatal(`invalid configuration: ${(err as Error).message}`);
+  process.exit(2);
+}
+try {
+  if (!config.anthropic.apiKey) log.warn("ANTHROPIC_API_KEY is not set: model requests will fail to authenticate");
 
-const server = await startServer({ ...listen, services: [bindService(HarnessService, {})] });
-announceListening(log, server.url);
-onShutdownSignal(
-  () => server.close(),
-  (msg) => log.info(msg),
-);
+  const nc = await connect({ servers: config.natsUrl, name: "reins-harness", maxReconnectAttempts: -1 }).catch(
+    (err: unknown) => {
+      throw new Error(`cannot reach NATS at ${config.natsUrl}: ${(err as Error).message}`);
+    },
+  );
+  const sessions = createClient(
+    SessionService,
+    createGrpcTransport({ baseUrl: config.sessionUrl, interceptors: bearer(config.sessionToken) }),
+  );
+  const executors = createExecutorPool({ defaultAddress: config.executorUrl, token: config.executorToken });
+  const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
+  const deltas = createNatsDeltaBus(nc);
+  const runner = createSessionRunner({
+    sessions,
+    model,
+    executors,
+    deltas,
+    log,
+    onAppended,
+    onError: (sessionId, err) => log.error({ sessionId, err }, "run failed; the session stays resumable by Wake"),
+  });
+  const closing = new AbortController();
+  const server = await startServer({
+    ...config.listen,
+    services: [
+      bindService(
+        HarnessService,
+        createHarnessServiceImpl({
+          sessions,
+          executors,
+          runner,
+          deltas,
+          defaultModel: config.defaultModel,
+          closing: closing.signal,
+        }),
+      ),
+    ],
+  });
+  announceListening(log, server.url, { session: config.sessionUrl, executor: config.executorUrl });
+  onShutdownSignal(
+    async () => {
+      // Runs stop writing and stay resumable; viewers' streams end; then NATS drains.
+      closing.abort();
+      await runner.close();
+      await server.close();
+      await nc.drain();
+    },
+    (msg) => log.info(msg),
+  );
+} catch (err) {
+  log.fatal({ err }, (err as Error).message);
+  process.exit(1);
+}
+
+function bearer(token: string | undefined): Interceptor[] {
+  if (!token) return [];
+  return [
+    (next) => (req) => {
+      req.header.set("authorization", `Bearer ${token}`);
+      return next(req);
+    },
+  ];
+}

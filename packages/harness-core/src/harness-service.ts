@@ -22,6 +22,8 @@ export interface HarnessServiceDeps {
   readonly deltas?: DeltaBus;
   /** Used when a request's config names no model. */
   readonly defaultModel?: string;
+  /** Aborted when the daemon shuts down: RunSession streams end (their runs stay resumable). */
+  readonly closing?: AbortSignal;
 }
 
 interface StartInput {
@@ -174,7 +176,8 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       } catch (err) {
         throw toConnectError(err);
       }
-      yield* streamRun({ ...deps, ...started, signal: ctx.signal, start: () => runner.kick(started.sessionId) });
+      const signal = deps.closing ? AbortSignal.any([ctx.signal, deps.closing]) : ctx.signal;
+      yield* streamRun({ ...deps, ...started, signal, start: () => runner.kick(started.sessionId) });
     },
   };
 }

@@ -1,3 +1,4 @@
+import { StopReason } from "@reins/proto";
 import { type AgentLoopDeps, type RunOutcome, runAgentLoop } from "./agent-loop.js";
 
 /**
@@ -54,6 +55,7 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
           entry.again = false;
           outcome = await runAgentLoop(options, sessionId, controller.signal);
         } while (entry.again && outcome.kind !== "stopped" && outcome.kind !== "fenced");
+        options.log?.info({ sessionId, outcome: describeOutcome(outcome) }, "run ended");
         return outcome;
       } finally {
         active.delete(sessionId);
@@ -84,4 +86,11 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function describeOutcome(outcome: RunOutcome): string {
+  if (outcome.kind === "idle" || outcome.kind === "terminated") {
+    return `${outcome.kind} (${StopReason[outcome.stopReason].toLowerCase()})`;
+  }
+  return outcome.kind;
 }

@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import { parseListenAddress } from "@reins/service-kit";
+
+/** Everything the daemon reads from its environment, validated once at startup. */
+export interface HarnessConfig {
+  readonly listen: { host: string; port: number };
+  readonly sessionUrl: string;
+  /** Bearer token for the session service, when it requires one. */
+  readonly sessionToken: string | undefined;
+  readonly executorUrl: string;
+  readonly executorToken: string | undefined;
+  readonly natsUrl: string;
+  readonly anthropic: {
+    readonly apiKey: string | undefined;
+    readonly baseURL: string | undefined;
+    readonly maxAttempts: number;
+    readonly minBackoffMs: number;
+  };
+  readonly defaultModel: string;
+  /** Fault injection for tests: see fault-hook.ts. */
+  readonly crashAfter: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env): HarnessConfig {
+  return {
+    listen: parseListenAddress(env.REINS_HARNESS_LISTEN, 7002),
+    sessionUrl: url(env, "REINS_SESSION_URL", "http://127.0.0.1:7001"),
+    sessionToken: secret(env, "REINS_SESSION_TOKEN"),
+    executorUrl: url(env, "REINS_EXECUTOR_URL", "http://127.0.0.1:7003"),
+    executorToken: secret(env, "REINS_EXECUTOR_TOKEN"),
+    natsUrl: env.REINS_NATS_URL || "nats://127.0.0.1:4222",
+    anthropic: {
+      apiKey: env.ANTHROPIC_API_KEY || undefined,
+      baseURL: env.ANTHROPIC_BASE_URL ? url(env, "ANTHROPIC_BASE_URL", "") : undefined,
+      maxAttempts: integer(env, "REINS_MODEL_MAX_ATTEMPTS", 4, 1, 20),
+      minBackoffMs: integer(env, "REINS_MODEL_BACKOFF_MS", 500, 0, 60_000),
+    },
+    defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
+    crashAfter: env.REINS_FAULT_CRASH_AFTER || undefined,
+  };
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  if (!URL.canParse(value))
+    throw new Error(`${name}=${JSON.stringify(value)} is not a URL (e.g. ${fallback || "http://127.0.0.1:8080"})`);
+  return value.replace(/\/+$/, "");
+}
+
+// A secret comes from NAME or from the file named by NAME_FILE (e.g. a mounted secret).
+function secret(env: Env, name: string): string | undefined {
+  if (env[name]) return env[name];
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, "utf8").trim() || undefined;
+  } catch (err) {
+    throw new Error(`${name}_FILE=${file} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}

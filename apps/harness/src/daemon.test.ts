@@ -1,0 +1,103 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { eventNameOf, HarnessService, RunState, SessionService } from "@reins/proto";
+import { scriptTurns, startDaemon, startFakeAnthropic, startNatsServer } from "@reins/testkit";
+import { describe, expect, it } from "vitest";
+
+// The built daemon (apps/harness/dist) against the built session daemon, real
+// NATS and the fake Messages API. Sessions here use no tools: see test/ for
+// whole-stack runs with the executor.
+
+async function startHarnessStack(env: Record<string, string> = {}) {
+  const nats = await startNatsServer();
+  const fake = await startFakeAnthropic({
+    script: scriptTurns([{ content: [{ type: "text", text: "Hello from the fake model." }] }]),
+  });
+  const session = await startDaemon({
+    app: "session",
+    env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url },
+  });
+  const harnessEnv = {
+    REINS_HARNESS_LISTEN: "127.0.0.1:0",
+    REINS_SESSION_URL: session.url,
+    REINS_NATS_URL: nats.url,
+    ANTHROPIC_API_KEY: "test-key",
+    ANTHROPIC_BASE_URL: fake.url,
+    ...env,
+  };
+  const harness = await startDaemon({ app: "harness", env: harnessEnv });
+  const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: session.url }));
+  return {
+    nats,
+    fake,
+    session,
+    harness,
+    sessions,
+    harnessClient: createClient(HarnessService, createGrpcTransport({ baseUrl: harness.url })),
+    restartHarness: (extra: Record<string, string> = {}) =>
+      startDaemon({ app: "harness", env: { ...harnessEnv, REINS_FAULT_CRASH_AFTER: "", ...extra } }),
+    async [Symbol.asyncDispose]() {
+      await harness.kill("SIGTERM");
+      await session.kill("SIGTERM");
+      await fake.close();
+      await nats.stop();
+    },
+  };
+}
+
+describe("the harness daemon", () => {
+  it("runs a session end to end through RunSession", async () => {
+    await using stack = await startHarnessStack();
+    const names: string[] = [];
+    let text = "";
+    for await (const { item } of stack.harnessClient.runSession({ config: { model: "claude-test" }, message: "hi" })) {
+      if (item.case === "event") names.push(eventNameOf(item.value));
+      if (item.case === "delta") text += item.value.text;
+    }
+    expect(names).toEqual([
+      "session.created",
+      "user.message",
+      "session.status",
+      "agent.message",
+      "span.model_request",
+      "session.status",
+    ]);
+    expect(text).toBe("Hello from the fake model.");
+    expect(stack.fake.requests[0]?.headers.authorization ?? stack.fake.requests[0]?.headers["x-api-key"]).toContain(
+      "test-key",
+    );
+  });
+
+  it("crashes at the fault-injection point, and a new process resumes the session from the log", async () => {
+    await using stack = await startHarnessStack({ REINS_FAULT_CRASH_AFTER: "agent.message:1" });
+    const { sessionId } = await stack.harnessClient.startSession({ config: { model: "claude-test" }, message: "hi" });
+    await stack.harness.exited;
+    const before = (await stack.sessions.getEvents({ sessionId })).events;
+    expect(before.map(eventNameOf).at(-1)).toBe("span.model_request");
+    expect(stack.harness.output.join("\n")).toContain("fault injection: crashing now");
+
+    await using second = await stack.restartHarness();
+    const client = createClient(HarnessService, createGrpcTransport({ baseUrl: second.url }));
+    const { lastSeq } = await client.wake({ sessionId });
+    expect(lastSeq).toBe(before.at(-1)?.seq);
+    const leave = new AbortController();
+    const signal = AbortSignal.any([leave.signal, AbortSignal.timeout(10_000)]);
+    for await (const { event } of stack.sessions.streamEvents({ sessionId, afterSeq: lastSeq }, { signal })) {
+      if (event?.payload.case === "sessionStatus" && event.payload.value.state === RunState.IDLE) break;
+    }
+    leave.abort();
+    const after = (await stack.sessions.getEvents({ sessionId })).events;
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.slice(before.length).map(eventNameOf)).toEqual(["session.status"]);
+    expect(stack.fake.requests).toHaveLength(1);
+  });
+
+  it("refuses to start on a malformed setting, naming it", async () => {
+    const start = startDaemon({
+      app: "harness",
+      env: { REINS_HARNESS_LISTEN: "127.0.0.1:0", REINS_FAULT_CRASH_AFTER: "agent.mesage:1" },
+      timeoutMs: 10_000,
+    });
+    await expect(start).rejects.toThrow(/invalid configuration: REINS_FAULT_CRASH_AFTER=.*agent.mesage:1.* must be/);
+  });
+});

@@ -1,0 +1,32 @@
+import type { AppendHook } from "@reins/harness-core";
+import { eventNameOf, parseEventTypeName } from "@reins/proto";
+import type { Logger } from "@reins/service-kit";
+
+/**
+ * Fault-injection hook for crash tests: `REINS_FAULT_CRASH_AFTER=<event
+ * name>:<n>` (e.g. `agent.tool_use_started:1`) makes the process SIGKILL itself
+ * right after the append holding the n-th event of that name (counted over the
+ * process's life, all sessions) is acknowledged by the session service. No
+ * cleanup, no flush: exactly what a crash at that point looks like. Unset in
+ * production; the daemon logs a warning when it is set.
+ */
+export function crashHook(spec: string | undefined, log: Logger): AppendHook | undefined {
+  if (!spec) return undefined;
+  const match = /^([a-z_.]+):(\d+)$/.exec(spec);
+  if (!match?.[1] || !match[2] || parseEventTypeName(match[1]) === undefined || Number(match[2]) < 1) {
+    throw new Error(
+      `REINS_FAULT_CRASH_AFTER=${JSON.stringify(spec)} must be <event name>:<n>, e.g. agent.tool_result:1`,
+    );
+  }
+  const name = match[1];
+  const n = Number(match[2]);
+  log.warn({ event: name, n }, "fault injection armed: this process will SIGKILL itself");
+  let seen = 0;
+  return (sessionId, events) => {
+    for (const event of events) {
+      if (eventNameOf(event) !== name || ++seen !== n) continue;
+      log.warn({ sessionId, event: name, seq: String(event.seq) }, "fault injection: crashing now");
+      process.kill(process.pid, "SIGKILL");
+    }
+  };
+}
