@@ -66,7 +66,7 @@ export interface Script {
  * Builds the call's script. The tool process starts from an empty environment
  * (`env -i`) plus PATH, HOME and what the tool's config names, so nothing from
  * Docker or the image leaks in. After it exits, the script prints
- * `<nonce><exit code>\n` on stdout and on stderr: the executor answers as soon as
+ * `<nonce><exit code>:<OOM kills>\n` on stdout and on stderr: the executor answers as soon as
  * both arrive, instead of waiting for Docker to notice the container stopped
  * (tens of milliseconds).
  */
@@ -83,8 +83,14 @@ export function buildScript(options: {
     options.workspace ? "cd /workspace || exit 126" : "cd /tmp",
     `env -i ${[...envArgs, ...options.argv].map(shellQuote).join(" ")}`,
     "c=$?",
-    `printf '%s%d\\n' ${shellQuote(nonce)} "$c"`,
-    `printf '%s%d\\n' ${shellQuote(nonce)} "$c" >&2`,
+    // OOM kills in the container's memory cgroup (v2, then v1), read with builtins
+    // only: at the pids limit not even one more process can start.
+    "o=0",
+    "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do",
+    '  if [ -r "$f" ]; then while read -r k v; do [ "$k" = oom_kill ] && o=$v; done < "$f"; fi',
+    "done",
+    `printf '%s%d:%d\\n' ${shellQuote(nonce)} "$c" "$o"`,
+    `printf '%s%d:%d\\n' ${shellQuote(nonce)} "$c" "$o" >&2`,
   ];
   const line = `${Buffer.from(lines.join("\n")).toString("base64")}\n`;
   const delivery = options.stdin ? Buffer.concat([Buffer.from(line), options.stdin]) : Buffer.from(line);

@@ -49,7 +49,7 @@ export function formatOutcome(tool: ToolSpec, outcome: RunOutcome): FormattedOut
     notes.push(`[timed out after ${formatSeconds(tool.timeoutMs)}; the process was killed]`);
   } else if (outcome.oomKilled) {
     isError = true;
-    notes.push(`[out of memory: the process was killed at its ${formatBytes(tool.memoryBytes)} memory limit]`);
+    notes.push(`[out of memory: a process was killed at the ${formatBytes(tool.memoryBytes)} memory limit]`);
   } else if (outcome.flooded) {
     isError = true;
   } else if (outcome.exitCode === 137) {

@@ -10,6 +10,8 @@ export interface StreamCapture {
   readonly total: number;
   /** Exit code from this stream's trailer, once seen. */
   readonly exitCode: number | undefined;
+  /** Processes the kernel killed for memory in the container, from the trailer. */
+  readonly oomKills: number;
 }
 
 export interface OutputCollector {
@@ -71,7 +73,9 @@ export function createOutputCollector(options: {
       if (newline >= 0) {
         keep(s, buf.subarray(0, at));
         s.pending = Buffer.alloc(0);
-        s.exitCode = Number(rest.subarray(0, newline).toString("latin1"));
+        const [code, oom] = rest.subarray(0, newline).toString("latin1").split(":");
+        s.exitCode = Number(code);
+        s.oomKills = Number(oom ?? 0) || 0;
         return;
       }
       // The trailer's digits are still on their way.
@@ -114,6 +118,9 @@ export function createOutputCollector(options: {
     },
     get exitCode() {
       return s.exitCode;
+    },
+    get oomKills() {
+      return s.oomKills;
     },
   });
 

@@ -147,7 +147,7 @@ function wrap(container: Docker.Container, profile: ContainerProfile, stream: Du
         let code = exitCode;
         try {
           if (!fromTrailer) ({ exitCode: code, oomKilled } = await exitStatus());
-          else if (exitCode === 137 && !timedOut) ({ oomKilled } = await exitStatus());
+          else oomKilled = collector.stdout.oomKills > 0;
         } catch (err) {
           failure = toDockerFailure(streamError ?? err, "waiting for the tool to finish");
           code = -1;

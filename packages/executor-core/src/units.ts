@@ -45,7 +45,7 @@ export function formatBytes(bytes: number): string {
   ] as const) {
     if (bytes >= size) {
       const n = bytes / size;
-      return `${Number.isInteger(n) ? n : n.toFixed(1)} ${unit}`;
+      return `${n.toFixed(1).replace(/\.0$/, "")} ${unit}`;
     }
   }
   return `${bytes} B`;
@@ -54,5 +54,5 @@ export function formatBytes(bytes: number): string {
 /** 30000 -> "30 s", 1500 -> "1.5 s". */
 export function formatSeconds(ms: number): string {
   const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+  return `${s.toFixed(1).replace(/\.0$/, "")} s`;
 }
