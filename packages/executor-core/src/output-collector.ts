@@ -49,6 +49,7 @@ export function createOutputCollector(options: {
       total: 0,
       pending: Buffer.alloc(0),
       exitCode: undefined as number | undefined,
+      oomKills: 0,
     };
   }
   type Stream = ReturnType<typeof createStream>;
