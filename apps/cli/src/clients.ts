@@ -1,7 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { grpcHealthV1, HarnessService, SessionService } from "@reins/proto";
+import { ExecutorService, grpcHealthV1, HarnessService, SessionService } from "@reins/proto";
+import { CliError } from "./cli-error.js";
 import type { Targets } from "./targets.js";
 
 export interface Clients {
@@ -31,6 +32,17 @@ function transportFor(baseUrl: string, token: string | undefined): Transport {
 
 export function clientFor<S extends DescService>(service: S, baseUrl: string, token?: string): Client<S> {
   return createClient(service, transportFor(baseUrl, token));
+}
+
+/**
+ * The executor, for reading its tool catalog: its address and token come from
+ * the local stack (or REINS_EXECUTOR_URL / REINS_EXECUTOR_TOKEN).
+ */
+export function executorClient(targets: Targets): Client<typeof ExecutorService> {
+  if (!targets.executorUrl) {
+    throw new CliError("no executor address: start the stack with `reins up`, or pass --executor-url");
+  }
+  return clientFor(ExecutorService, targets.executorUrl, targets.executorToken);
 }
 
 export function createClients(targets: Targets): Clients {

@@ -9,6 +9,7 @@ import type { Terminal } from "./terminal.js";
 export interface GlobalOptions {
   harnessUrl?: string;
   sessionUrl?: string;
+  executorUrl?: string;
   token?: string;
   stateDir?: string;
 }
@@ -31,9 +32,8 @@ export function createContext(terminal: Terminal, env: NodeJS.ProcessEnv): CliCo
   const state = (command: Command) => readState(paths(command).stateFile);
   const targets = async (command: Command) => {
     const options = globals(command);
-    // The state file is only consulted when an address is not given explicitly.
-    const needState = !options.harnessUrl || !options.sessionUrl;
-    return resolveTargets(options, needState ? await state(command).catch(() => undefined) : undefined);
+    // A broken state file must not stop commands given explicit addresses.
+    return resolveTargets(options, await state(command).catch(() => undefined), env);
   };
   return {
     terminal,

@@ -5,6 +5,7 @@ import { registerEvents } from "./commands/events.js";
 import { registerRun } from "./commands/run.js";
 import { registerSessions } from "./commands/sessions.js";
 import { registerStatus } from "./commands/status.js";
+import { registerTools } from "./commands/tools.js";
 import { registerUp } from "./commands/up.js";
 import type { CliContext } from "./context.js";
 
@@ -25,6 +26,11 @@ export function createProgram(ctx: CliContext): Command {
         "--session-url <url>",
         "session service address (default: the running stack's, else 127.0.0.1:7001)",
       ).env("REINS_SESSION_URL"),
+    )
+    .addOption(
+      new Option("--executor-url <url>", "executor address, for `reins tools` (default: the running stack's)").env(
+        "REINS_EXECUTOR_URL",
+      ),
     )
     .addOption(new Option("--token <token>", "bearer token for services that require one").env("REINS_TOKEN"))
     .addOption(
@@ -58,6 +64,7 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
   registerSessions(program, ctx);
   registerEvents(program, ctx);
   registerControl(program, ctx);
+  registerTools(program, ctx);
   registerStatus(program, ctx);
   registerDown(program, ctx);
   // Subcommands inherit the same error handling and output.

@@ -114,6 +114,16 @@ describe("renderEvent", () => {
     expect(lines[1]).toBe("    boom");
   });
 
+  it("a tool_result whose call never ran shows no exit code", () => {
+    const lines = render(
+      event(8, {
+        case: "agentToolResult",
+        value: { toolUseId: "t", name: "bash", output: "executor unavailable", isError: true, exitCode: -1 },
+      }),
+    );
+    expect(lines[0]).toMatch(/bash · error$/);
+  });
+
   it("a tool_result without output says so", () => {
     const lines = render(event(8, { case: "agentToolResult", value: { toolUseId: "t", output: "" } }));
     expect(lines[1]).toBe("    (no output)");
@@ -191,7 +201,7 @@ describe("formatting helpers", () => {
   it("truncates long output keeping head and tail, and says how much is hidden", () => {
     expect(truncateOutput("a\nb\nc", { maxLines: 5, maxLineLength: 80 })).toEqual(["a", "b", "c"]);
     expect(truncateOutput("", { maxLines: 5, maxLineLength: 80 })).toEqual([]);
-    expect(truncateOutput("x".repeat(10), { maxLines: 5, maxLineLength: 5 })).toEqual(["xxxx…"]);
+    expect(truncateOutput("x".repeat(12), { maxLines: 5, maxLineLength: 5 })).toEqual(["xxxxx", "xxxxx", "xx"]);
     expect(truncateOutput("1\n2\n3\n4", { maxLines: 2, maxLineLength: 80 })).toEqual(["1", "… 3 more lines …"]);
   });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { UsageError } from "./cli-error.js";
 import type { StackState } from "./stack/state-file.js";
 
@@ -6,11 +7,15 @@ export interface Targets {
   readonly harnessUrl: string;
   readonly sessionUrl: string;
   readonly token: string | undefined;
+  /** Only for reading the tool catalog; undefined when unknown. */
+  readonly executorUrl: string | undefined;
+  readonly executorToken: string | undefined;
 }
 
 export interface TargetOptions {
   harnessUrl?: string | undefined;
   sessionUrl?: string | undefined;
+  executorUrl?: string | undefined;
   token?: string | undefined;
 }
 
@@ -38,11 +43,28 @@ export function normalizeUrl(value: string, what: string): string {
  * Options win over the environment (already folded into options by commander),
  * which wins over a running stack's state file, which wins over the defaults.
  */
-export function resolveTargets(options: TargetOptions, state: StackState | undefined): Targets {
+export function resolveTargets(
+  options: TargetOptions,
+  state: StackState | undefined,
+  env: NodeJS.ProcessEnv = {},
+): Targets {
   const fromState = (name: string) => state?.services.find((s) => s.name === name)?.url;
+  const executorUrl = options.executorUrl ?? fromState("executor");
   return {
     harnessUrl: normalizeUrl(options.harnessUrl ?? fromState("harness") ?? defaultHarnessUrl, "harness URL"),
     sessionUrl: normalizeUrl(options.sessionUrl ?? fromState("session") ?? defaultSessionUrl, "session URL"),
     token: options.token || undefined,
+    executorUrl: executorUrl ? normalizeUrl(executorUrl, "executor URL") : undefined,
+    executorToken: env.REINS_EXECUTOR_TOKEN || readToken(state?.tokenFile),
   };
+}
+
+// The token `reins up` generated; readable only by the user who started the stack.
+function readToken(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

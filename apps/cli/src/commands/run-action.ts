@@ -14,6 +14,22 @@ import { createRunView, type RunView } from "../render/run-view.js";
 import { oneLine } from "../render/truncate.js";
 import type { RunOptions } from "./run.js";
 
+// No --tools means every tool the executor offers, as far as the CLI can see
+// the catalog (the local stack's executor); otherwise none, said out loud.
+async function chooseTools(ctx: CliContext, command: Command, given: string[] | false | undefined): Promise<string[]> {
+  if (given === false) return [];
+  if (given !== undefined) return given;
+  const { catalogToolNames } = await import("./tools-action.js");
+  const names = await catalogToolNames(ctx, command);
+  if (names === undefined) {
+    ctx.terminal.note(
+      ctx.terminal.errColors.yellow("! no tools: the executor's catalog is not readable here; pass --tools"),
+    );
+    return [];
+  }
+  return names;
+}
+
 function readTask(words: string[]): string {
   const text = words.length === 1 && words[0] === "-" ? readFileSync(0, "utf8") : words.join(" ");
   if (!text.trim()) throw new UsageError("the task is empty");
@@ -29,6 +45,7 @@ export async function runTask(
 ): Promise<number> {
   const task = readTask(words);
   const { harness, session } = await ctx.clients(command);
+  const tools = await chooseTools(ctx, command, options.tools);
   // The id is chosen here, not by the harness: events carry no session id, and
   // the CLI needs it for Interrupt (Ctrl-C) and GetSession (usage) even if the
   // stream breaks early. UUIDv7, as the session service generates.
@@ -36,7 +53,7 @@ export async function runTask(
   const config = create(AgentConfigSchema, {
     model: options.model ?? "",
     systemPrompt: options.system ?? "",
-    tools: options.tools ?? [],
+    tools,
     maxTokens: options.maxTokens ?? 0,
     limits: create(LimitsSchema, {
       maxTurns: options.maxTurns ?? 0,

@@ -5,7 +5,8 @@ import { collectList, parseCount, parseDurationMs, parsePositive, parseSessionId
 export interface RunOptions {
   model?: string;
   system?: string;
-  tools?: string[];
+  /** undefined: the whole catalog; false: --no-tools. */
+  tools?: string[] | false;
   maxTurns?: number;
   maxTokens?: number;
   tokenBudget?: number;
@@ -22,7 +23,12 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .description("start a session with a task and stream it live until it is idle")
     .argument("<task...>", 'what the agent should do (quote it, or "-" to read it from stdin)')
     .option("-m, --model <id>", "model, e.g. claude-sonnet-4-5 (default: the harness's)")
-    .option("-t, --tools <names>", "executor tools the agent may use, comma-separated or repeated", collectList)
+    .option(
+      "-t, --tools <names>",
+      "executor tools the agent may use, comma-separated or repeated (default: every tool of the local stack's executor; see `reins tools`)",
+      collectList,
+    )
+    .option("--no-tools", "give the agent no tools")
     .option("-s, --system <prompt>", "system prompt")
     .option("--max-turns <n>", "stop after this many model requests", parsePositive)
     .option("--max-tokens <n>", "max output tokens per model response", parsePositive)

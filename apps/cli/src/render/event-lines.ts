@@ -119,7 +119,8 @@ export function toolCall(v: AgentToolUseStarted, options: RenderOptions): string
 export function toolResultSummary(v: AgentToolResult, c: Colors): string {
   const parts = [v.isError ? c.red("error") : c.green("ok")];
   if (v.name) parts.unshift(c.bold(v.name));
-  if (v.exitCode !== 0 || !v.isError) parts.push(`exit ${v.exitCode}`);
+  // -1: no process completed (e.g. the executor was unreachable).
+  if (v.exitCode >= 0 && (v.exitCode !== 0 || !v.isError)) parts.push(`exit ${v.exitCode}`);
   const took = formatDuration(v.duration);
   if (took) parts.push(took);
   if (v.truncated) parts.push(c.yellow("output truncated by executor"));

@@ -1,7 +1,7 @@
 export interface TruncateOptions {
   /** Keep at most this many lines (head and tail, with a marker in between). */
   maxLines: number;
-  /** Cut any line longer than this many characters. */
+  /** Wrap lines longer than this many characters. */
   maxLineLength: number;
 }
 
@@ -9,23 +9,31 @@ function cutLine(line: string, max: number): string {
   return line.length <= max ? line : `${line.slice(0, Math.max(1, max - 1))}…`;
 }
 
+function wrap(line: string, width: number): string[] {
+  if (line.length <= width) return [line];
+  const parts: string[] = [];
+  for (let i = 0; i < line.length; i += width) parts.push(line.slice(i, i + width));
+  return parts;
+}
+
 /**
- * Shortens tool output for display: keeps the first and last lines (the start
- * says what ran, the end usually says how it ended) and states how many were
- * left out, so truncation is never silent.
+ * Shortens tool output for display: long lines are wrapped (an error message
+ * cut mid-sentence is useless), then the first and last lines are kept (the
+ * start says what ran, the end usually says how it ended) and the number left
+ * out is stated, so truncation is never silent.
  */
 export function truncateOutput(text: string, options: TruncateOptions): string[] {
-  const lines = text.replace(/\s+$/, "").split("\n");
-  if (lines.length === 1 && lines[0] === "") return [];
-  const cut = (l: string) => cutLine(l, options.maxLineLength);
-  if (lines.length <= options.maxLines) return lines.map(cut);
+  const raw = text.replace(/\s+$/, "");
+  if (raw === "") return [];
+  const lines = raw.split("\n").flatMap((l) => wrap(l.replace(/\t/g, "  "), Math.max(1, options.maxLineLength)));
+  if (lines.length <= options.maxLines) return lines;
   const head = Math.ceil((options.maxLines - 1) / 2);
   const tail = options.maxLines - 1 - head;
   const hidden = lines.length - head - tail;
   return [
-    ...lines.slice(0, head).map(cut),
+    ...lines.slice(0, head),
     `… ${hidden} more line${hidden === 1 ? "" : "s"} …`,
-    ...lines.slice(lines.length - tail).map(cut),
+    ...lines.slice(lines.length - tail),
   ];
 }
 
