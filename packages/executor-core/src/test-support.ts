@@ -15,7 +15,7 @@ export function defaultCatalog(): Catalog {
 }
 
 /** A small catalog for limit tests: `sh` runs a command; limits are tight and set per test. */
-export function shCatalog(limits: Record<string, string | number> = {}, pool: Record<string, number> = {}): Catalog {
+export function shCatalog(limits: Record<string, unknown> = {}, pool: Record<string, number> = {}): Catalog {
   const doc = {
     defaults: { image: tinyImage, timeout: 10, memory: "64m", pids: 64, ...limits },
     pool: { size: 1, ...pool },
