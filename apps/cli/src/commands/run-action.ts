@@ -72,7 +72,7 @@ export async function runTask(
     () => {
       interrupted = true;
       view?.notice("interrupting… (Ctrl-C again to stop waiting)");
-      harness.interrupt({ sessionId, reason: "interrupted from the reins CLI" }).catch((err: unknown) => {
+      harness.interrupt({ sessionId, reason: "Ctrl-C in reins run" }).catch((err: unknown) => {
         view?.notice(`interrupt failed: ${describeError(err)}`);
         abort.abort();
       });
