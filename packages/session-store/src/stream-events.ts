@@ -32,6 +32,8 @@ export function createStreamRegistry(): StreamRegistry {
     endAll() {
       for (const ends of open.values())
         for (const end of ends) end(new StoreUnavailableError("the session store is shutting down"));
+      if (size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.add(resolve));
     },
     add(sessionId, end) {
       const ends = open.get(sessionId) ?? new Set();
