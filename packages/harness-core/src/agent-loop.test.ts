@@ -43,9 +43,9 @@ const threeTurns = scriptTurns([
 ]);
 
 // "echo one" finishes last, so the log holds the results out of tool_use order.
-const slowFirst = async (req: { inputJson: string }) => {
+const slowFirst = (delayMs: number) => async (req: { inputJson: string }, signal: AbortSignal) => {
   const { command } = JSON.parse(req.inputJson) as { command: string };
-  if (command === "echo one") await sleep(80);
+  if (command === "echo one") await sleep(delayMs, undefined, { signal });
   return { output: `ran ${command}` };
 };
 
@@ -57,7 +57,7 @@ function statusOf(events: readonly Event[]) {
 describe("the agent loop", () => {
   it("runs a multi-turn session with parallel tool calls, results in tool_use order", async () => {
     await using env = await startLoopEnv(threeTurns);
-    env.executor.setHandler(slowFirst);
+    env.executor.setHandler(slowFirst(30));
     const texts: string[] = [];
     await env.deltas.subscribe("multi", (d) => texts.push(d.text));
     await env.harness.startSession({ sessionId: "multi", config: config(), message: "go" });
@@ -108,7 +108,7 @@ describe("the agent loop", () => {
   describe("resuming after a crash", () => {
     // A crash here is the run stopped right after the n-th append of `name` is
     // acknowledged: it writes nothing more, as a killed process would.
-    async function crashThenResume(name: string, n: number) {
+    async function crashThenResume(name: string, n: number, slowMs = 30) {
       let seen = 0;
       let crash = () => {};
       const crashed = new Promise<void>((resolve) => {
@@ -122,7 +122,7 @@ describe("the agent loop", () => {
           }
         },
       });
-      env.executor.setHandler(slowFirst);
+      env.executor.setHandler(slowFirst(slowMs));
       await env.harness.startSession({ sessionId: "crashy", config: config(), message: "go" });
       await crashed;
       await env.runner.stop("crashy");
@@ -132,33 +132,69 @@ describe("the agent loop", () => {
       return { env, before, after, outcome, calls: env.executor.calls.map((c) => JSON.parse(c.inputJson).command) };
     }
 
-    it("after agent.message: runs the calls the model asked for and finishes as if nothing happened", async () => {
-      const { before, after, outcome, calls, env } = await crashThenResume("agent.message", 1);
-      expect(names(before).at(-1)).toBe("span.model_request");
-      expect(outcome).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });
-      expect(logProblems(after)).toEqual([]);
-      expect(calls.sort()).toEqual(["cat notes", "echo one", "echo two"]);
-      expect(transcript("crashy", after).at(-1)).toEqual({
-        role: "assistant",
-        content: [{ type: "text", text: "All done." }],
+    // The model's answer and the intents of its calls are one append, so a
+    // crash "after agent.message" is also one "after agent.tool_use_started".
+    for (const point of ["agent.message", "agent.tool_use_started"]) {
+      it(`after ${point}: reports the calls 'interrupted; outcome unknown' and runs nothing twice`, async () => {
+        const { before, after, outcome, calls, env } = await crashThenResume(point, 1);
+        expect(names(before).slice(-4)).toEqual([
+          "agent.message",
+          "span.model_request",
+          "agent.tool_use_started",
+          "agent.tool_use_started",
+        ]);
+        expect(outcome).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });
+        expect(calls).toEqual(["cat notes"]);
+        expect(lastToolResults(env.fake.answered()[1]?.body)).toEqual([
+          expect.objectContaining({ content: outcomeUnknown, isError: true }),
+          expect.objectContaining({ content: outcomeUnknown, isError: true }),
+        ]);
+        expect(logProblems(after)).toEqual([]);
+        expect(toolPairingProblems(env.fake.requests)).toEqual([]);
       });
-      expect(toolPairingProblems(env.fake.requests)).toEqual([]);
-    });
+    }
 
-    it("after agent.tool_use_started: reports the calls 'interrupted; outcome unknown' and runs nothing twice", async () => {
-      const { after, outcome, calls, env } = await crashThenResume("agent.tool_use_started", 1);
-      expect(outcome.kind).toBe("idle");
-      expect(calls).toEqual(["cat notes"]);
-      expect(lastToolResults(env.fake.answered()[1]?.body)).toEqual([
-        expect.objectContaining({ content: outcomeUnknown, isError: true }),
-        expect.objectContaining({ content: outcomeUnknown, isError: true }),
+    it("runs the calls of an answer whose intents were never written, then finishes", async () => {
+      await using env = await startLoopEnv(threeTurns);
+      await env.sessions.createSession({ sessionId: "no-intent", config: config(), eventId: "c1" });
+      const agent = create(EventSchema, {
+        id: "a1",
+        payload: {
+          case: "agentMessage",
+          value: {
+            model: "claude-test",
+            stopReason: StopReason.TOOL_USE,
+            content: ["one", "two"].map((w) => ({
+              block: {
+                case: "toolUse" as const,
+                value: { id: `t_${w}`, name: "bash", inputJson: `{"command":"echo ${w}"}` },
+              },
+            })),
+          },
+        },
+      });
+      const user = create(EventSchema, { id: "u1", payload: { case: "userMessage", value: { text: "go" } } });
+      await env.sessions.appendEvents({ sessionId: "no-intent", expectedLastSeq: 1n, events: [user, agent] });
+      const outcome = await env.runner.runSession("no-intent");
+      const events = await env.events("no-intent");
+      expect(outcome).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });
+      expect(names(events).slice(3, 7)).toEqual([
+        "session.status",
+        "agent.tool_use_started",
+        "agent.tool_use_started",
+        "agent.tool_result",
       ]);
-      expect(logProblems(after)).toEqual([]);
-      expect(toolPairingProblems(env.fake.requests)).toEqual([]);
+      expect(env.executor.calls.map((c) => JSON.parse(c.inputJson).command).sort()).toEqual([
+        "cat notes",
+        "echo one",
+        "echo two",
+      ]);
+      expect(logProblems(events)).toEqual([]);
     });
 
     it("after agent.tool_result: keeps the result written, and the cut-off call is an unknown outcome", async () => {
-      const { after, outcome, calls, env } = await crashThenResume("agent.tool_result", 1);
+      // "echo one" outlasts the result batching window, so "two" is written alone first.
+      const { after, outcome, calls, env } = await crashThenResume("agent.tool_result", 1, 500);
       expect(outcome.kind).toBe("idle");
       expect(calls.filter((c) => c.startsWith("echo")).sort()).toEqual(["echo one", "echo two"]);
       expect(env.executor.cancelled.map((c) => JSON.parse(c.inputJson).command)).toEqual(["echo one"]);

@@ -1,9 +1,9 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { type AgentConfig, RunState, StopReason } from "@reins/proto";
+import { type AgentConfig, type ContentBlock, RunState, StopReason } from "@reins/proto";
 import { notRun, outcomeUnknown, type ToolSpec } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
-import { type ExecutorPool, ToolAbortedError } from "./executor-pool.js";
-import type { ToolCallState } from "./fold.js";
+import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "./executor-pool.js";
+import type { SessionFold, ToolCallState } from "./fold.js";
 import { ModelAbortedError, type ModelAdapter, ModelError } from "./model.js";
 import {
   agentMessage,
@@ -17,6 +17,7 @@ import {
 import {
   type AppendHook,
   createSessionLog,
+  type EventPayload,
   FencedError,
   loadSession,
   type SessionClient,
@@ -38,6 +39,9 @@ export interface AgentLoopDeps {
   readonly log?: LoopLogger;
   /** max_tokens when the agent config says 0. Default 8192. */
   readonly defaultMaxTokens?: number;
+  /** How long a finished tool result may wait for its parallel siblings, to be
+   * written with them in one append. Default 100 ms. */
+  readonly resultBatchMs?: number;
 }
 
 /** How a run ended. */
@@ -64,14 +68,20 @@ const byFence = Symbol("fenced");
  * (or run again, if its tool is idempotent). Safe to call on a session that
  * has nothing to do.
  */
-export async function runAgentLoop(deps: AgentLoopDeps, sessionId: string, signal?: AbortSignal): Promise<RunOutcome> {
+export async function runAgentLoop(
+  deps: AgentLoopDeps,
+  sessionId: string,
+  signal?: AbortSignal,
+  /** The session's current state, when the caller has just written it (saves reading the log). */
+  known?: SessionFold,
+): Promise<RunOutcome> {
   const run = new AbortController();
   const stop = () => run.abort(byCaller);
   if (signal?.aborted) return { kind: "stopped" };
   signal?.addEventListener("abort", stop, { once: true });
   let wallTimer: NodeJS.Timeout | undefined;
   try {
-    const fold = await loadSession(deps.sessions, sessionId, run.signal);
+    const fold = known ?? (await loadSession(deps.sessions, sessionId, run.signal));
     const config = fold.config;
     if (!config) throw new Error(`session ${sessionId} has no session.created event`);
     const log = createSessionLog({ client: deps.sessions, fold, onAppended: deps.onAppended });
@@ -136,6 +146,9 @@ function createTurn(
 ) {
   const { fold } = log;
   const sessionId = fold.sessionId;
+  // Calls whose intent this run wrote: it may run them. A call found started in
+  // the log but not by this run belongs to a run that died.
+  const intended = new Set<string>();
   // Once the caller stopped the run or another writer took over, nothing more is written.
   const mayWrite = () => !run.signal.aborted || run.signal.reason === byWallTime;
 
@@ -157,7 +170,13 @@ function createTurn(
           },
         );
         if (run.signal.aborted) return undefined;
-        await log.append(agentMessage(response), modelSpan(response));
+        // The answer and the write-ahead intent of each of its tool calls go in
+        // one append: all of it is acknowledged before any call is made, and a
+        // turn costs one round trip less.
+        const message = agentMessage(response);
+        const started = message.case === "agentMessage" ? message.value.content.flatMap(startedOf) : [];
+        for (const intent of started) if (intent.case === "agentToolUseStarted") intended.add(intent.value.toolUseId);
+        await log.append(message, modelSpan(response), ...started);
         return undefined;
       } catch (err) {
         if (err instanceof ModelAbortedError) return undefined;
@@ -176,23 +195,33 @@ function createTurn(
       const open = fold.openCalls().filter((c) => c.result === undefined);
       // A call that started but left no result may or may not have run: only an
       // idempotent tool is safe to run again; the model decides about the rest.
-      const unknown = open.filter((c) => c.startedEventId !== undefined && !tools.idempotent.has(c.toolUse.name));
+      const unknown = open.filter(
+        (c) => c.startedEventId !== undefined && !intended.has(c.toolUse.id) && !tools.idempotent.has(c.toolUse.name),
+      );
       if (unknown.length > 0) await log.append(...unknown.map((c) => syntheticResult(c.toolUse, outcomeUnknown)));
       const fresh = open.filter((c) => c.startedEventId === undefined);
       // Write-ahead: every intent is acknowledged before any call is made.
+      for (const c of fresh) intended.add(c.toolUse.id);
       if (fresh.length > 0) await log.append(...fresh.map((c) => toolUseStarted(c.toolUse)));
       const runnable = open.filter((c) => !unknown.includes(c));
       const address = config.executorAddress;
+      const results = createResultBatcher(log, runnable.length, deps.resultBatchMs ?? 100);
       const settled = await Promise.allSettled(
         runnable.map(async (call) => {
-          if (run.signal.aborted) return;
-          const outcome = await deps.executors.execute(
-            address,
-            { sessionId, toolUseId: call.toolUse.id, name: call.toolUse.name, inputJson: call.toolUse.inputJson },
-            run.signal,
-          );
-          if (!mayWrite()) return;
-          await log.append(toolResult(call.toolUse, outcome));
+          if (run.signal.aborted) return results.skip();
+          let outcome: ToolOutcome;
+          try {
+            outcome = await deps.executors.execute(
+              address,
+              { sessionId, toolUseId: call.toolUse.id, name: call.toolUse.name, inputJson: call.toolUse.inputJson },
+              run.signal,
+            );
+          } catch (err) {
+            results.skip();
+            throw err;
+          }
+          if (!mayWrite()) return results.skip();
+          await results.add(toolResult(call.toolUse, outcome));
         }),
       );
       for (const result of settled) {
@@ -210,6 +239,57 @@ function createTurn(
       await log.append(sessionStatus(RunState.TERMINATED, StopReason.BUDGET_REACHED, detail));
       return { kind: "terminated", stopReason: StopReason.BUDGET_REACHED };
     },
+  };
+}
+
+function startedOf(block: ContentBlock): EventPayload[] {
+  return block.block.case === "toolUse" ? [toolUseStarted(block.block.value)] : [];
+}
+
+/**
+ * Group commit of the results of parallel calls: a result is written when the
+ * last running call of the turn finishes, or at most `delayMs` after it
+ * finished, together with whatever else finished meanwhile. Fast calls cost one
+ * append per turn; a slow sibling does not hold a finished result back long.
+ */
+function createResultBatcher(log: SessionLog, calls: number, delayMs: number) {
+  let running = calls;
+  let pending: EventPayload[] = [];
+  let batch: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const current = batch;
+    const payloads = pending;
+    batch = undefined;
+    pending = [];
+    if (!current) return;
+    log.append(...payloads).then(() => current.resolve(), current.reject);
+  };
+  const settle = () => {
+    running--;
+    if (running === 0) flush();
+  };
+  return {
+    add(payload: EventPayload): Promise<void> {
+      pending.push(payload);
+      if (!batch) {
+        let resolve = () => {};
+        let reject: (err: unknown) => void = () => {};
+        const promise = new Promise<void>((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        batch = { promise, resolve, reject };
+      }
+      const mine = batch.promise;
+      timer ??= setTimeout(flush, delayMs);
+      settle();
+      return mine;
+    },
+    /** A call that will write no result. */
+    skip: settle,
   };
 }
 

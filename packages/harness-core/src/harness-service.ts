@@ -1,13 +1,20 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type AgentConfig, AgentConfigSchema, type HarnessService, RunState, StopReason } from "@reins/proto";
+import {
+  type AgentConfig,
+  AgentConfigSchema,
+  EventSchema,
+  type HarnessService,
+  RunState,
+  StopReason,
+} from "@reins/proto";
 import { validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
 import { notRun, outcomeUnknown } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
 import { toConnectError } from "./errors.js";
 import type { ExecutorPool } from "./executor-pool.js";
-import { createSessionFold } from "./fold.js";
+import { createSessionFold, type SessionFold } from "./fold.js";
 import { sessionStatus, syntheticResult, userInterrupt, userMessage } from "./payloads.js";
 import { streamRun } from "./run-stream.js";
 import { createSessionLog, FencedError, loadSession, type SessionClient } from "./session-log.js";
@@ -26,6 +33,13 @@ export interface HarnessServiceDeps {
   readonly closing?: AbortSignal;
 }
 
+interface Recorded {
+  readonly sessionId: string;
+  readonly messageSeq: bigint;
+  /** The session as just written: the run starts from it without reading the log. */
+  readonly fold: SessionFold;
+}
+
 interface StartInput {
   readonly config?: AgentConfig;
   readonly message: string;
@@ -40,8 +54,9 @@ interface StartInput {
 export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<typeof HarnessService> {
   const { sessions, runner } = deps;
 
-  // Creates the session and records its first message; the run is not started.
-  async function record(input: StartInput, signal: AbortSignal): Promise<{ sessionId: string; messageSeq: bigint }> {
+  // Creates the session and records its first message with a running status;
+  // the run is not started.
+  async function record(input: StartInput, signal: AbortSignal): Promise<Recorded> {
     if (input.sessionId !== "") validateSessionId(input.sessionId);
     requireText(input.message, "message");
     const config = await completeConfig(input.config, signal);
@@ -51,8 +66,11 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     );
     const sessionId = created.session?.sessionId ?? input.sessionId;
     const fold = createSessionFold(sessionId, created.event ? [created.event] : []);
-    const [event] = await createSessionLog({ client: sessions, fold }).append(userMessage(input.message));
-    return { sessionId, messageSeq: event?.seq ?? 0n };
+    const [event] = await createSessionLog({ client: sessions, fold }).append(
+      userMessage(input.message),
+      sessionStatus(RunState.RUNNING),
+    );
+    return { sessionId, messageSeq: event?.seq ?? 0n, fold };
   }
 
   async function completeConfig(given: AgentConfig | undefined, signal: AbortSignal): Promise<AgentConfig> {
@@ -103,8 +121,8 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
 
   return {
     startSession: guarded(async (req, signal) => {
-      const { sessionId } = await record(req, signal);
-      runner.kick(sessionId);
+      const { sessionId, fold } = await record(req, signal);
+      runner.kick(sessionId, fold);
       return { sessionId };
     }),
 
@@ -124,17 +142,20 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         );
       }
       const log = createSessionLog({ client: sessions, fold });
-      const message = userMessage(req.message);
-      const [event] = req.eventId ? await log.appendWithId(req.eventId, message) : await log.append(message);
-      runner.kick(req.sessionId);
+      const [event] = await log.appendEvents([
+        create(EventSchema, { id: req.eventId || uuidv7(), payload: userMessage(req.message) }),
+        create(EventSchema, { id: uuidv7(), payload: sessionStatus(RunState.RUNNING) }),
+      ]);
+      runner.kick(req.sessionId, fold);
       return { seq: event?.seq ?? 0n };
     }),
 
     wake: guarded(async (req, signal) => {
       validateSessionId(req.sessionId);
-      const { session } = await sessions.getSession({ sessionId: req.sessionId }, { signal });
-      runner.kick(req.sessionId);
-      return { lastSeq: session?.lastSeq ?? 0n };
+      // The log read here (NOT_FOUND for an unknown session) is the one the run starts from.
+      const fold = await loadSession(sessions, req.sessionId, signal);
+      runner.kick(req.sessionId, fold);
+      return { lastSeq: fold.lastSeq };
     }),
 
     interrupt: guarded(async (req, signal) => {
@@ -170,14 +191,20 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     }),
 
     async *runSession(req, ctx) {
-      let started: { sessionId: string; messageSeq: bigint };
+      let started: Recorded;
       try {
         started = await record(req, ctx.signal);
       } catch (err) {
         throw toConnectError(err);
       }
       const signal = deps.closing ? AbortSignal.any([ctx.signal, deps.closing]) : ctx.signal;
-      yield* streamRun({ ...deps, ...started, signal, start: () => runner.kick(started.sessionId) });
+      yield* streamRun({
+        ...deps,
+        sessionId: started.sessionId,
+        messageSeq: started.messageSeq,
+        signal,
+        start: () => runner.kick(started.sessionId, started.fold),
+      });
     },
   };
 }

@@ -35,8 +35,8 @@ export interface SessionLogOptions {
 export interface SessionLog {
   readonly fold: SessionFold;
   append(...payloads: EventPayload[]): Promise<Event[]>;
-  /** Appends one event with a caller-made id (a client's idempotency key). */
-  appendWithId(id: string, payload: EventPayload): Promise<Event[]>;
+  /** Appends events made by the caller (e.g. with a client's idempotency key as id). */
+  appendEvents(events: Event[]): Promise<Event[]>;
 }
 
 const transient = new Set([
@@ -87,7 +87,7 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     fold,
     // Ids are fixed here, once: every retry of this batch resends the same ids.
     append: (...payloads) => enqueue(payloads.map((payload) => create(EventSchema, { id: uuidv7(), payload }))),
-    appendWithId: (id, payload) => enqueue([create(EventSchema, { id, payload })]),
+    appendEvents: enqueue,
   };
 }
 

@@ -1,5 +1,6 @@
 import { StopReason } from "@reins/proto";
 import { type AgentLoopDeps, type RunOutcome, runAgentLoop } from "./agent-loop.js";
+import type { SessionFold } from "./fold.js";
 
 /**
  * Runs sessions in this process, at most one loop per session. Whatever drives
@@ -16,8 +17,12 @@ export interface SessionRunner extends AsyncDisposable {
    * is lost.
    */
   runSession(sessionId: string, signal?: AbortSignal): Promise<RunOutcome>;
-  /** Starts a run in the background; failures are logged, the log stays resumable. */
-  kick(sessionId: string): void;
+  /**
+   * Starts a run in the background; failures are logged, the log stays
+   * resumable. `known` is the session as the caller has just written it: a new
+   * run starts from it instead of reading the log.
+   */
+  kick(sessionId: string, known?: SessionFold): void;
   isRunning(sessionId: string): boolean;
   /** Stops the run here, if any, and resolves once it writes nothing more. */
   stop(sessionId: string): Promise<void>;
@@ -38,7 +43,7 @@ export interface SessionRunnerOptions extends AgentLoopDeps {
 export function createSessionRunner(options: SessionRunnerOptions): SessionRunner {
   const active = new Map<string, ActiveRun>();
 
-  const runSession = (sessionId: string, signal?: AbortSignal): Promise<RunOutcome> => {
+  const runSession = (sessionId: string, signal?: AbortSignal, known?: SessionFold): Promise<RunOutcome> => {
     const existing = active.get(sessionId);
     if (existing) {
       existing.again = true;
@@ -51,9 +56,11 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
     entry.promise = (async () => {
       try {
         let outcome: RunOutcome;
+        let fold = known;
         do {
           entry.again = false;
-          outcome = await runAgentLoop(options, sessionId, controller.signal);
+          outcome = await runAgentLoop(options, sessionId, controller.signal, fold);
+          fold = undefined;
         } while (entry.again && outcome.kind !== "stopped" && outcome.kind !== "fenced");
         options.log?.info({ sessionId, outcome: describeOutcome(outcome) }, "run ended");
         return outcome;
@@ -77,9 +84,9 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
   };
 
   return {
-    runSession,
-    kick(sessionId) {
-      runSession(sessionId).catch((err: unknown) => options.onError?.(sessionId, err));
+    runSession: (sessionId, signal) => runSession(sessionId, signal),
+    kick(sessionId, known) {
+      runSession(sessionId, undefined, known).catch((err: unknown) => options.onError?.(sessionId, err));
     },
     isRunning: (sessionId) => active.has(sessionId),
     stop,

@@ -1,0 +1,391 @@
+// Harness benchmark, each figure next to a baseline measured in the same run:
+//
+//   1. Time to first model request: StartSession -> the request arriving at the
+//      (fake) Messages API, p50/p95, against the harness-inside-the-container
+//      design, which must provision a sandbox (docker create + start) before the
+//      model can be called.
+//   2. Harness overhead per turn, excluding model and tool time, against the
+//      floor it is made of: the appends a turn needs, timed alone.
+//   3. Wake of a 1,000-event session to its next model request, against Wake of
+//      a fresh (2-event) session.
+//
+//   pnpm bench harness     (or: cd bench && node --conditions=@reins/source --import tsx src/harness.bench.ts)
+//
+// Needs nats-server, the built session daemon (`pnpm turbo run build --filter=@reins/session`)
+// and, for the baseline of 1, a Docker engine with the reins/sandbox-tiny image
+// (scripts/ensure-docker.sh, scripts/build-images.sh). The harness runs in this
+// process, so model and tool time can be measured around its adapters.
+
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createAnthropicAdapter,
+  createExecutorPool,
+  createHarnessServiceImpl,
+  createNatsDeltaBus,
+  createSessionRunner,
+  type ExecutorPool,
+  type ModelAdapter,
+} from "@reins/harness-core";
+import {
+  AgentConfigSchema,
+  type Event,
+  EventSchema,
+  ExecuteResponseSchema,
+  ExecutorService,
+  HarnessService,
+  SessionService,
+} from "@reins/proto";
+import { bindService, startServer } from "@reins/service-kit";
+import {
+  assistantTurns,
+  connectDocker,
+  type FakeTurn,
+  scriptTurns,
+  startDaemon,
+  startFakeAnthropic,
+  startNatsServer,
+} from "@reins/testkit";
+import { connect } from "nats";
+import { uuidv7 } from "uuidv7";
+
+const sandboxImage = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";
+const benchLabel = "reins.bench=harness";
+const now = () => performance.now();
+
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+type Interval = { sessionId: string; start: number; end: number };
+
+/** Records the time spent inside the model adapter and the executor, per session. */
+function instrument(model: ModelAdapter, executors: ExecutorPool) {
+  const modelCalls: Interval[] = [];
+  const toolCalls: Interval[] = [];
+  let current = "";
+  return {
+    modelCalls,
+    toolCalls,
+    model: {
+      async stream(request, options) {
+        const start = now();
+        const sessionId = current;
+        try {
+          return await model.stream(request, options);
+        } finally {
+          modelCalls.push({ sessionId, start, end: now() });
+        }
+      },
+    } satisfies ModelAdapter,
+    executors: {
+      ...executors,
+      async execute(address, call, signal) {
+        const start = now();
+        try {
+          return await executors.execute(address, call, signal);
+        } finally {
+          toolCalls.push({ sessionId: call.sessionId, start, end: now() });
+        }
+      },
+    } satisfies ExecutorPool,
+    // Sessions of the overhead run go one at a time, so the current one is known.
+    setCurrent(sessionId: string) {
+      current = sessionId;
+    },
+  };
+}
+
+/**
+ * Per turn: from one model request to the next, minus model time and tool time
+ * (parallel calls merged); and the part of it spent waiting for AppendEvents.
+ */
+function overheadPerTurn(
+  modelCalls: Interval[],
+  toolCalls: Interval[],
+  appends: Interval[],
+  sessionId: string,
+): { overhead: number; appending: number }[] {
+  const calls = modelCalls.filter((c) => c.sessionId === sessionId).sort((a, b) => a.start - b.start);
+  const turns: { overhead: number; appending: number }[] = [];
+  for (let i = 0; i + 1 < calls.length; i++) {
+    const turn = calls[i] as Interval;
+    const next = calls[i + 1] as Interval;
+    const within = (t: Interval) => t.sessionId === sessionId && t.start >= turn.end && t.end <= next.start;
+    const tools = toolCalls.filter(within);
+    const toolTime =
+      tools.length === 0 ? 0 : Math.max(...tools.map((t) => t.end)) - Math.min(...tools.map((t) => t.start));
+    const appending = appends.filter(within).reduce((sum, a) => sum + (a.end - a.start), 0);
+    turns.push({ overhead: next.start - turn.start - (turn.end - turn.start) - toolTime, appending });
+  }
+  return turns;
+}
+
+// An executor that does no work: tool time is measured around its RPC and excluded anyway.
+async function startNullExecutor() {
+  return startServer({
+    services: [
+      bindService(ExecutorService, {
+        listTools: () => ({ tools: [] }),
+        execute: () => create(ExecuteResponseSchema, { output: "ok", duration: durationFromMs(0) }),
+      }),
+    ],
+  });
+}
+
+const toolTurn = (n: number): FakeTurn => ({
+  content: [
+    { type: "text", text: "Working on it." },
+    ...Array.from({ length: n }, (_, k) => ({
+      type: "tool_use" as const,
+      name: "bash",
+      input: { command: `step ${k}` },
+    })),
+  ],
+});
+
+async function main() {
+  const turnsPerSession = 21;
+  await using nats = await startNatsServer();
+  await using sessionDaemon = await startDaemon({
+    app: "session",
+    env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url, REINS_LOG_LEVEL: "info" },
+  });
+  const rawSessions = createClient(SessionService, createGrpcTransport({ baseUrl: sessionDaemon.url }));
+  // AppendEvents round trips, timed per session: the floor of every turn.
+  const appends: Interval[] = [];
+  const sessions: typeof rawSessions = {
+    ...rawSessions,
+    async appendEvents(request, options) {
+      const start = now();
+      try {
+        return await rawSessions.appendEvents(request, options);
+      } finally {
+        appends.push({ sessionId: request.sessionId ?? "", start, end: now() });
+      }
+    },
+  };
+  // Every assistant turn but the last calls tools (alternating one and two in parallel).
+  await using fake = await startFakeAnthropic({
+    script: (request) => {
+      const n = assistantTurns(request.body);
+      return n < turnsPerSession - 1 ? toolTurn(1 + (n % 2)) : { content: [{ type: "text", text: "Done." }] };
+    },
+  });
+  await using executor = await startNullExecutor();
+  const nc = await connect({ servers: nats.url });
+  const meter = instrument(
+    createAnthropicAdapter({ apiKey: "bench", baseURL: fake.url }),
+    createExecutorPool({ defaultAddress: executor.url }),
+  );
+  const runner = createSessionRunner({
+    sessions,
+    model: meter.model,
+    executors: meter.executors,
+    deltas: createNatsDeltaBus(nc),
+  });
+  await using harnessServer = await startServer({
+    services: [
+      bindService(
+        HarnessService,
+        createHarnessServiceImpl({ sessions, executors: meter.executors, runner, deltas: createNatsDeltaBus(nc) }),
+      ),
+    ],
+  });
+  const harness = createClient(HarnessService, createGrpcTransport({ baseUrl: harnessServer.url }));
+  const config = create(AgentConfigSchema, {
+    model: "claude-bench",
+    systemPrompt: "You are a benchmark.",
+    toolDefinitions: [{ name: "bash", description: "run", inputSchemaJson: '{"type":"object"}' }],
+  });
+  const oneShot = () => fake.setScript(scriptTurns([{ content: [{ type: "text", text: "Hi." }] }]));
+
+  // Warm-up: connections, JIT.
+  oneShot();
+  for (let i = 0; i < 5; i++) await firstRequest(harness, fake, config);
+
+  // 1. Time to first model request, harness vs. provision-then-call, alternating.
+  const docker = connectDocker();
+  await docker.getImage(sandboxImage).inspect();
+  const ttft: number[] = [];
+  const baseline: number[] = [];
+  const rounds = Number(process.env.REINS_BENCH_ROUNDS ?? 30);
+  for (let i = 0; i < rounds; i++) {
+    ttft.push(await firstRequest(harness, fake, config));
+    const t0 = now();
+    const container = await docker.createContainer({
+      Image: sandboxImage,
+      Cmd: ["sleep", "600"],
+      Labels: { "reins.bench": "harness" },
+      HostConfig: { NetworkMode: "none", AutoRemove: false },
+    });
+    await container.start();
+    const provisioned = now() - t0;
+    baseline.push(provisioned + (await firstRequest(harness, fake, config)));
+    await container.remove({ force: true });
+  }
+  const leftovers = await docker.listContainers({ all: true, filters: { label: [benchLabel] } });
+  await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+
+  // 2. Overhead per turn.
+  fake.setScript((request) => {
+    const n = assistantTurns(request.body);
+    return n < turnsPerSession - 1 ? toolTurn(1 + (n % 2)) : { content: [{ type: "text", text: "Done." }] };
+  });
+  const overheads: number[] = [];
+  const appending: number[] = [];
+  for (let s = 0; s < 5; s++) {
+    const sessionId = `bench-turns-${uuidv7()}`;
+    meter.setCurrent(sessionId);
+    await harness.startSession({ sessionId, config, message: "go" });
+    await runner.runSession(sessionId);
+    for (const turn of overheadPerTurn(meter.modelCalls, meter.toolCalls, appends, sessionId)) {
+      overheads.push(turn.overhead);
+      appending.push(turn.appending);
+    }
+  }
+  // The floor: a turn with tools appends twice (answer + span + intents, then the results).
+  const appendFloor = await timeAppends(rawSessions, config, 60);
+
+  // 3. Wake of a 1,000-event session vs. a fresh one.
+  oneShot();
+  const wakeBig: number[] = [];
+  const wakeSmall: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    wakeBig.push(await timeWake(harness, sessions, fake, config, 1_000));
+    wakeSmall.push(await timeWake(harness, sessions, fake, config, 2));
+  }
+
+  await runner.close();
+  await nc.close();
+
+  const p = (xs: number[], q: number) => percentile(xs, q);
+  console.log("\nTime to first model request (StartSession -> request at the Messages API)");
+  console.log(`  harness (no container before the model):  p50 ${ms(p(ttft, 50))}  p95 ${ms(p(ttft, 95))}`);
+  console.log(
+    `  baseline (docker create+start, then call): p50 ${ms(p(baseline, 50))}  p95 ${ms(p(baseline, 95))}   (${rounds} rounds, image ${sandboxImage})`,
+  );
+  console.log(
+    `  reduction: p50 ${pct(p(ttft, 50), p(baseline, 50))}  p95 ${pct(p(ttft, 95), p(baseline, 95))}   (target: >= 90% at p95)`,
+  );
+  console.log("\nHarness overhead per turn (turn time minus model and tool time)");
+  console.log(
+    `  overhead: p50 ${ms(p(overheads, 50))}  p95 ${ms(p(overheads, 95))}   (${overheads.length} turns; target p50 <= 5 ms)`,
+  );
+  console.log(`  of which waiting for AppendEvents (2 per turn): p50 ${ms(p(appending, 50))}`);
+  const own = overheads.map((o, i) => o - (appending[i] ?? 0));
+  console.log(`  the harness's own work (overhead minus appends): p50 ${ms(p(own, 50))}  p95 ${ms(p(own, 95))}`);
+  console.log(
+    `  baseline, 2 AppendEvents alone: p50 ${ms(2 * p(appendFloor, 50))}   (one append p50 ${ms(p(appendFloor, 50))})`,
+  );
+  console.log("\nWake -> next model request");
+  console.log(`  1,000-event session: p50 ${ms(p(wakeBig, 50))}  p95 ${ms(p(wakeBig, 95))}   (target <= 100 ms)`);
+  console.log(`  baseline, 2-event session: p50 ${ms(p(wakeSmall, 50))}  p95 ${ms(p(wakeSmall, 95))}`);
+  console.log(`  ratio p50: ${(p(wakeBig, 50) / p(wakeSmall, 50)).toFixed(2)}x`);
+}
+
+function pct(value: number, base: number): string {
+  return `${(100 * (1 - value / base)).toFixed(1)}% lower`;
+}
+
+async function firstRequest(
+  harness: Client<typeof HarnessService>,
+  fake: Awaited<ReturnType<typeof startFakeAnthropic>>,
+  config: ReturnType<typeof create<typeof AgentConfigSchema>>,
+): Promise<number> {
+  const count = fake.requests.length;
+  const arrived = fake.waitForRequests(count + 1);
+  const t0 = now();
+  await harness.startSession({ config, message: "hello" });
+  const requests = await arrived;
+  return (requests[count]?.receivedAt ?? Number.NaN) - t0;
+}
+
+async function timeAppends(
+  sessions: Client<typeof SessionService>,
+  config: ReturnType<typeof create<typeof AgentConfigSchema>>,
+  n: number,
+): Promise<number[]> {
+  const { session } = await sessions.createSession({ config });
+  const sessionId = session?.sessionId ?? "";
+  let last = 1n;
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = now();
+    last = (await sessions.appendEvents({ sessionId, expectedLastSeq: last, events: [text(`append ${i}`)] })).lastSeq;
+    samples.push(now() - t);
+  }
+  return samples;
+}
+
+// A session of `size` events whose log ends with a user message: Wake must call the model.
+async function timeWake(
+  harness: Client<typeof HarnessService>,
+  sessions: Client<typeof SessionService>,
+  fake: Awaited<ReturnType<typeof startFakeAnthropic>>,
+  config: ReturnType<typeof create<typeof AgentConfigSchema>>,
+  size: number,
+): Promise<number> {
+  const { session } = await sessions.createSession({ config });
+  const sessionId = session?.sessionId ?? "";
+  const events = historyOf(size - 2);
+  events.push(text("and now?"));
+  let last = 1n;
+  for (let i = 0; i < events.length; i += 100) {
+    last = (await sessions.appendEvents({ sessionId, expectedLastSeq: last, events: events.slice(i, i + 100) }))
+      .lastSeq;
+  }
+  const count = fake.requests.length;
+  const arrived = fake.waitForRequests(count + 1);
+  const t0 = now();
+  await harness.wake({ sessionId });
+  const requests = await arrived;
+  return (requests[count]?.receivedAt ?? Number.NaN) - t0;
+}
+
+// Realistic turns: user message, agent message with a tool call, started, result.
+function historyOf(n: number): Event[] {
+  const events: Event[] = [];
+  for (let turn = 0; events.length < n; turn++) {
+    const id = `toolu_${turn}`;
+    events.push(text(`Please do step ${turn}.`));
+    events.push(
+      create(EventSchema, {
+        id: uuidv7(),
+        payload: {
+          case: "agentMessage",
+          value: {
+            model: "claude-bench",
+            content: [
+              { block: { case: "text", value: { text: `Doing step ${turn}.` } } },
+              { block: { case: "toolUse", value: { id, name: "bash", inputJson: `{"command":"step ${turn}"}` } } },
+            ],
+          },
+        },
+      }),
+    );
+    events.push(
+      create(EventSchema, {
+        id: uuidv7(),
+        payload: { case: "agentToolUseStarted", value: { toolUseId: id, name: "bash", inputJson: "{}" } },
+      }),
+    );
+    events.push(
+      create(EventSchema, {
+        id: uuidv7(),
+        payload: { case: "agentToolResult", value: { toolUseId: id, name: "bash", output: `step ${turn} done` } },
+      }),
+    );
+  }
+  return events.slice(0, n);
+}
+
+function text(value: string): Event {
+  return create(EventSchema, { id: uuidv7(), payload: { case: "userMessage", value: { text: value } } });
+}
+
+await main();
