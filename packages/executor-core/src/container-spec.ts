@@ -80,6 +80,9 @@ export function containerCreateOptions(
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
+    // Nothing in a sandbox deserves a graceful stop, and PID 1 (sh) ignores SIGTERM:
+    // an engine shutting down must not wait on it.
+    StopSignal: "SIGKILL",
     NetworkDisabled: profile.network === "none",
     Labels: {
       ...labels,

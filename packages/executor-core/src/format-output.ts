@@ -54,7 +54,9 @@ export function formatOutcome(tool: ToolSpec, outcome: RunOutcome): FormattedOut
     isError = true;
   } else if (outcome.exitCode === 137) {
     isError = true;
-    notes.push("[killed by SIGKILL (exit code 137)]");
+    // Not our timeout, not the memory limit: someone stopped the container, most
+    // likely the Docker engine shutting down under the call.
+    notes.push("[the sandbox was killed from outside (SIGKILL, exit code 137), e.g. the Docker engine stopped]");
   } else if (outcome.exitCode !== 0) {
     isError = true;
     notes.push(`[exit code ${outcome.exitCode}]`);

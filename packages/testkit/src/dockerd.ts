@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type Docker from "dockerode";
 import { execa, type ResultPromise } from "execa";
@@ -61,7 +61,7 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
       "--ip6tables=false",
       "--ip-masq=false",
       "--userland-proxy=false",
-      "--shutdown-timeout=1",
+      "--shutdown-timeout=5",
       "--storage-driver",
       storageDriver,
       "--log-level",
@@ -100,6 +100,7 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
 
   const dispose = async () => {
     await stop();
+    await releaseLeftovers(dir);
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   };
 
@@ -133,4 +134,30 @@ export async function startDockerd(options: DockerdOptions = {}): Promise<Docker
     },
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+/**
+ * A dockerd that could not stop its containers in time leaves containerd shims
+ * running and overlay mounts under its data root. Everything here lives under
+ * our own temp dir, so nothing outside this launcher is touched.
+ */
+async function releaseLeftovers(dir: string): Promise<void> {
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(`${dir}/`)) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const mounts = (await readFile("/proc/mounts", "utf8").catch(() => ""))
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((target) => target.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
+  for (const target of mounts) await execa("umount", ["-l", target], { reject: false });
 }
