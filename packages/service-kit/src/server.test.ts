@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { ExecutorService, grpcHealthV1, grpcReflectionV1, ListToolsResponseSchema } from "@reins/proto";
+import { ExecutorService, grpcHealthV1, grpcReflectionV1, ListToolsResponseSchema, SessionService } from "@reins/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAuthInterceptor, createTokenVerifier } from "./auth.js";
 import { bindService, type ReinsServer, startServer } from "./server.js";
@@ -111,5 +111,52 @@ describe("startServer", () => {
     expect(ok.tools).toHaveLength(1);
     const health = createClient(Health, transport);
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
+  });
+
+  it("does not let protocol headers of an upstream error leak into its own error response", async () => {
+    // What a ConnectError caught from a gRPC call to another service carries as metadata.
+    const upstream = () =>
+      new ConnectError('session "x" not found', Code.NotFound, {
+        "content-type": "application/grpc+proto",
+        "grpc-status": "5",
+        "grpc-message": "session%20%22x%22%20not%20found",
+        "grpc-encoding": "gzip",
+        "x-reins-hint": "kept",
+      });
+    server = await startServer({
+      services: [
+        bindService(ExecutorService, {
+          listTools: () => {
+            throw upstream();
+          },
+        }),
+        bindService(SessionService, {
+          // biome-ignore lint/correctness/useYield: the stream fails before its first message
+          async *streamEvents() {
+            throw upstream();
+          },
+        }),
+      ],
+    });
+    const transports = [
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }),
+      createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+      createGrpcTransport({ baseUrl: server.url }),
+    ];
+    for (const transport of transports) {
+      const unary = await createClient(ExecutorService, transport)
+        .listTools({})
+        .catch((err: unknown) => ConnectError.from(err));
+      const stream = await (async () => {
+        for await (const _ of createClient(SessionService, transport).streamEvents({ sessionId: "x" })) {
+          // never reached
+        }
+      })().catch((err: unknown) => ConnectError.from(err));
+      for (const err of [unary, stream]) {
+        expect(err).toBeInstanceOf(ConnectError);
+        expect(err).toMatchObject({ code: Code.NotFound, rawMessage: 'session "x" not found' });
+        expect((err as ConnectError).metadata.get("x-reins-hint")).toBe("kept");
+      }
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connec
 import { cors as connectCors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { grpcHealthV1, grpcReflectionV1, grpcReflectionV1alpha } from "@reins/proto";
+import { createErrorMetadataInterceptor } from "./error-metadata.js";
 import { createHealth, type Health, ServingStatus } from "./health.js";
 import { createDualListener } from "./listener.js";
 import { registerReflection } from "./reflection.js";
@@ -65,7 +66,8 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
   };
   const adapter = connectNodeAdapter({
     routes,
-    interceptors: [...(options.interceptors ?? [])],
+    // Outermost, so it also sees errors thrown by the other interceptors.
+    interceptors: [createErrorMetadataInterceptor(), ...(options.interceptors ?? [])],
     readMaxBytes: options.readMaxBytes ?? 8 * 1024 * 1024,
   });
   const origins = options.corsOrigins ?? [];
