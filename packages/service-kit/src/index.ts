@@ -8,4 +8,5 @@ export { registerReflection } from "./reflection.js";
 export type { ReinsServer, ServerOptions, ServiceBinding } from "./server.js";
 export { bindService, startServer } from "./server.js";
 export { onShutdownSignal } from "./signals.js";
+export type { TlsOptions } from "./tls-listener.js";
 export { sessionIdPattern, validateSessionId } from "./validate.js";

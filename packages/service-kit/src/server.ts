@@ -8,6 +8,7 @@ import { createErrorMetadataInterceptor } from "./error-metadata.js";
 import { createHealth, type Health, ServingStatus } from "./health.js";
 import { createDualListener } from "./listener.js";
 import { registerReflection } from "./reflection.js";
+import { createTlsListener, type TlsOptions } from "./tls-listener.js";
 
 /** One service implementation to mount. */
 export interface ServiceBinding<S extends DescService = DescService> {
@@ -32,12 +33,14 @@ export interface ServerOptions {
   readonly readMaxBytes?: number;
   /** How long in-flight calls may finish after close() starts. */
   readonly shutdownGraceMs?: number;
+  /** Serve HTTPS (ALPN h2 and http/1.1) instead of cleartext; the url becomes https://. */
+  readonly tls?: TlsOptions;
 }
 
 export interface ReinsServer extends AsyncDisposable {
   readonly port: number;
   readonly host: string;
-  /** e.g. "http://127.0.0.1:7001": what Connect and grpc-js clients dial. */
+  /** e.g. "http://127.0.0.1:7001" (https:// with TLS): what Connect and grpc-js clients dial. */
   readonly url: string;
   readonly health: Health;
   /** Marks the server NOT_SERVING, lets in-flight calls finish, then stops. */
@@ -76,7 +79,7 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
     adapter(req, res);
   };
 
-  const listener = createDualListener(handler);
+  const listener = options.tls ? createTlsListener(handler, options.tls) : createDualListener(handler);
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     listener.server.once("error", reject);
@@ -95,7 +98,14 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
     return closing;
   };
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  return { port, host, url: `http://${urlHost}:${port}`, health, close, [Symbol.asyncDispose]: close };
+  return {
+    port,
+    host,
+    url: `${options.tls ? "https" : "http"}://${urlHost}:${port}`,
+    health,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 // Returns true when the request was a preflight that has been answered.
