@@ -66,6 +66,19 @@ describe("HarnessService", () => {
     expect(lastStatus(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
   });
 
+  it("treats a retried StartSession with a client-chosen id as a no-op, and another request for it as a conflict", async () => {
+    await using env = await startLoopEnv(scriptTurns([{ content: [{ type: "text", text: "hello" }] }]));
+    const request = { sessionId: "retried", config: config(), message: "hi", title: "t" };
+    await env.harness.startSession(request);
+    const first = await env.settled("retried");
+    expect(await env.harness.startSession(request)).toMatchObject({ sessionId: "retried" });
+    await env.runner.runSession("retried");
+    expect(await env.events("retried")).toEqual(first);
+    expect(logProblems(first)).toEqual([]);
+    const [code] = await codeOf(env.harness.startSession({ ...request, message: "something else" }));
+    expect(code).toBe(Code.AlreadyExists);
+  });
+
   it("interrupts a model stream in flight, then SendMessage continues the session", async () => {
     await using env = await startLoopEnv((request) =>
       lastUserText(request.body).includes("continue")

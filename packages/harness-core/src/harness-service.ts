@@ -1,4 +1,5 @@
-import { create } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   type AgentConfig,
@@ -36,8 +37,8 @@ export interface HarnessServiceDeps {
 interface Recorded {
   readonly sessionId: string;
   readonly messageSeq: bigint;
-  /** The session as just written: the run starts from it without reading the log. */
-  readonly fold: SessionFold;
+  /** The session as just written, if nothing else was: the run starts from it without reading the log. */
+  readonly fold: SessionFold | undefined;
 }
 
 interface StartInput {
@@ -59,18 +60,21 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
   async function record(input: StartInput, signal: AbortSignal): Promise<Recorded> {
     if (input.sessionId !== "") validateSessionId(input.sessionId);
     requireText(input.message, "message");
+    const ids = startEventIds(input);
     const config = await completeConfig(input.config, signal);
     const created = await sessions.createSession(
-      { sessionId: input.sessionId, config, title: input.title, eventId: uuidv7() },
+      { sessionId: input.sessionId, config, title: input.title, eventId: ids.created },
       { signal },
     );
     const sessionId = created.session?.sessionId ?? input.sessionId;
     const fold = createSessionFold(sessionId, created.event ? [created.event] : []);
-    const [event] = await createSessionLog({ client: sessions, fold }).append(
-      userMessage(input.message),
-      sessionStatus(RunState.RUNNING),
-    );
-    return { sessionId, messageSeq: event?.seq ?? 0n, fold };
+    const log = createSessionLog({ client: sessions, fold });
+    const [event] = await log.appendEvents([
+      create(EventSchema, { id: ids.message, payload: userMessage(input.message) }),
+      create(EventSchema, { id: ids.running, payload: sessionStatus(RunState.RUNNING) }),
+    ]);
+    // A retried StartSession finds its events already written, and a log that may have moved on.
+    return { sessionId, messageSeq: event?.seq ?? 0n, fold: log.current ? fold : undefined };
   }
 
   async function completeConfig(given: AgentConfig | undefined, signal: AbortSignal): Promise<AgentConfig> {
@@ -146,7 +150,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         create(EventSchema, { id: req.eventId || uuidv7(), payload: userMessage(req.message) }),
         create(EventSchema, { id: uuidv7(), payload: sessionStatus(RunState.RUNNING) }),
       ]);
-      runner.kick(req.sessionId, fold);
+      runner.kick(req.sessionId, log.current ? fold : undefined);
       return { seq: event?.seq ?? 0n };
     }),
 
@@ -207,6 +211,27 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       });
     },
   };
+}
+
+/**
+ * Ids of the events StartSession writes. With a client-chosen session id they
+ * derive from the request, so a retried StartSession (a lost response) is a
+ * no-op that returns the same session, while a different request for the same
+ * id fails with ALREADY_EXISTS.
+ */
+function startEventIds(input: StartInput): { created: string; message: string; running: string } {
+  if (input.sessionId === "") return { created: uuidv7(), message: uuidv7(), running: uuidv7() };
+  const hash = createHash("sha256")
+    .update(input.sessionId)
+    .update("\0")
+    .update(input.config ? toBinary(AgentConfigSchema, create(AgentConfigSchema, input.config)) : new Uint8Array())
+    .update("\0")
+    .update(input.title)
+    .update("\0")
+    .update(input.message)
+    .digest("hex")
+    .slice(0, 32);
+  return { created: `start-${hash}-created`, message: `start-${hash}-message`, running: `start-${hash}-running` };
 }
 
 function requireText(value: string, field: string): void {

@@ -34,6 +34,8 @@ export interface SessionLogOptions {
  */
 export interface SessionLog {
   readonly fold: SessionFold;
+  /** False once the service reported a log longer than the fold: someone else wrote too. */
+  readonly current: boolean;
   append(...payloads: EventPayload[]): Promise<Event[]>;
   /** Appends events made by the caller (e.g. with a client's idempotency key as id). */
   appendEvents(events: Event[]): Promise<Event[]>;
@@ -51,6 +53,7 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   const { client, fold } = options;
   let queue: Promise<unknown> = Promise.resolve();
   let fenced: FencedError | undefined;
+  let current = true;
 
   const write = async (events: Event[]): Promise<Event[]> => {
     if (fenced) throw fenced;
@@ -63,6 +66,7 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
         shouldRetry: ({ error }) => transient.has(ConnectError.from(error).code),
       });
       for (const event of response.events) fold.apply(event);
+      if (response.lastSeq > fold.lastSeq) current = false;
       options.onAppended?.(fold.sessionId, response.events);
       return response.events;
     } catch (err) {
@@ -85,6 +89,9 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   };
   return {
     fold,
+    get current() {
+      return current;
+    },
     // Ids are fixed here, once: every retry of this batch resends the same ids.
     append: (...payloads) => enqueue(payloads.map((payload) => create(EventSchema, { id: uuidv7(), payload }))),
     appendEvents: enqueue,
