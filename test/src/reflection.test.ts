@@ -27,7 +27,7 @@ function expectSelfContained(files: FileDescriptorProto[]) {
   }
 }
 
-describe.each(probes)("the $daemon daemon", (probe: Probe) => {
+describe.each(probes)("$daemon daemon, $method", (probe: Probe) => {
   it.each(["v1", "v1alpha"] as const)(
     "lists and describes its services over reflection %s (grpc-js)",
     async (version) => {
@@ -63,19 +63,20 @@ describe.each(probes)("the $daemon daemon", (probe: Probe) => {
   it("serves a client built from reflection alone, as grpcurl does (Python)", async () => {
     const { stack, python } = fixture();
     const { url, headers } = targetOf(stack, probe);
+    const request = await probe.request(stack, "python");
 
     const described = await python.run({
       target: grpcTarget(url),
       metadata: Object.entries(headers),
       health: [],
-      reflect: { symbol: probe.service.typeName, call: { method: probe.method, request: probe.request("python") } },
+      reflect: { symbol: probe.service.typeName, call: { method: probe.method, request } },
     });
     expect(described.reflect?.services).toEqual([probe.service.typeName, ...infrastructure]);
     expect(described.reflect?.methods).toEqual(probe.service.methods.map((m) => m.name));
     expect(described.reflect?.files.at(-1)).toBe(probe.service.file.proto.name);
     const outcome = described.reflect?.call;
     if (!outcome) throw new Error("no call outcome from the reflection client");
-    probe.check(outcome, "python");
+    probe.check(outcome, request);
 
     // `grpcurl -plaintext <host> grpc.health.v1.Health/Check`
     const health = await python.run({

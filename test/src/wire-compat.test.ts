@@ -1,8 +1,10 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { grpcHealthV1 } from "@reins/proto";
 import { describe, expect, it } from "vitest";
 import { createGrpcJsClient, grpcJsCall, grpcTarget } from "./support/grpc-js-client.js";
+import type { Outcome } from "./support/outcome.js";
 import {
   type ClientName,
   callWithConnect,
@@ -21,7 +23,7 @@ import { useStack } from "./support/use-stack.js";
 
 const fixture = useStack();
 
-describe.each(probes)("the $daemon daemon", (probe: Probe) => {
+describe.each(probes)("$daemon daemon, $method", (probe: Probe) => {
   it("reports SERVING over grpc.health.v1 to Connect, grpc-js and Python", async () => {
     const { stack, python } = fixture();
     const url = stack[probe.daemon].url;
@@ -48,12 +50,15 @@ describe.each(probes)("the $daemon daemon", (probe: Probe) => {
 
   it(`answers ${probe.method} the same way to Connect, grpc-js and Python`, async () => {
     const { stack, python } = fixture();
-    const call: Record<ClientName, () => Promise<unknown>> = {
-      connect: async () => probe.check(await callWithConnect(stack, probe, "connect"), "connect"),
-      "grpc-js": async () => probe.check(await callWithGrpcJs(stack, probe, "grpc-js"), "grpc-js"),
-      python: async () => probe.check(await callWithPython(python, stack, probe, "python"), "python"),
+    const call: Record<ClientName, (request: JsonObject) => Promise<Outcome>> = {
+      connect: (request) => callWithConnect(stack, probe, request),
+      "grpc-js": (request) => callWithGrpcJs(stack, probe, request),
+      python: (request) => callWithPython(python, stack, probe, request),
     };
-    for (const client of clientNames) await call[client]();
+    for (const client of clientNames) {
+      const request = await probe.request(stack, client);
+      probe.check(await call[client](request), request);
+    }
   });
 
   it(`answers Connect (HTTP/1.1, JSON) and gRPC-Web (HTTP/1.1) calls as browsers make them`, async () => {
@@ -77,7 +82,8 @@ describe.each(probes)("the $daemon daemon", (probe: Probe) => {
     for (const transport of Object.values(browserTransports)) {
       const health = createClient(grpcHealthV1.Health, transport);
       expect((await health.check({ service: "" })).status).toBe(grpcHealthV1.HealthCheckResponse_ServingStatus.SERVING);
-      probe.check(await callWithConnect(stack, probe, "connect", transport), "connect");
+      const request = await probe.request(stack, "connect");
+      probe.check(await callWithConnect(stack, probe, request, transport), request);
     }
   });
 });

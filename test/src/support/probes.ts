@@ -16,9 +16,12 @@ export interface Probe {
   readonly daemon: "session" | "executor" | "harness";
   readonly service: DescService;
   readonly method: string;
-  /** The request as proto3 JSON; `client` keeps the three clients' ids apart. */
-  request(client: ClientName): JsonObject;
-  check(outcome: Outcome, client: ClientName): void;
+  /**
+   * The request as proto3 JSON, made fresh for each call (`client` names the caller). It may
+   * first set up what the call needs, through Connect.
+   */
+  request(stack: Stack, client: ClientName): Promise<JsonObject>;
+  check(outcome: Outcome, request: JsonObject): void;
 }
 
 const unimplemented = (service: DescService, method: string) => (outcome: Outcome) =>
@@ -28,27 +31,64 @@ const unimplemented = (service: DescService, method: string) => (outcome: Outcom
     message: `${service.typeName}.${method} is not implemented`,
   });
 
+let sessions = 0;
+/** A session id no other call in this run uses. */
+const freshSessionId = (client: ClientName) => `wire-${client}-${process.pid}-${++sessions}`;
+
 export const probes: readonly Probe[] = [
   {
     daemon: "session",
     service: SessionService,
+    method: "CreateSession",
+    request: async (_stack, client) => ({
+      sessionId: freshSessionId(client),
+      title: `created by ${client}`,
+      config: { model: "claude-sonnet-4-5", systemPrompt: "Be brief.", tools: ["bash"] },
+    }),
+    check: (outcome, request) => {
+      if (!outcome.ok) throw new Error(`CreateSession failed: ${outcome.code} ${outcome.message}`);
+      expect(outcome.response).toMatchObject({
+        session: { sessionId: request.sessionId, title: request.title, lastSeq: "1", model: "claude-sonnet-4-5" },
+        event: { seq: "1", sessionCreated: { config: request.config } },
+      });
+    },
+  },
+  {
+    daemon: "session",
+    service: SessionService,
     method: "GetSession",
-    request: (client) => ({ sessionId: `wire-${client}` }),
-    check: unimplemented(SessionService, "GetSession"),
+    request: async (stack, client) => {
+      const sessionId = freshSessionId(client);
+      await createClient(SessionService, createGrpcTransport({ baseUrl: stack.session.url })).createSession({
+        sessionId,
+        title: "to be read back",
+        config: { model: "claude-sonnet-4-5" },
+      });
+      return { sessionId };
+    },
+    check: (outcome, request) => {
+      if (!outcome.ok) throw new Error(`GetSession failed: ${outcome.code} ${outcome.message}`);
+      expect(outcome.response).toMatchObject({
+        session: { sessionId: request.sessionId, title: "to be read back", lastSeq: "1" },
+      });
+    },
   },
   {
     daemon: "executor",
     service: ExecutorService,
     method: "ListTools",
-    request: () => ({}),
+    request: async () => ({}),
     check: unimplemented(ExecutorService, "ListTools"),
   },
   {
     daemon: "harness",
     service: HarnessService,
     method: "Wake",
-    request: (client) => ({ sessionId: `wire-${client}` }),
-    check: unimplemented(HarnessService, "Wake"),
+    // Waking a session the log does not have: the harness asks the session service, which
+    // answers NOT_FOUND, and the harness passes that on.
+    request: async (_stack, client) => ({ sessionId: freshSessionId(client) }),
+    check: (outcome, request) =>
+      expect(outcome).toEqual({ ok: false, code: "NOT_FOUND", message: `session "${request.sessionId}" not found` }),
   },
 ];
 
@@ -71,7 +111,7 @@ type UntypedClient = Record<
 export async function callWithConnect(
   stack: Stack,
   probe: Probe,
-  client: ClientName,
+  request: JsonObject,
   transport?: Transport,
 ): Promise<Outcome> {
   const { url, headers } = targetOf(stack, probe);
@@ -83,19 +123,19 @@ export async function callWithConnect(
   ) as unknown as UntypedClient;
   const call = rpc[method.localName];
   if (!call) throw new Error(`no ${method.localName} on the Connect client`);
-  const request = fromJson(method.input, probe.request(client));
+  const input = fromJson(method.input, request);
   return connectOutcome(async () => {
-    const response = await call(request, { headers });
+    const response = await call(input, { headers });
     return toJson(method.output, response as never) as Record<string, unknown>;
   });
 }
 
 /** The probe's call through @grpc/grpc-js and @grpc/proto-loader. */
-export async function callWithGrpcJs(stack: Stack, probe: Probe, client: ClientName): Promise<Outcome> {
+export async function callWithGrpcJs(stack: Stack, probe: Probe, request: JsonObject): Promise<Outcome> {
   const { url, headers } = targetOf(stack, probe);
   const grpcClient = createGrpcJsClient(probe.service.typeName, grpcTarget(url));
   try {
-    return await grpcJsCall(grpcClient, probe.method, probe.request(client), headers);
+    return await grpcJsCall(grpcClient, probe.method, request, headers);
   } finally {
     grpcClient.close();
   }
@@ -106,14 +146,14 @@ export async function callWithPython(
   python: PythonClient,
   stack: Stack,
   probe: Probe,
-  client: ClientName,
+  request: JsonObject,
 ): Promise<Outcome> {
   const { url, headers } = targetOf(stack, probe);
   const result = await python.run({
     target: grpcTarget(url),
     metadata: Object.entries(headers),
     health: [],
-    calls: [{ service: probe.service.typeName, method: probe.method, request: probe.request(client) }],
+    calls: [{ service: probe.service.typeName, method: probe.method, request }],
   });
   const [outcome] = result.calls;
   if (!outcome) throw new Error("the Python client returned no outcome");
