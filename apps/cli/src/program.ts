@@ -3,6 +3,7 @@ import { registerControl } from "./commands/control.js";
 import { registerDown } from "./commands/down.js";
 import { registerEvents } from "./commands/events.js";
 import { registerRun } from "./commands/run.js";
+import { registerSend } from "./commands/send.js";
 import { registerSessions } from "./commands/sessions.js";
 import { registerStatus } from "./commands/status.js";
 import { registerTools } from "./commands/tools.js";
@@ -54,6 +55,7 @@ Examples:
   $ reins run "write a Python script that prints the first 10 primes, run it, report the output"
   $ reins sessions                         # list sessions
   $ reins events <id> --follow             # watch a session's log live
+  $ reins send <id> "now the first 20"     # continue an idle session
   $ reins interrupt <id>; reins wake <id>  # stop a turn; resume a session
 
 Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.
@@ -61,6 +63,7 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
     );
   registerUp(program, ctx);
   registerRun(program, ctx);
+  registerSend(program, ctx);
   registerSessions(program, ctx);
   registerEvents(program, ctx);
   registerControl(program, ctx);

@@ -3,7 +3,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { type Event, EventSchema, RunState, SessionSchema, StopReason, TextDeltaSchema } from "@reins/proto";
 import { describe, expect, it } from "vitest";
-import { exitCodeFor } from "./commands/run-action.js";
+import { exitCodeFor } from "./commands/watch-run.js";
 import { createRunView } from "./render/run-view.js";
 import { createTerminal } from "./terminal.js";
 
