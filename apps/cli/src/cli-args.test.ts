@@ -40,7 +40,7 @@ describe("reins arguments and exit codes", () => {
   });
 
   it("every command has help with examples", async () => {
-    for (const command of ["up", "run", "sessions", "events", "wake", "interrupt", "down"]) {
+    for (const command of ["up", "run", "send", "sessions", "events", "wake", "interrupt", "tools", "status", "down"]) {
       const r = await reins([command, "--help"]);
       expect(r.exitCode, command).toBe(0);
       expect(r.stdout, command).toContain("Example");
@@ -63,7 +63,8 @@ describe("reins arguments and exit codes", () => {
     [["sessions", "--limit", "x"], /expected a whole number/],
     [["sessions", "--limit", "0"], /must be at least 1/],
     [["sessions", "--state", "sleeping"], /expected running, idle or terminated/],
-    [["run"], /missing required argument 'task'/],
+    [["run"], /missing required argument .task./],
+    [["send", "s1"], /missing required argument .message./],
     [["run", "--max-turns", "-3", "task"], /expected a whole number|unknown option/],
     [["run", "--wall-time", "soon", "task"], /expected a duration/],
     [["up", "--images", "huge"], /Allowed choices are full, tiny, none/],
