@@ -28,7 +28,10 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option("--session-port <port>", "session service port", parseCount, 7001)
     .option("--harness-port <port>", "harness port", parseCount, 7002)
     .addOption(
-      new Option("--images <which>", "sandbox images to build if missing: full (python3), tiny (busybox) or none")
+      new Option(
+        "--images <which>",
+        "sandbox images to build if missing: full (python3), tiny (busybox, then used for every tool) or none",
+      )
         .choices(["full", "tiny", "none"])
         .default("full"),
     )
@@ -38,9 +41,14 @@ export function registerUp(program: Command, ctx: CliContext): void {
       "after",
       `
 Logs, the NATS store, the executor token and the state file live in the state
-directory (--state-dir, REINS_STATE_DIR, default <repo>/.reins). Every daemon gets
-only the environment it needs: the harness gets ANTHROPIC_* variables (with
-ANTHROPIC_API_KEY it talks to Claude), the executor never does.
+directory (--state-dir, REINS_STATE_DIR, default <repo>/.reins).
+
+Each daemon gets PATH, HOME, locale and REINS_LOG_LEVEL plus only its own
+variables: the harness ANTHROPIC_* (with ANTHROPIC_API_KEY it talks to Claude;
+ANTHROPIC_BASE_URL points it at any compatible endpoint), REINS_HARNESS_*,
+REINS_MODEL_*, REINS_DEFAULT_MODEL; the session service REINS_SESSION_*,
+REINS_STREAM_*; the executor REINS_EXECUTOR_*, REINS_TOOLS_CONFIG,
+REINS_SANDBOX_IMAGE and DOCKER_HOST. Model keys never reach the executor.
 
 Examples:
   $ reins up                      # foreground; Ctrl-C stops everything in reverse order

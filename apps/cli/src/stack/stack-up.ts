@@ -128,10 +128,14 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
           app: "executor",
           logDir: paths.logDir,
           signal,
-          env: daemonEnv(env, ["REINS_EXECUTOR_", "REINS_TOOLS_"], {
+          env: daemonEnv(env, ["REINS_EXECUTOR_", "REINS_TOOLS_", "REINS_SANDBOX_"], {
             REINS_EXECUTOR_LISTEN: listen(options.ports.executor),
             REINS_EXECUTOR_TOKEN_FILE: paths.tokenFile,
             ...(docker ? { DOCKER_HOST: docker.host } : {}),
+            // Only the tiny image was ensured: run the catalog's tools in it.
+            ...(options.images === "tiny" && !env.REINS_SANDBOX_IMAGE
+              ? { REINS_SANDBOX_IMAGE: "reins/sandbox-tiny" }
+              : {}),
           }),
         }),
       (s) => `executor ${s.url}`,
@@ -145,7 +149,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
           app: "session",
           logDir: paths.logDir,
           signal,
-          env: daemonEnv(env, ["REINS_SESSION_"], {
+          env: daemonEnv(env, ["REINS_SESSION_", "REINS_STREAM_", "REINS_MAX_MESSAGE_BYTES", "REINS_NATS_"], {
             REINS_SESSION_LISTEN: listen(options.ports.session),
             REINS_NATS_URL: nats.url,
           }),
@@ -161,13 +165,17 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
           app: "harness",
           logDir: paths.logDir,
           signal,
-          env: daemonEnv(env, ["REINS_HARNESS_", "ANTHROPIC_"], {
-            REINS_HARNESS_LISTEN: listen(options.ports.harness),
-            REINS_SESSION_URL: session.url,
-            REINS_EXECUTOR_URL: executor.url,
-            REINS_EXECUTOR_TOKEN: token,
-            REINS_NATS_URL: nats.url,
-          }),
+          env: daemonEnv(
+            env,
+            ["REINS_HARNESS_", "REINS_MODEL_", "REINS_DEFAULT_MODEL", "REINS_SESSION_TOKEN", "ANTHROPIC_"],
+            {
+              REINS_HARNESS_LISTEN: listen(options.ports.harness),
+              REINS_SESSION_URL: session.url,
+              REINS_EXECUTOR_URL: executor.url,
+              REINS_EXECUTOR_TOKEN: token,
+              REINS_NATS_URL: nats.url,
+            },
+          ),
         }),
       (s) => `harness ${s.url}`,
     );
