@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { AppendHook } from "@reins/harness-core";
 import { eventNameOf, parseEventTypeName } from "@reins/proto";
 import type { Logger } from "@reins/service-kit";
@@ -25,7 +26,9 @@ export function crashHook(spec: string | undefined, log: Logger): AppendHook | u
   return (sessionId, events) => {
     for (const event of events) {
       if (eventNameOf(event) !== name || ++seen !== n) continue;
-      log.warn({ sessionId, event: name, seq: String(event.seq) }, "fault injection: crashing now");
+      // Written synchronously: an asynchronous log line would die with the process.
+      const line = { level: 40, time: Date.now(), pid: process.pid, name: "reins-harness", sessionId, event: name };
+      writeSync(2, `${JSON.stringify({ ...line, seq: String(event.seq), msg: "fault injection: crashing now" })}\n`);
       process.kill(process.pid, "SIGKILL");
     }
   };
