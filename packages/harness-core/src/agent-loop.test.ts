@@ -12,7 +12,11 @@ import {
 } from "@reins/proto";
 import { type FakeTurn, lastToolResults, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
+import { createAnthropicAdapter } from "./anthropic-adapter.js";
 import { outcomeUnknown } from "./conversation.js";
+import { createExecutorPool } from "./executor-pool.js";
+import { FencedError } from "./session-log.js";
+import { createSessionRunner } from "./session-runner.js";
 import { logProblems, names, toolPairingProblems, transcript } from "./testing/assertions.js";
 import { startLoopEnv } from "./testing/loop-env.js";
 
@@ -310,6 +314,28 @@ describe("the agent loop", () => {
     const after = await env.settled("flaky", lastSeq);
     expect(statusOf(after)).toEqual([RunState.IDLE, StopReason.END_TURN]);
     expect(transcript("flaky", after).at(-1)?.content).toEqual([{ type: "text", text: "back" }]);
+  });
+
+  it("runs no call whose lease check fails: the run stops as fenced", async () => {
+    await using env = await startLoopEnv(threeTurns);
+    const runner = env.newRunner();
+    await env.sessions.createSession({ sessionId: "leased", config: config(), eventId: "c1" });
+    const user = create(EventSchema, { id: "u1", payload: { case: "userMessage", value: { text: "go" } } });
+    await env.sessions.appendEvents({ sessionId: "leased", expectedLastSeq: 1n, events: [user] });
+    const guarded = createSessionRunner({
+      sessions: env.sessions,
+      model: createAnthropicAdapter({ apiKey: "k", baseURL: env.fake.url }),
+      executors: createExecutorPool({ defaultAddress: env.executor.url }),
+      beforeToolCall: () => {
+        throw new FencedError("lease lost");
+      },
+    });
+    expect(await guarded.runSession("leased")).toMatchObject({ kind: "fenced" });
+    expect(env.executor.calls).toHaveLength(0);
+    expect(names(await env.events("leased")).at(-1)).toBe("agent.tool_use_started");
+    // Whoever holds the session next reports the calls, without running them twice.
+    expect(await runner.runSession("leased")).toMatchObject({ kind: "idle" });
+    expect(env.executor.calls.map((c) => JSON.parse(c.inputJson).command)).toEqual(["cat notes"]);
   });
 
   it("stops writing as soon as another writer owns the session (a zombie)", async () => {

@@ -42,6 +42,13 @@ export interface AgentLoopDeps {
   /** How long a finished tool result may wait for its parallel siblings, to be
    * written with them in one append. Default 100 ms. */
   readonly resultBatchMs?: number;
+  /**
+   * Called right before each Execute. A driver that holds the session under a
+   * lease (a work-queue message with an ack deadline) throws FencedError here
+   * once the lease may have passed to another replica: a replica that was
+   * paused between writing an intent and running the call must not run it.
+   */
+  readonly beforeToolCall?: (sessionId: string, toolUseId: string) => void | Promise<void>;
 }
 
 /** How a run ended. */
@@ -211,6 +218,7 @@ function createTurn(
           if (run.signal.aborted) return results.skip();
           let outcome: ToolOutcome;
           try {
+            await deps.beforeToolCall?.(sessionId, call.toolUse.id);
             outcome = await deps.executors.execute(
               address,
               { sessionId, toolUseId: call.toolUse.id, name: call.toolUse.name, inputJson: call.toolUse.inputJson },
