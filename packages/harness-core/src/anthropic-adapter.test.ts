@@ -139,6 +139,18 @@ describe("createAnthropicAdapter", () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it("does not retry without credentials", async () => {
+    const model = createAnthropicAdapter({ baseURL: "http://127.0.0.1:9", maxAttempts: 3, ...fast });
+    const saved = process.env.ANTHROPIC_API_KEY;
+    delete process.env.ANTHROPIC_API_KEY;
+    try {
+      const err = await model.stream(request()).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: "unauthorized", retryable: false, stats: { attempts: 1 } });
+    } finally {
+      if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
+    }
+  });
+
   it("fails fast with a connection error when nothing listens, after its retries", async () => {
     const model = createAnthropicAdapter({ apiKey: "k", baseURL: "http://127.0.0.1:9", maxAttempts: 2, ...fast });
     const err = await model.stream(request()).catch((e: unknown) => e);

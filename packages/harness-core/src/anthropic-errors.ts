@@ -59,6 +59,12 @@ export function classifyAnthropicError(err: unknown): ModelAttemptError {
     if (status === 413) return make("request_too_large", false);
     return make("client_error", false);
   }
+  // The SDK refuses to send a request it cannot authenticate: no retry helps.
+  if (err instanceof Anthropic.AnthropicError && /authentication/i.test(err.message)) {
+    return new ModelAttemptError(`model API credentials: ${describe(err)}`, "unauthorized", false, undefined, {
+      cause: err,
+    });
+  }
   // Raw failures of the response body (e.g. undici's "terminated") mean the
   // connection broke mid-stream: the request can simply be made again.
   return new ModelAttemptError(`model response stream broke: ${describe(err)}`, "stream_cut", true, undefined, {
@@ -79,6 +85,6 @@ function retryAfterOf(headers: Headers | undefined): number | undefined {
 
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? `: ${err.cause.message}` : "";
   return `${err.message}${cause}`;
 }
