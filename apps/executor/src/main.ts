@@ -1,19 +1,74 @@
+import {
+  CatalogError,
+  createDockerClient,
+  createExecutor,
+  createExecutorServiceImpl,
+  loadCatalog,
+} from "@reins/executor-core";
 import { ExecutorService } from "@reins/proto";
 import {
   announceListening,
   bindService,
+  createAuthInterceptor,
   createLogger,
+  createTokenVerifier,
   onShutdownSignal,
-  parseListenAddress,
   startServer,
 } from "@reins/service-kit";
+import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-executor");
-const listen = parseListenAddress(process.env.REINS_EXECUTOR_LISTEN, 7003);
 
-const server = await startServer({ ...listen, services: [bindService(ExecutorService, {})] });
-announceListening(log, server.url);
+function fatal(err: unknown): never {
+  const message = err instanceof CatalogError || err instanceof Error ? err.message : String(err);
+  log.fatal({ err: message }, "cannot start the executor");
+  process.exit(2);
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  fatal(err);
+}
+const catalog = await loadCatalog(config.toolsConfig, config.image ? { image: config.image } : {}).catch(fatal);
+const docker = createDockerClient(config.dockerHost);
+
+const executor = createExecutor({
+  docker,
+  catalog,
+  daemonId: config.daemonId,
+  log,
+  maxConcurrent: config.maxConcurrent,
+  maxQueued: config.maxQueued,
+  ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+});
+// Docker being down is not fatal: calls answer with an error string until it is back.
+await executor.start();
+
+// Only the harness calls the executor; its token is the executor's only grant.
+const verify = createTokenVerifier([{ token: config.token, role: "harness", tenant: "" }]);
+const server = await startServer({
+  ...config.listen,
+  services: [bindService(ExecutorService, createExecutorServiceImpl(executor))],
+  interceptors: [createAuthInterceptor({ verify, roles: ["harness"] })],
+  readMaxBytes: config.maxRequestBytes,
+  // The executor kills what is still running at its grace; the server keeps the
+  // connections a little longer so those calls still get their answer.
+  shutdownGraceMs: config.shutdownGraceMs + 2_000,
+  ...(config.tls ? { tls: config.tls } : {}),
+}).catch(fatal);
+
+announceListening(log, server.url, {
+  daemonId: config.daemonId,
+  tools: catalog.tools.map((t) => t.name),
+  tls: config.tls !== undefined,
+});
+
 onShutdownSignal(
-  () => server.close(),
+  async () => {
+    await Promise.all([executor.close(config.shutdownGraceMs), server.close()]);
+    log.info({ removing: executor.stats().removing }, "stopped");
+  },
   (msg) => log.info(msg),
 );

@@ -110,7 +110,10 @@ export function containerCreateOptions(
       Binds: [],
       Mounts: profile.volume ? [{ Type: "volume", Source: profile.volume, Target: "/workspace", ReadOnly: false }] : [],
       LogConfig: { Type: "none", Config: {} },
-      AutoRemove: false,
+      // Docker removes a stopped container itself. The executor removes it too (right
+      // after the call); this covers a crashed executor, whose warm containers see
+      // stdin close, exit, and so disappear without anyone sweeping.
+      AutoRemove: true,
       RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
     },
   };

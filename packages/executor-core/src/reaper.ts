@@ -34,8 +34,10 @@ export function createReaper(docker: Docker, log: ReaperLog, retryMs = { first: 
         return;
       } catch (err) {
         const failure = toDockerFailure(err, "removing a used container");
-        // Gone already, or Docker is removing it for someone else: done either way.
-        if (failure.kind === "not-found" || (failure.kind === "conflict" && /in progress/i.test(failure.message))) {
+        if (failure.kind === "not-found") return;
+        // Docker is already removing it (AutoRemove): done once it is really gone.
+        if (failure.kind === "conflict" && /in progress/i.test(failure.message)) {
+          await untilGone(id);
           return;
         }
         if (attempt === 1 || attempt % 10 === 0)
@@ -43,6 +45,17 @@ export function createReaper(docker: Docker, log: ReaperLog, retryMs = { first: 
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, retryMs.max);
       }
+    }
+  }
+
+  async function untilGone(id: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      try {
+        await docker.getContainer(id).inspect();
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50).unref());
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { type ContainerProfile, containerCreateOptions } from "./container-spec.js";
-import { type DockerFailure, toDockerFailure } from "./docker-errors.js";
+import { DockerFailure, toDockerFailure } from "./docker-errors.js";
 import { createOutputCollector, type StreamCapture } from "./output-collector.js";
 
 export interface RunRequest {
@@ -95,11 +95,18 @@ function wrap(container: Docker.Container, profile: ContainerProfile, stream: Du
 
   const kill = () => container.kill({ signal: "SIGKILL" }).catch(() => {});
 
+  // Only for a container that stopped without the script's trailer and that the
+  // executor did not kill itself: the shell (PID 1) itself was killed.
   async function exitStatus(): Promise<{ exitCode: number; oomKilled: boolean }> {
     // The attach stream has ended, so the process is gone or going: "not-running" returns at once.
     const { StatusCode } = (await container.wait({ condition: "not-running" })) as { StatusCode: number };
     let oomKilled = false;
-    if (StatusCode === 137) oomKilled = (await container.inspect()).State.OOMKilled === true;
+    if (StatusCode === 137) {
+      oomKilled = await container.inspect().then(
+        (info) => info.State.OOMKilled === true,
+        () => false, // already auto-removed
+      );
+    }
     return { exitCode: StatusCode, oomKilled };
   }
 
@@ -146,10 +153,20 @@ function wrap(container: Docker.Container, profile: ContainerProfile, stream: Du
         let failure: DockerFailure | undefined;
         let code = exitCode;
         try {
-          if (!fromTrailer) ({ exitCode: code, oomKilled } = await exitStatus());
-          else oomKilled = collector.stdout.oomKills > 0;
+          if (fromTrailer) oomKilled = collector.stdout.oomKills > 0;
+          else if (timedOut || cancelled || flooded)
+            code = 137; // our own SIGKILL
+          else ({ exitCode: code, oomKilled } = await exitStatus());
         } catch (err) {
           failure = toDockerFailure(streamError ?? err, "waiting for the tool to finish");
+          if (failure.kind === "not-found") {
+            failure = new DockerFailure(
+              "not-found",
+              "the sandbox stopped before the tool finished (killed from outside or out of memory)",
+              failure.code,
+              { cause: err },
+            );
+          }
           code = -1;
         }
         resolve({ ...base(), exitCode: code, oomKilled, failure });
