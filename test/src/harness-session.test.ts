@@ -177,6 +177,30 @@ describe("a session through the whole stack", () => {
     expect(code).toBe(Code.Unavailable);
   });
 
+  it("ends at its limits: wall time with a container still running, then max turns", async () => {
+    await using stack = await startHarnessStack(
+      scriptTurns([], { content: [{ type: "tool_use", name: "sh", input: { command: "sleep 60" } }] }),
+    );
+    const turns = await stack.client().startSession({
+      config: { ...config, limits: { maxWallTime: { seconds: 3n } } },
+      message: "go",
+    });
+    const events = await stack.settled(turns.sessionId);
+    expect(lastStatus(events)).toEqual([RunState.TERMINATED, StopReason.BUDGET_REACHED]);
+    const result = events.find((e) => e.payload.case === "agentToolResult")?.payload.value;
+    expect(result).toMatchObject({ isError: true, output: expect.stringContaining("wall time limit of 3 s reached") });
+    expect(events.filter((e) => e.payload.case === "agentMessage")).toHaveLength(1);
+
+    stack.fake.setScript(
+      scriptTurns([], { content: [{ type: "tool_use", name: "sh", input: { command: "echo again" } }] }),
+    );
+    const max = await stack.client().startSession({ config: { ...config, limits: { maxTurns: 2 } }, message: "go" });
+    const maxed = await stack.settled(max.sessionId);
+    expect(lastStatus(maxed)).toEqual([RunState.TERMINATED, StopReason.MAX_TURNS]);
+    expect(maxed.filter((e) => e.payload.case === "agentToolResult")).toHaveLength(2);
+    expect(toolPairingProblems(stack.fake.requests)).toEqual([]);
+  });
+
   it("Interrupt cancels the container of the call in flight and leaves the session idle", async () => {
     await using stack = await startHarnessStack(
       scriptTurns([
