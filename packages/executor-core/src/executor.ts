@@ -248,7 +248,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         oomKilled: outcome.oomKilled,
         warm,
       };
-      log.debug(
+      log.info(
         {
           tool: tool.name,
           callId: input.callId,

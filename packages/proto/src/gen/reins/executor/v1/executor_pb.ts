@@ -43,7 +43,8 @@ export type ExecuteRequest = Message<"reins.executor.v1.ExecuteRequest"> & {
   sessionId: string;
 
   /**
-   * Caller's id for the call (e.g. the tool_use id), recorded as a container label.
+   * Caller's id for the call (e.g. the tool_use id), written to the executor's log
+   * with the call. At most 256 characters.
    *
    * @generated from field: string call_id = 4;
    */
