@@ -1,23 +1,15 @@
 import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  type Event,
-  type HarnessService,
-  RunState,
-  type Session,
-  type SessionService,
-  StopReason,
-  type TextDelta,
-} from "@reins/proto";
+import { type HarnessService, RunState, type Session, type SessionService, StopReason } from "@reins/proto";
 import { CliError, ExitCode, InterruptedError } from "../cli-error.js";
 import type { CliContext } from "../context.js";
 import { describeError } from "../error-line.js";
 import { onInterrupt } from "../interrupts.js";
 import { deltaJson, eventJson, sessionJson } from "../render/json-lines.js";
+import { createRunOrder, type RunItem } from "../render/run-order.js";
 import { createRunView, type RunView } from "../render/run-view.js";
 
-/** One item of a run as the CLI shows it: a log event or a piece of live text. */
-export type RunItem = { case: "event"; value: Event } | { case: "delta"; value: TextDelta };
+export type { RunItem };
 
 export interface WatchOptions {
   readonly sessionId: string;
@@ -56,12 +48,12 @@ export async function watchRun(ctx: CliContext, options: WatchOptions): Promise<
 
   let state = RunState.UNSPECIFIED;
   let stopReason = StopReason.UNSPECIFIED;
-  try {
-    for await (const item of options.open(abort.signal)) {
+  const order = createRunOrder(
+    (item) => {
       if (item.case === "delta") {
         if (json) ctx.terminal.print(deltaJson(item.value));
         else view?.delta(item.value);
-        continue;
+        return;
       }
       const event = item.value;
       if (event.payload.case === "sessionStatus") {
@@ -70,7 +62,12 @@ export async function watchRun(ctx: CliContext, options: WatchOptions): Promise<
       }
       if (json) ctx.terminal.print(eventJson(event));
       else view?.event(event);
-    }
+    },
+    { keepLate: json },
+  );
+  try {
+    for await (const item of options.open(abort.signal)) order.push(item);
+    order.end();
   } catch (err) {
     view?.close();
     if (abort.signal.aborted) throw new InterruptedError(`stopped waiting; session ${sessionId} may still be running`);
