@@ -21,16 +21,19 @@
 # Progress messages go to stderr. Safe to run twice, and concurrently (flock).
 #
 # Environment: REINS_DOCKER_ROOT (default /var/lib/reins-docker), REINS_DOCKER_SOCK
-# (default /run/reins-docker.sock), REINS_DOCKER_WAIT_S (default 60).
+# (default /run/reins-docker.sock), REINS_DOCKER_EXEC_ROOT (/run/reins-docker),
+# REINS_DOCKER_PIDFILE (/run/reins-docker.pid), REINS_DOCKER_LOG (/var/log/reins-dockerd.log),
+# REINS_STATE_DIR (<repo>/.reins), REINS_DOCKER_WAIT_S (default 60). scripts/stop-docker.sh
+# reads the same REINS_STATE_DIR and REINS_DOCKER_PIDFILE.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="$repo/.reins"
+state="${REINS_STATE_DIR:-$repo/.reins}"
 data_root="${REINS_DOCKER_ROOT:-/var/lib/reins-docker}"
 sock="${REINS_DOCKER_SOCK:-/run/reins-docker.sock}"
-exec_root="/run/reins-docker"
-pidfile="/run/reins-docker.pid"
-logfile="/var/log/reins-dockerd.log"
+exec_root="${REINS_DOCKER_EXEC_ROOT:-/run/reins-docker}"
+pidfile="${REINS_DOCKER_PIDFILE:-/run/reins-docker.pid}"
+logfile="${REINS_DOCKER_LOG:-/var/log/reins-dockerd.log}"
 wait_s="${REINS_DOCKER_WAIT_S:-60}"
 
 say() { echo "ensure-docker: $*" >&2; }
@@ -40,7 +43,7 @@ mkdir -p "$state"
 
 publish() {
   printf '%s\n' "$1" >"$state/docker-host"
-  say "Docker engine at $1 (also in .reins/docker-host)"
+  say "Docker engine at $1 (also in $state/docker-host)"
   echo "export DOCKER_HOST=$1"
 }
 

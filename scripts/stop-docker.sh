@@ -5,8 +5,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="$repo/.reins"
-pidfile="/run/reins-docker.pid"
+state="${REINS_STATE_DIR:-$repo/.reins}"
+pidfile="${REINS_DOCKER_PIDFILE:-/run/reins-docker.pid}"
 grace="${REINS_DOCKER_STOP_S:-30}"
 
 say() { echo "stop-docker: $*" >&2; }
