@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { listLabelledContainers, waitForNoContainers } from "@reins/testkit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { daemonLabel } from "./container-spec.js";
+import { createDockerClient } from "./docker-client.js";
 import { shCatalog, startTestExecutor, tinyImage } from "./test-support.js";
 
 /** Resolves once a container with the label is running (the call has reached Docker). */
@@ -167,5 +169,41 @@ describe("executor: lifecycle", () => {
     } finally {
       await t[Symbol.asyncDispose]();
     }
+  });
+});
+
+describe("executor: hostile input", () => {
+  it("answers any name, input and session id with a result or INVALID_ARGUMENT, and keeps serving", async () => {
+    await using t = await startTestExecutor(shCatalog({}, { size: 0 }));
+    const anyString = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("a.b", "*", ">", "\0", ""));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constant("sh"), fc.constant("stdin"), anyString),
+        fc.oneof(fc.json(), anyString),
+        fc.oneof(fc.constant(""), anyString),
+        async (name, inputJson, sessionId) => {
+          try {
+            const r = await t.executor.execute({ name, inputJson, sessionId });
+            expect(typeof r.output).toBe("string");
+          } catch (err) {
+            expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect((await t.run("sh", { command: "echo still here" })).stdout).toBe("still here\n");
+  });
+});
+
+describe("executor: Docker unreachable from the start", () => {
+  it("starts anyway and answers every call with an error string", async () => {
+    const docker = createDockerClient("unix:///tmp/reins-no-such-docker.sock");
+    await using t = await startTestExecutor(shCatalog(), { docker });
+    const r = await t.run("sh", { command: "echo hi" });
+    expect(r).toMatchObject({ isError: true, exitCode: -1 });
+    expect(r.output).toMatch(
+      /^Docker is unavailable on the sandbox host while starting a sandbox container .*\(ENOENT\)/,
+    );
   });
 });
