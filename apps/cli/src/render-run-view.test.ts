@@ -112,6 +112,20 @@ describe("run view", () => {
     expect(out.text()).toBe("pondering\nDone.\n✖ model_unavailable: 529\n■ interrupted: stop\n");
   });
 
+  it("shows multi-line code input as lines under the call, shortened like output", () => {
+    const { view, out } = setup();
+    const code = Array.from({ length: 10 }, (_, i) => `print(${i})`).join("\n");
+    view.event(
+      event({
+        case: "agentToolUseStarted",
+        value: { toolUseId: "t", name: "python", inputJson: JSON.stringify({ code }) },
+      }),
+    );
+    expect(out.text()).toBe(
+      ["⏺ python", "  ┆ print(0)", "  ┆ print(1)", "  ┆ … 7 more lines …", "  ┆ print(9)", ""].join("\n"),
+    );
+  });
+
   it("says so when a retried model request restarts its text", () => {
     const { view, out } = setup();
     view.delta(delta("The ans"));

@@ -2,8 +2,9 @@ import type { Event, Session, TextDelta } from "@reins/proto";
 import { RunState, StopReason } from "@reins/proto";
 import ora, { type Ora } from "ora";
 import type { Terminal } from "../terminal.js";
-import { toolCall, toolOutputLines, toolResultSummary } from "./event-lines.js";
+import { toolOutputLines, toolResultSummary } from "./event-lines.js";
 import { formatCost, formatMs, formatUsage, stopReasonName } from "./format.js";
+import { inputLines } from "./truncate.js";
 
 export interface RunViewOptions {
   /** Lines of tool output to show per result. */
@@ -74,6 +75,9 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
     spin(names.length === 1 ? `running ${names[0]}…` : `running ${names.length} tools: ${names.join(", ")}…`);
   };
 
+  // Until the first event, the user sees that something is happening.
+  spin("starting the session…");
+
   return {
     delta(d) {
       if (!d.text) return;
@@ -128,11 +132,19 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
           if (p.value.stopReason === StopReason.MAX_TOKENS) line(c.yellow("! the response hit max_tokens"));
           return;
         }
-        case "agentToolUseStarted":
-          line(`${c.blue("⏺")} ${toolCall(p.value, render)}`);
+        case "agentToolUseStarted": {
+          const width = Math.max(30, terminal.columns - 6 - p.value.name.length);
+          const input = inputLines(p.value.inputJson, { maxLines: options.outputLines, maxLineLength: width });
+          if (input.length <= 1) {
+            line(`${c.blue("⏺")} ${c.bold(p.value.name)}  ${c.dim(input[0] ?? "")}`);
+          } else {
+            line(`${c.blue("⏺")} ${c.bold(p.value.name)}`);
+            for (const l of input) terminal.print(`  ${c.dim("┆")} ${c.dim(l)}`);
+          }
           running.set(p.value.toolUseId, p.value.name);
           spinForTools();
           return;
+        }
         case "agentToolResult": {
           running.delete(p.value.toolUseId);
           const mark = p.value.isError ? c.red("✖") : c.green("✔");

@@ -58,3 +58,21 @@ export function previewInput(inputJson: string, max: number): string {
     return oneLine(inputJson, max);
   }
 }
+
+/**
+ * A tool input for a transcript: a lone string field with several lines (code,
+ * a script) as those lines, shortened; anything else as one preview line.
+ */
+export function inputLines(inputJson: string, options: TruncateOptions): string[] {
+  try {
+    const value: unknown = JSON.parse(inputJson);
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      const entries = Object.entries(value);
+      const only = entries.length === 1 ? entries[0]?.[1] : undefined;
+      if (typeof only === "string" && only.trim().includes("\n")) return truncateOutput(only, options);
+    }
+  } catch {
+    // not JSON: previewed as text below
+  }
+  return [previewInput(inputJson, options.maxLineLength)];
+}
