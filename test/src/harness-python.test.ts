@@ -47,7 +47,7 @@ async function runFromPython(target: string, genDir: string, request: object): P
   return JSON.parse(stdout) as RunResult;
 }
 
-describe("RunSession from a Python grpcio client", () => {
+describe("RunSession from a Python grpcio client", { timeout: 120_000 }, () => {
   it("streams a whole session with a tool call, live text included, until it is idle", async () => {
     await using stubs = await generateStubs();
     await using stack = await startHarnessStack(

@@ -56,7 +56,8 @@ function resultsOf(sessionId: string, events: readonly Event[]): Record<string, 
   return results;
 }
 
-describe("a session through the whole stack", () => {
+// Real containers on a shared, busy machine: generous time per test.
+describe("a session through the whole stack", { timeout: 120_000 }, () => {
   it("runs several turns with parallel tool calls in real containers; each tool_use is followed by its tool_result", async () => {
     await using stack = await startHarnessStack(script);
     const { sessionId } = await stack.client().startSession({ config, message: "go" });
