@@ -76,7 +76,7 @@ export async function startTestExecutor(
       try {
         await executor.close(1_000);
       } finally {
-        await cleanup[Symbol.asyncDispose]().catch((err: { code?: string }) => {
+        await Promise.resolve(cleanup[Symbol.asyncDispose]()).catch((err: { code?: string }) => {
           // An engine that cannot be reached holds nothing of ours.
           if (err.code !== "ENOENT" && err.code !== "ECONNREFUSED") throw err;
         });
