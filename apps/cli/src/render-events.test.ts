@@ -79,16 +79,32 @@ describe("renderEvent", () => {
     ]);
   });
 
-  it("agent.tool_use_started shows the tool and a one-line input preview", () => {
-    const lines = render(
+  it("agent.tool_use_started shows the tool and its input: one line, or the lines of code", () => {
+    const oneLiner = render(
+      event(5, {
+        case: "agentToolUseStarted",
+        value: { toolUseId: "t1", name: "bash", inputJson: '{"command":"ls -la"}' },
+      }),
+    );
+    expect(oneLiner).toEqual([expect.stringMatching(/agent\.tool_use_started bash {2}ls -la$/)]);
+    const code = render(
       event(5, {
         case: "agentToolUseStarted",
         value: { toolUseId: "t1", name: "python", inputJson: '{"code":"for i in range(3):\\n  print(i)"}' },
       }),
     );
-    expect(lines).toEqual([
-      expect.stringMatching(/agent\.tool_use_started python {2}for i in range\(3\): ⏎ print\(i\)$/),
+    expect(code).toEqual([
+      expect.stringMatching(/agent\.tool_use_started python$/),
+      "    for i in range(3):",
+      "      print(i)",
     ]);
+    const args = render(
+      event(5, {
+        case: "agentToolUseStarted",
+        value: { toolUseId: "t1", name: "f", inputJson: '{"a":1,"b":"x\\ny"}' },
+      }),
+    );
+    expect(args[0]).toMatch(/agent\.tool_use_started f {2}\{"a":1,"b":"x\\ny"\}$/);
   });
 
   it("agent.tool_result shows outcome, exit code, duration and the output shortened", () => {

@@ -11,7 +11,7 @@ import type {
 import { eventNameOf, RunState, StopReason } from "@reins/proto";
 import type { Colors } from "../terminal.js";
 import { formatClock, formatCost, formatDuration, formatUsage, runStateName, stopReasonName } from "./format.js";
-import { oneLine, previewInput, truncateOutput } from "./truncate.js";
+import { inputLines, oneLine, previewInput, truncateOutput } from "./truncate.js";
 
 export interface RenderOptions {
   readonly colors: Colors;
@@ -62,8 +62,12 @@ function describe(event: Event, options: RenderOptions): Described {
       return { summary: p.value.reason ? options.colors.yellow(p.value.reason) : "", body: [] };
     case "agentMessage":
       return agentMessage(p.value, options);
-    case "agentToolUseStarted":
-      return { summary: toolCall(p.value, options), body: [] };
+    case "agentToolUseStarted": {
+      const maxLines = Number.isFinite(options.outputLines) ? options.outputLines : Number.MAX_SAFE_INTEGER;
+      const input = inputLines(p.value.inputJson, { maxLines, maxLineLength: Math.max(40, options.width - 6) });
+      if (input.length <= 1) return { summary: toolCall(p.value, options), body: [] };
+      return { summary: options.colors.bold(p.value.name), body: input.map((l) => options.colors.dim(l)) };
+    }
     case "agentToolResult":
       return toolResult(p.value, options);
     case "sessionStatus":
