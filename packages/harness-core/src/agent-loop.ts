@@ -4,6 +4,7 @@ import { notRun, outcomeUnknown, type ToolSpec } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
 import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "./executor-pool.js";
 import type { SessionFold, ToolCallState } from "./fold.js";
+import { limitReached } from "./limits.js";
 import { ModelAbortedError, type ModelAdapter, ModelError } from "./model.js";
 import {
   agentMessage,
@@ -14,6 +15,7 @@ import {
   toolResult,
   toolUseStarted,
 } from "./payloads.js";
+import { createResultBatcher } from "./result-batcher.js";
 import {
   type AppendHook,
   createSessionLog,
@@ -254,73 +256,6 @@ function startedOf(block: ContentBlock): EventPayload[] {
   return block.block.case === "toolUse" ? [toolUseStarted(block.block.value)] : [];
 }
 
-/**
- * Group commit of the results of parallel calls: a result is written when the
- * last running call of the turn finishes, or at most `delayMs` after it
- * finished, together with whatever else finished meanwhile. Fast calls cost one
- * append per turn; a slow sibling does not hold a finished result back long.
- */
-function createResultBatcher(log: SessionLog, calls: number, delayMs: number) {
-  let running = calls;
-  let pending: EventPayload[] = [];
-  let batch: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    const current = batch;
-    const payloads = pending;
-    batch = undefined;
-    pending = [];
-    if (!current) return;
-    log.append(...payloads).then(() => current.resolve(), current.reject);
-  };
-  const settle = () => {
-    running--;
-    if (running === 0) flush();
-  };
-  return {
-    add(payload: EventPayload): Promise<void> {
-      pending.push(payload);
-      if (!batch) {
-        let resolve = () => {};
-        let reject: (err: unknown) => void = () => {};
-        const promise = new Promise<void>((res, rej) => {
-          resolve = res;
-          reject = rej;
-        });
-        batch = { promise, resolve, reject };
-      }
-      const mine = batch.promise;
-      timer ??= setTimeout(flush, delayMs);
-      settle();
-      return mine;
-    },
-    /** A call that will write no result. */
-    skip: settle,
-  };
-}
-
 function cutShort(call: ToolCallState, detail: string): string {
   return call.startedEventId === undefined ? `${notRun} (${detail})` : `${outcomeUnknown} (${detail})`;
-}
-
-/** The limit a session has reached before its next model request, if any. */
-export function limitReached(
-  config: AgentConfig,
-  turns: number,
-  totalTokens: number,
-): { reason: StopReason; detail: string } | undefined {
-  const limits = config.limits;
-  if (!limits) return undefined;
-  if (limits.maxTurns > 0 && turns >= limits.maxTurns) {
-    return { reason: StopReason.MAX_TURNS, detail: `max_turns ${limits.maxTurns} reached` };
-  }
-  if (limits.maxTotalTokens > 0n && BigInt(totalTokens) >= limits.maxTotalTokens) {
-    return {
-      reason: StopReason.BUDGET_REACHED,
-      detail: `token budget of ${limits.maxTotalTokens} reached (${totalTokens} used)`,
-    };
-  }
-  return undefined;
 }

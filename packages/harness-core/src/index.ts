@@ -1,5 +1,5 @@
 export type { AgentLoopDeps, LoopLogger, RunOutcome } from "./agent-loop.js";
-export { limitReached, runAgentLoop } from "./agent-loop.js";
+export { runAgentLoop } from "./agent-loop.js";
 export type { AnthropicAdapterOptions, SdkLogger } from "./anthropic-adapter.js";
 export { createAnthropicAdapter } from "./anthropic-adapter.js";
 export { classifyAnthropicError, ModelAttemptError } from "./anthropic-errors.js";
@@ -15,6 +15,7 @@ export type { NextStep, SessionFold, ToolCallState } from "./fold.js";
 export { createSessionFold } from "./fold.js";
 export type { HarnessServiceDeps } from "./harness-service.js";
 export { createHarnessServiceImpl } from "./harness-service.js";
+export { limitReached } from "./limits.js";
 export type {
   ModelAdapter,
   ModelCallOptions,
