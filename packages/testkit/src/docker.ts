@@ -79,7 +79,11 @@ export function dockerCleanup(docker: Docker, label: LabelFilter): AsyncDisposab
   return {
     async [Symbol.asyncDispose]() {
       await removeLabelledContainers(docker, label);
+      // Containers Docker is still auto-removing keep their volumes busy until they are gone.
+      await waitForNoContainers(docker, label);
       await removeLabelledVolumes(docker, label);
+      const left = await listLabelledVolumes(docker, label);
+      if (left.length > 0) throw new Error(`volumes labelled ${label} could not be removed: ${left.join(", ")}`);
     },
   };
 }
