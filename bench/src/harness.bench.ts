@@ -213,7 +213,7 @@ async function main() {
   await docker.getImage(sandboxImage).inspect();
   const ttft: number[] = [];
   const baseline: number[] = [];
-  const rounds = Number(process.env.REINS_BENCH_ROUNDS ?? 30);
+  const rounds = Number(process.env.REINS_BENCH_ROUNDS ?? 60);
   for (let i = 0; i < rounds; i++) {
     ttft.push(await firstRequest(harness, fake, config));
     const t0 = now();
