@@ -25,7 +25,9 @@ import { lookUpTools } from "./tool-specs.js";
 export interface HarnessServiceDeps {
   readonly sessions: SessionClient;
   readonly executors: ExecutorPool;
-  readonly runner: SessionRunner;
+  /** Where recorded work goes: this process's runner, or anything that hands the
+   * session to some replica (e.g. a wake work queue) and stops a local run. */
+  readonly runner: Pick<SessionRunner, "kick" | "stop" | "isRunning">;
   /** Live text for RunSession; without it RunSession streams events only. */
   readonly deltas?: DeltaBus;
   /** Used when a request's config names no model. */
