@@ -48,7 +48,7 @@ export async function appendEvents(
     // bound only turns a pathological storm into ABORTED instead of a spin.
     for (let round = 0; ; round++) {
       if (round === 10) throw new FencedError(sessionId, expectedLastSeq, state.lastSeq);
-      const existing = await findExisting(ctx, state, input);
+      const existing = findExisting(state, input);
       if (existing && !fresh) {
         // Answer with the log's current last seq, not a cached one.
         state = await load(ctx, sessionId);
@@ -86,7 +86,7 @@ export async function appendEvents(
         fresh = true;
         continue;
       }
-      ctx.cache.applyWritten(state, { streamSeq: outcome.streamSeq, events });
+      ctx.cache.applyWritten(state, { streamSeq: outcome.streamSeq, events, size: outcome.size });
       const changesState = events.some((e) => e.payload.case === "sessionStatus");
       // State changes are indexed before the append returns (ListSessions by
       // state must see them); counters follow within the index's lazy delay.
@@ -103,11 +103,7 @@ async function load(ctx: StoreContext, sessionId: string): Promise<SessionState>
 }
 
 /** The originals when every id of the batch is already in the log. */
-async function findExisting(
-  ctx: StoreContext,
-  state: SessionState,
-  input: readonly Event[],
-): Promise<AppendResult | undefined> {
+function findExisting(state: SessionState, input: readonly Event[]): AppendResult | undefined {
   const seqs = input.map((e) => state.seqOf(e.id));
   const present = seqs.filter((s) => s !== undefined).length;
   if (present === 0) return undefined;
@@ -118,14 +114,5 @@ async function findExisting(
       `events ${found.join(", ")} are already in the log but ${missing.join(", ")} are not: a retry must resend exactly the same batch, and new events need new ids`,
     );
   }
-  const subject = ctx.subjectOf(state.sessionId);
-  const byId = new Map<string, Event>();
-  const batchIndexes = new Set(seqs.map((seq) => state.batchIndexOf(seq as number)));
-  for (const index of batchIndexes) {
-    const batch = await ctx.reader.at(subject, state.streamSeqAt(index));
-    for (const event of batch?.events ?? []) byId.set(event.id, event);
-  }
-  const events = input.map((e) => byId.get(e.id));
-  if (events.some((e) => e === undefined)) return undefined; // purged meanwhile; the fence decides
-  return { events: events as Event[], lastSeq: state.lastSeq };
+  return { events: seqs.map((seq) => state.at(seq as number) as Event), lastSeq: state.lastSeq };
 }

@@ -16,8 +16,12 @@ export interface SessionStoreOptions {
   readonly duplicateWindowMs?: number;
   /** Bound on every NATS request; the caller gets UNAVAILABLE after it. Default 5 s. */
   readonly requestTimeoutMs?: number;
-  /** Events whose ids and positions are kept in memory, over all sessions. Default 500,000. */
-  readonly cacheMaxEvents?: number;
+  /**
+   * Encoded bytes of session logs kept in memory, over all sessions; least
+   * recently used sessions are dropped beyond it (decoded events take roughly
+   * three times their encoded size). Default 128 MiB.
+   */
+  readonly cacheMaxBytes?: number;
   /** Name the connection shows in NATS monitoring. */
   readonly connectionName?: string;
 }
@@ -57,7 +61,7 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
     maxMessageBytes,
     duplicateWindowMs: options.duplicateWindowMs ?? 2 * 60_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
-    cacheMaxEvents: options.cacheMaxEvents ?? 500_000,
+    cacheMaxBytes: options.cacheMaxBytes ?? 128 * 1024 * 1024,
     connectionName: options.connectionName ?? "reins-session",
     names: {
       stream: `${prefix.toUpperCase()}_EVENTS`,

@@ -6,7 +6,7 @@ import type { StoreContext } from "./store-context.js";
 
 export type PublishOutcome =
   /** Written now at this stream sequence. */
-  | { readonly kind: "written"; readonly streamSeq: number }
+  | { readonly kind: "written"; readonly streamSeq: number; readonly size: number }
   /** JetStream's dedupe window already holds this batch: the original. */
   | { readonly kind: "duplicate"; readonly batch: StoredBatch }
   /** The subject's last message is not the one expected: nothing written. */
@@ -45,7 +45,7 @@ export async function fencedPublish(
       if (jsErrorCode(err) === JsErrCode.wrongLastSequence) return { kind: "fenced" };
       throw err;
     }
-    if (!ack.duplicate) return { kind: "written", streamSeq: ack.seq };
+    if (!ack.duplicate) return { kind: "written", streamSeq: ack.seq, size: data.length };
     const original = await ctx.reader.at(subject, ack.seq);
     const sameIds =
       original !== undefined &&

@@ -11,10 +11,11 @@ import {
 import { decodeBatch } from "./batch-codec.js";
 import { StoreUnavailableError } from "./errors.js";
 
-/** One stored batch: its stream sequence and its events. */
+/** One stored batch: its stream sequence, its events and its encoded size. */
 export interface StoredBatch {
   readonly streamSeq: number;
   readonly events: Event[];
+  readonly size: number;
 }
 
 /** Reads a session subject's batches from the events stream. */
@@ -25,14 +26,9 @@ export interface LogReader {
   at(subject: string, streamSeq: number): Promise<StoredBatch | undefined>;
   /**
    * Delivers the subject's batches from `fromStreamSeq` on, in order, until
-   * `onBatch` returns false, `maxBatches` were read, or the subject has no more.
+   * `onBatch` returns false or the subject has no more.
    */
-  scan(
-    subject: string,
-    fromStreamSeq: number,
-    onBatch: (batch: StoredBatch) => boolean,
-    maxBatches?: number,
-  ): Promise<void>;
+  scan(subject: string, fromStreamSeq: number, onBatch: (batch: StoredBatch) => boolean): Promise<void>;
 }
 
 interface DirectGet {
@@ -62,16 +58,16 @@ export function createLogReader(options: {
   return {
     async last(subject) {
       const msg = await direct({ last_by_subj: subject });
-      return msg && { streamSeq: msg.seq, events: decodeBatch(msg.data) };
+      return msg && { streamSeq: msg.seq, events: decodeBatch(msg.data), size: msg.data.length };
     },
 
     async at(subject, streamSeq) {
       const msg = await direct({ seq: streamSeq });
       if (!msg || msg.subject !== subject) return undefined;
-      return { streamSeq: msg.seq, events: decodeBatch(msg.data) };
+      return { streamSeq: msg.seq, events: decodeBatch(msg.data), size: msg.data.length };
     },
 
-    async scan(subject, fromStreamSeq, onBatch, maxBatches) {
+    async scan(subject, fromStreamSeq, onBatch) {
       // An ordered consumer filtered on ONE subject string (nats-server 2.9 has
       // no filter_subjects) replays the subject's messages in stream order and
       // recreates itself on any gap.
@@ -101,23 +97,22 @@ export function createLogReader(options: {
             );
           };
           arm();
-          const batchSize = Math.min(maxBatches ?? 1_000, 1_000);
           consumer
             .consume({
-              max_messages: batchSize,
+              max_messages: 1_000,
               callback: (m) => {
                 if (read === -1) return;
                 read += 1;
                 arm();
                 let more: boolean;
                 try {
-                  more = onBatch({ streamSeq: m.seq, events: decodeBatch(m.data) });
+                  more = onBatch({ streamSeq: m.seq, events: decodeBatch(m.data), size: m.data.length });
                 } catch (err) {
                   read = -1;
                   finish(err as Error);
                   return;
                 }
-                if (!more || m.info.pending === 0 || (maxBatches !== undefined && read >= maxBatches)) {
+                if (!more || m.info.pending === 0) {
                   read = -1;
                   finish();
                 }

@@ -21,9 +21,9 @@ export interface EventsPage {
 }
 
 /**
- * Reads a positional slice of a session's log. The state's batch index maps
- * `afterSeq` to the stream sequence of the batch holding the next event, so a
- * page starts exactly there and reads exactly the batches it needs.
+ * Reads a positional slice of a session's log. The state is brought up to the
+ * log's end first (one direct get when it already is), then the page is cut
+ * from the replica's copy of the log.
  */
 export async function getEvents(ctx: StoreContext, sessionId: string, options: GetEventsOptions): Promise<EventsPage> {
   checkSessionId(sessionId);
@@ -35,32 +35,17 @@ export async function getEvents(ctx: StoreContext, sessionId: string, options: G
   const state = await ctx.cache.load(sessionId);
   if (!state) throw new SessionNotFoundError(sessionId);
   const lastSeq = state.lastSeq;
-  const lastStreamSeq = state.lastStreamSeq;
   if (afterSeq >= lastSeq) return { events: [], nextAfterSeq: afterSeq, lastSeq };
-
-  const first = state.batchIndexOf(afterSeq + 1);
-  // Without a filter the page's last batch is known; with one, read until the
-  // page is full or the log (as of this read) ends.
-  const batches = types.size === 0 ? state.batchIndexOf(Math.min(afterSeq + limit, lastSeq)) - first + 1 : undefined;
+  if (types.size === 0) {
+    const events = state.slice(afterSeq, Math.min(afterSeq + limit, lastSeq));
+    return { events, nextAfterSeq: afterSeq + events.length, lastSeq };
+  }
   const events: Event[] = [];
   let examined = afterSeq;
-  await ctx.reader.scan(
-    ctx.subjectOf(sessionId),
-    state.streamSeqAt(first),
-    (batch) => {
-      for (const event of batch.events) {
-        const seq = Number(event.seq);
-        if (seq <= afterSeq) continue;
-        if (seq > lastSeq) return false;
-        examined = seq;
-        if (types.size === 0 || types.has(eventTypeOf(event))) {
-          events.push(event);
-          if (events.length === limit) return false;
-        }
-      }
-      return batch.streamSeq < lastStreamSeq;
-    },
-    batches,
-  );
+  while (examined < lastSeq && events.length < limit) {
+    examined += 1;
+    const event = state.at(examined) as Event;
+    if (types.has(eventTypeOf(event))) events.push(event);
+  }
   return { events, nextAfterSeq: examined, lastSeq };
 }

@@ -143,7 +143,8 @@ export async function createSessionIndex(kv: KV, log: (msg: string) => void): Pr
     write(sessionId, summarize, lazy = false) {
       waiting.set(sessionId, summarize);
       if (!lazy) return kick(sessionId);
-      if (!timers.has(sessionId) && !writers.has(sessionId)) {
+      // At most one lazy write per session per delay, however fast it is appended to.
+      if (!timers.has(sessionId)) {
         timers.set(
           sessionId,
           setTimeout(() => {
@@ -151,11 +152,6 @@ export async function createSessionIndex(kv: KV, log: (msg: string) => void): Pr
               log(`index write for "${sessionId}" failed: ${(err as Error).message}`),
             );
           }, lazyDelayMs),
-        );
-      } else if (writers.has(sessionId)) {
-        // A write is running: queue behind it instead of arming a timer.
-        kick(sessionId).catch((err: unknown) =>
-          log(`index write for "${sessionId}" failed: ${(err as Error).message}`),
         );
       }
       return Promise.resolve();

@@ -3,44 +3,42 @@ import { type Event, type Session, SessionSchema } from "@reins/proto";
 import { emptySummary, foldEvent } from "./summary.js";
 
 /**
- * What a store replica knows about one session's log, up to `lastStreamSeq`:
- * where each batch sits in the stream (to start reads at any seq), every event
- * id (for idempotency over the whole log, not just JetStream's dedupe window),
- * and the folded summary. It is a cache: the log is the truth, and a stale state
- * is detected by the fence or by comparing `lastStreamSeq` with the subject's
- * last message.
+ * A replica's copy of one session's log, up to `lastStreamSeq`: every event in
+ * seq order (reads and replays are served from here), every event id (for
+ * idempotency over the whole log, not just JetStream's dedupe window), and the
+ * folded summary. It is a cache: the log is the truth, and a stale copy is
+ * detected by the fence or by comparing `lastStreamSeq` with the subject's last
+ * message before every read.
  */
 export class SessionState {
-  /** Stream sequence of each stored batch, ascending. */
-  private readonly streamSeqs: number[] = [];
-  /** Session seq of the first event of each batch, parallel to streamSeqs. */
-  private readonly firstSeqs: number[] = [];
+  /** events[i] has seq i + 1. Only ever appended to. */
+  private readonly log: Event[] = [];
   /** Event id -> seq, for every event in the log. */
   private readonly ids = new Map<string, number>();
   private readonly summaryValue: Session;
-  lastSeq = 0;
+  /** Stream sequence of the last batch applied. */
   lastStreamSeq = 0;
+  /** Encoded size of the batches applied: the cache's memory budget unit. */
+  bytes = 0;
 
   constructor(readonly sessionId: string) {
     this.summaryValue = emptySummary(sessionId);
   }
 
-  get eventCount(): number {
-    return this.ids.size;
+  get lastSeq(): number {
+    return this.log.length;
   }
 
-  get batchCount(): number {
-    return this.streamSeqs.length;
+  /** Id of the `session.created` event (seq 1). */
+  get createdEventId(): string {
+    return this.log[0]?.id ?? "";
   }
-
-  /** Id of the `session.created` event (seq 1), once known. */
-  createdEventId = "";
 
   /**
    * Applies one stored batch. Batches must come in stream order; a batch already
    * applied (several readers can catch up concurrently) is ignored.
    */
-  apply(streamSeq: number, events: readonly Event[]): void {
+  apply(streamSeq: number, events: readonly Event[], size: number): void {
     if (streamSeq <= this.lastStreamSeq) return;
     const first = events[0];
     if (!first) return;
@@ -49,15 +47,13 @@ export class SessionState {
         `session "${this.sessionId}" log is inconsistent: batch at stream seq ${streamSeq} starts at seq ${first.seq}, expected ${this.lastSeq + 1}`,
       );
     }
-    this.streamSeqs.push(streamSeq);
-    this.firstSeqs.push(Number(first.seq));
     for (const event of events) {
-      this.ids.set(event.id, Number(event.seq));
-      if (event.seq === 1n) this.createdEventId = event.id;
+      this.log.push(event);
+      this.ids.set(event.id, this.log.length);
       foldEvent(this.summaryValue, event);
     }
-    this.lastSeq = Number(events[events.length - 1]?.seq ?? this.lastSeq);
     this.lastStreamSeq = streamSeq;
+    this.bytes += size;
   }
 
   /** Seq of an event id in the log, if present. */
@@ -65,26 +61,14 @@ export class SessionState {
     return this.ids.get(eventId);
   }
 
-  /** Index of the batch that holds `seq` (1..lastSeq). */
-  batchIndexOf(seq: number): number {
-    let lo = 0;
-    let hi = this.firstSeqs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.firstSeqs[mid] ?? 0) <= seq) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+  /** The event at a seq (1..lastSeq). */
+  at(seq: number): Event | undefined {
+    return this.log[seq - 1];
   }
 
-  streamSeqAt(batchIndex: number): number {
-    return this.streamSeqs[batchIndex] ?? 0;
-  }
-
-  /** Last session seq held by a batch. */
-  lastSeqOfBatch(batchIndex: number): number {
-    const next = this.firstSeqs[batchIndex + 1];
-    return next === undefined ? this.lastSeq : next - 1;
+  /** Events with seq in (afterSeq, toSeq], as a new array (the log keeps growing). */
+  slice(afterSeq: number, toSeq: number = this.lastSeq): Event[] {
+    return this.log.slice(afterSeq, toSeq);
   }
 
   /** A copy of the summary, safe to hand out. */

@@ -77,7 +77,7 @@ export async function createSessionStore(
     options: resolved,
     conn,
     reader,
-    cache: createStateCache({ reader, subjectOf, maxEvents: resolved.cacheMaxEvents }),
+    cache: createStateCache({ reader, subjectOf, maxBytes: resolved.cacheMaxBytes }),
     index,
     withLock: createKeyedMutex(),
     log,
@@ -159,7 +159,11 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
       eventId,
     ]);
     if (outcome.kind === "written") {
-      const state = ctx.cache.adoptCreated(sessionId, { streamSeq: outcome.streamSeq, events: [event] });
+      const state = ctx.cache.adoptCreated(sessionId, {
+        streamSeq: outcome.streamSeq,
+        events: [event],
+        size: outcome.size,
+      });
       await ctx.index.write(sessionId, () => state.summary());
       return { session: state.summary(), event };
     }
@@ -168,8 +172,7 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
     if (!state) throw new SessionNotFoundError(sessionId);
     if (state.createdEventId !== eventId) throw new SessionExistsError(sessionId, state.createdEventId);
     // A retry of our own create: answer with the original.
-    const original = await ctx.reader.at(subject, state.streamSeqAt(0));
-    const created = original?.events[0];
+    const created = state.at(1);
     if (!created) throw new SessionNotFoundError(sessionId);
     await ctx.index.write(sessionId, () => state.summary());
     return { session: state.summary(), event: created };

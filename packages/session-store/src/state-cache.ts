@@ -3,7 +3,7 @@ import { SessionState } from "./session-state.js";
 
 /**
  * Session states of the sessions this replica touched recently, least recently
- * used evicted first once they hold more than `maxEvents` events. Every method
+ * used evicted first once they hold more than `maxBytes`. Every method
  * that returns a state first brings it up to the log's current end, so callers
  * never act on a stale view (appends are additionally protected by the fence).
  */
@@ -22,31 +22,32 @@ export interface StateCache {
 export function createStateCache(options: {
   reader: LogReader;
   subjectOf: (sessionId: string) => string;
-  maxEvents: number;
+  maxBytes: number;
 }): StateCache {
-  const { reader, subjectOf, maxEvents } = options;
+  const { reader, subjectOf, maxBytes } = options;
   const states = new Map<string, SessionState>();
   const running = new Map<string, Promise<SessionState | undefined>>();
   const queued = new Map<string, Promise<SessionState | undefined>>();
-  let totalEvents = 0;
+  let totalBytes = 0;
 
   const apply = (state: SessionState, batch: StoredBatch) => {
-    const before = state.eventCount;
-    state.apply(batch.streamSeq, batch.events);
-    if (states.get(state.sessionId) === state) totalEvents += state.eventCount - before;
+    const before = state.bytes;
+    state.apply(batch.streamSeq, batch.events, batch.size);
+    if (states.get(state.sessionId) === state) totalBytes += state.bytes - before;
   };
 
   const put = (state: SessionState) => {
     const old = states.get(state.sessionId);
-    if (old) totalEvents -= old.eventCount;
+    if (old) totalBytes -= old.bytes;
     states.delete(state.sessionId);
     states.set(state.sessionId, state);
-    totalEvents += state.eventCount;
-    // Evict the least recently used, but never the state just put.
+    totalBytes += state.bytes;
+    // Evict the least recently used; the state just put (last in the map's
+    // order) stays even when it alone is over the budget.
     for (const [id, s] of states) {
-      if (totalEvents <= maxEvents || s === state) break;
+      if (totalBytes <= maxBytes || s === state) break;
       states.delete(id);
-      totalEvents -= s.eventCount;
+      totalBytes -= s.bytes;
     }
   };
 
@@ -56,7 +57,7 @@ export function createStateCache(options: {
     if (!last) return undefined;
     const state = new SessionState(sessionId);
     await reader.scan(subject, 1, (batch) => {
-      state.apply(batch.streamSeq, batch.events);
+      state.apply(batch.streamSeq, batch.events, batch.size);
       return batch.streamSeq < last.streamSeq;
     });
     return state;
@@ -107,7 +108,7 @@ export function createStateCache(options: {
     const state = states.get(sessionId);
     if (!state) return;
     states.delete(sessionId);
-    totalEvents -= state.eventCount;
+    totalBytes -= state.bytes;
   };
 
   return {
@@ -131,7 +132,7 @@ export function createStateCache(options: {
     applyWritten: apply,
     adoptCreated(sessionId, batch) {
       const state = new SessionState(sessionId);
-      state.apply(batch.streamSeq, batch.events);
+      state.apply(batch.streamSeq, batch.events, batch.size);
       put(state);
       return state;
     },

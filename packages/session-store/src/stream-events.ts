@@ -56,11 +56,12 @@ export function createStreamRegistry(): StreamRegistry {
 }
 
 /**
- * Replays a session's log after `afterSeq`, then follows it live. One ordered
- * consumer does both: it starts at the batch holding `afterSeq + 1` and simply
- * keeps delivering what is appended later, so the replay/live boundary has no
- * gap and no duplicate by construction. Events at or below `afterSeq` in the
- * first batch are skipped. The consumer is deleted when the stream ends.
+ * Replays a session's log after `afterSeq`, then follows it live. The replay
+ * comes from the replica's copy of the log as of one moment (last seq N, last
+ * stream sequence S); the live part is an ordered consumer starting at stream
+ * sequence S + 1. Every batch is either at or below S (replayed) or above it
+ * (delivered by the consumer), so the boundary has no gap and no duplicate.
+ * The consumer is deleted when the stream ends.
  */
 export async function* streamEvents(
   ctx: StoreContext,
@@ -91,12 +92,11 @@ export async function* streamEvents(
   try {
     const state = await ctx.cache.load(sessionId);
     if (!state) throw new SessionNotFoundError(sessionId);
-    const startStreamSeq =
-      afterSeq < state.lastSeq ? state.streamSeqAt(state.batchIndexOf(afterSeq + 1)) : state.lastStreamSeq + 1;
+    const snapshotSeq = state.lastSeq;
     const consumer = await ctx.conn.js.consumers.get(ctx.options.names.stream, {
       filterSubjects: ctx.subjectOf(sessionId),
       deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: startStreamSeq,
+      opt_start_seq: state.lastStreamSeq + 1,
     });
     deleteConsumer = () => consumer.delete();
     messages = await consumer.consume({
@@ -107,25 +107,26 @@ export async function* streamEvents(
       },
     });
 
-    let next = afterSeq + 1;
-    // Seq the next batch must start at; 0 until the first batch is seen.
-    let expectedFirst = 0;
+    const matches = (event: Event) => types.size === 0 || types.has(eventTypeOf(event));
+    for (let seq = afterSeq + 1; seq <= snapshotSeq; seq++) {
+      if (options.signal?.aborted || ended) break;
+      const event = state.at(seq) as Event;
+      if (matches(event)) yield event;
+    }
+    if (ended) throw ended;
+
+    // Live: every batch must start right after the previous one; a log that
+    // starts over means the session was deleted (and maybe created again).
+    let expectedFirst = snapshotSeq + 1;
     while (!options.signal?.aborted) {
       const m = queue.shift();
       if (m) {
         const events = decodeBatch(m.data);
-        const firstSeq = Number(events[0]?.seq ?? 0);
-        // Batches after the first continue exactly where the previous ended; a
-        // log starting over means the session was deleted (and maybe recreated).
-        if (expectedFirst === 0 ? firstSeq > next : firstSeq !== expectedFirst) {
-          throw new SessionNotFoundError(sessionId);
-        }
-        expectedFirst = Number(events[events.length - 1]?.seq ?? 0) + 1;
+        if (Number(events[0]?.seq ?? 0) !== expectedFirst) throw new SessionNotFoundError(sessionId);
+        expectedFirst += events.length;
         for (const event of events) {
-          const seq = Number(event.seq);
-          if (seq < next) continue;
-          next = seq + 1;
-          if (types.size === 0 || types.has(eventTypeOf(event))) yield event;
+          if (Number(event.seq) <= afterSeq || !matches(event)) continue;
+          yield event;
           if (options.signal?.aborted || ended) break;
         }
         continue;
