@@ -40,7 +40,19 @@ describe("reins arguments and exit codes", () => {
   });
 
   it("every command has help with examples", async () => {
-    for (const command of ["up", "run", "send", "sessions", "events", "wake", "interrupt", "tools", "status", "down"]) {
+    for (const command of [
+      "up",
+      "run",
+      "send",
+      "sessions",
+      "events",
+      "wake",
+      "interrupt",
+      "delete",
+      "tools",
+      "status",
+      "down",
+    ]) {
       const r = await reins([command, "--help"]);
       expect(r.exitCode, command).toBe(0);
       expect(r.stdout, command).toContain("Example");
@@ -65,6 +77,7 @@ describe("reins arguments and exit codes", () => {
     [["sessions", "--state", "sleeping"], /expected running, idle or terminated/],
     [["run"], /missing required argument .task./],
     [["send", "s1"], /missing required argument .message./],
+    [["delete", "ok", "bad.id"], /session ids are 1-64 characters/],
     [["run", "--max-turns", "-3", "task"], /expected a whole number|unknown option/],
     [["run", "--wall-time", "soon", "task"], /expected a duration/],
     [["up", "--images", "huge"], /Allowed choices are full, tiny, none/],

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { registerControl } from "./commands/control.js";
+import { registerDelete } from "./commands/delete.js";
 import { registerDown } from "./commands/down.js";
 import { registerEvents } from "./commands/events.js";
 import { registerRun } from "./commands/run.js";
@@ -67,6 +68,7 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
   registerSessions(program, ctx);
   registerEvents(program, ctx);
   registerControl(program, ctx);
+  registerDelete(program, ctx);
   registerTools(program, ctx);
   registerStatus(program, ctx);
   registerDown(program, ctx);
