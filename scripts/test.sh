@@ -121,7 +121,15 @@ step "no breaking contract changes (buf breaking)" no_breaking_changes
 step "lint (biome ci --error-on-warnings, buf lint)" pnpm exec turbo run lint
 build_ok=0
 step "build" pnpm exec turbo run build && build_ok=1
-step "typecheck" pnpm exec turbo run typecheck --continue=always
+# After the build, every package's dependencies have fresh .d.ts files: checking against them
+# (no "@reins/source" condition) instead of re-checking their sources in every dependent
+# package gives the same verdict for about 40% less CPU. Each package's own sources, tests
+# included, are still checked by its own typecheck task.
+if ((build_ok)); then
+  step "typecheck" pnpm exec turbo run typecheck --continue=always -- --customConditions null
+else
+  step "typecheck" pnpm exec turbo run typecheck --continue=always
+fi
 
 # --- tests --------------------------------------------------------------------------------
 # Packages run one at a time: the suites start real nats-servers, daemons and containers, and
