@@ -15,8 +15,12 @@ export function parseDockerHost(value: string): Endpoint {
   throw new CliError(`unsupported DOCKER_HOST "${value}": expected unix:///path or tcp://host:port`);
 }
 
-/** The engine's version, or undefined when nothing answers at `dockerHost`. */
-export function dockerVersion(dockerHost: string, timeoutMs = 3_000): Promise<string | undefined> {
+/** GET on the engine's API: status and parsed JSON body, or undefined when it does not answer. */
+function dockerGet(
+  dockerHost: string,
+  apiPath: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown } | undefined> {
   let endpoint: Endpoint;
   try {
     endpoint = parseDockerHost(dockerHost);
@@ -24,24 +28,36 @@ export function dockerVersion(dockerHost: string, timeoutMs = 3_000): Promise<st
     return Promise.resolve(undefined);
   }
   return new Promise((resolve) => {
-    const req = http.get({ ...endpoint, path: "/version", timeout: timeoutMs }, (res) => {
-      let body = "";
+    const req = http.get({ ...endpoint, path: apiPath, timeout: timeoutMs }, (res) => {
+      let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
-        body += chunk;
+        text += chunk;
       });
       res.on("end", () => {
         try {
-          const version = (JSON.parse(body) as { Version?: string }).Version;
-          resolve(res.statusCode === 200 && version ? version : undefined);
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
         } catch {
-          resolve(undefined);
+          resolve({ status: res.statusCode ?? 0, body: undefined });
         }
       });
     });
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(undefined));
   });
+}
+
+/** The engine's version, or undefined when nothing answers at `dockerHost`. */
+export async function dockerVersion(dockerHost: string, timeoutMs = 3_000): Promise<string | undefined> {
+  const res = await dockerGet(dockerHost, "/version", timeoutMs);
+  const version = (res?.body as { Version?: unknown } | undefined)?.Version;
+  return res?.status === 200 && typeof version === "string" ? version : undefined;
+}
+
+/** True when the engine has an image of that name. */
+export async function hasImage(dockerHost: string, name: string): Promise<boolean> {
+  const res = await dockerGet(dockerHost, `/images/${encodeURIComponent(name)}/json`, 5_000);
+  return res?.status === 200;
 }
 
 export interface DockerEngine {

@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { CliError } from "../cli-error.js";
+import { hasImage } from "./docker-engine.js";
 import { scriptPath } from "./paths.js";
 
 /**
@@ -27,6 +28,19 @@ export async function ensureSandboxImages(
         .trim(),
     );
   if (result.exitCode !== 0) {
+    // The script may refuse to even check (e.g. the full image needs root to
+    // rebuild): images that exist still serve.
+    const wanted = options.tinyOnly ? ["reins/sandbox-tiny"] : ["reins/sandbox-tiny", "reins/sandbox"];
+    const present = await Promise.all(wanted.map((name) => hasImage(options.dockerHost, name)));
+    if (present.every(Boolean)) {
+      const why =
+        result.stderr
+          .trim()
+          .split("\n")
+          .pop()
+          ?.replace(/^build-images:\s*/, "") ?? "";
+      return [`using the existing ${wanted.join(" and ")}; not rebuilt: ${why}`];
+    }
     throw new CliError("building the sandbox images failed (scripts/build-images.sh)", 1, {
       details: result.stderr.trim().split("\n").slice(-5),
     });
