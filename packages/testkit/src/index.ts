@@ -35,6 +35,8 @@ export type {
 export { estimateTokens } from "./fake-anthropic-usage.js";
 export { validateMessagesRequest } from "./fake-anthropic-validate.js";
 export { freePort } from "./free-port.js";
+export type { NatsCluster, NatsClusterNode, NatsClusterOptions } from "./nats-cluster.js";
+export { startNatsCluster } from "./nats-cluster.js";
 export type { NatsServer, NatsServerOptions } from "./nats-server.js";
 export { startNatsServer, waitForPort } from "./nats-server.js";
 export type { TestCertificates } from "./tls-certs.js";

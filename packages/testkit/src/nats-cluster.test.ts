@@ -1,0 +1,48 @@
+import { connect, StringCodec } from "nats";
+import { describe, expect, it } from "vitest";
+import { startNatsCluster } from "./nats-cluster.js";
+
+const sc = StringCodec();
+
+describe("startNatsCluster", { timeout: 90_000 }, () => {
+  it("runs an R3 stream that keeps every acknowledged message when its leader is killed and restarted", async () => {
+    await using cluster = await startNatsCluster({ size: 3 });
+    expect(cluster.urls).toHaveLength(3);
+    const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.add({ name: "T", subjects: ["t.>"], num_replicas: 3 });
+      const js = nc.jetstream();
+      const acked: number[] = [];
+      for (let i = 1; i <= 20; i++) acked.push(Number((await js.publish("t.x", sc.encode(String(i)))).seq));
+
+      const leader = (await jsm.streams.info("T")).cluster?.leader;
+      const victim = cluster.indexOf(leader ?? "");
+      expect(victim).toBeGreaterThanOrEqual(0);
+      await cluster.kill(victim);
+      expect(cluster.nodes[victim]?.running).toBe(false);
+      // A new stream leader is elected; publishes retry until it answers.
+      for (let i = 21; i <= 40; i++) acked.push(Number((await publishWithRetry(js, String(i))).seq));
+      const next = (await jsm.streams.info("T")).cluster?.leader;
+      expect(next).not.toBe(leader);
+
+      await cluster.restart(victim);
+      const info = await jsm.streams.info("T");
+      expect(info.state.messages).toBe(40);
+      expect(acked).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+async function publishWithRetry(js: ReturnType<Awaited<ReturnType<typeof connect>>["jetstream"]>, data: string) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await js.publish("t.x", sc.encode(data), { msgID: data, timeout: 2000 });
+    } catch (err) {
+      if (attempt > 30) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
