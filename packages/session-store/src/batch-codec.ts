@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { type Event, EventBatchSchema } from "@reins/proto";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { type Event, EventBatchSchema, EventSchema } from "@reins/proto";
 
 // One AppendEvents call is stored as ONE JetStream message holding all its
 // events. JetStream writes a message atomically, so a batch is either entirely
@@ -8,12 +9,55 @@ import { type Event, EventBatchSchema } from "@reins/proto";
 // events carry their session seqs, so the stream's own sequence numbers never
 // need to be contiguous per session.
 
-export function encodeBatch(events: readonly Event[]): Uint8Array {
-  return toBinary(EventBatchSchema, { $typeName: "reins.session.v1.EventBatch", events: [...events] });
+// Each event's stored bytes, as the value of a length-delimited field 1 (length
+// prefix included). EventBatch, GetEventsResponse and StreamEventsResponse all
+// carry events as field 1, so these bytes can be sent to binary clients as they
+// are, without encoding the event again. Keyed by identity: only events that came
+// out of this codec have one.
+const wireForms = new WeakMap<Event, Uint8Array>();
+
+/** The event's stored encoding as a field-1 value (length-prefixed), if known. */
+export function wireFormOf(event: Event): Uint8Array | undefined {
+  return wireForms.get(event);
 }
 
-export function decodeBatch(data: Uint8Array): Event[] {
-  return fromBinary(EventBatchSchema, data).events;
+/** Encodes a batch; `events` become known to wireFormOf. */
+export function encodeBatch(events: readonly Event[]): Uint8Array {
+  const data = toBinary(EventBatchSchema, { $typeName: "reins.session.v1.EventBatch", events: [...events] });
+  split(data, (wire, _inner, i) => {
+    const event = events[i];
+    if (event) wireForms.set(event, wire);
+  });
+  return data;
+}
+
+/**
+ * Decodes a stored batch. The bytes are copied once, so the events' wire forms
+ * do not pin a larger buffer they were received in.
+ */
+export function decodeBatch(received: Uint8Array): Event[] {
+  const data = received.slice();
+  const events: Event[] = [];
+  split(data, (wire, inner) => {
+    const event = fromBinary(EventSchema, inner);
+    wireForms.set(event, wire);
+    events.push(event);
+  });
+  return events;
+}
+
+function split(data: Uint8Array, each: (wire: Uint8Array, inner: Uint8Array, index: number) => void): void {
+  const reader = new BinaryReader(data);
+  for (let i = 0; reader.pos < reader.len; ) {
+    const [no, wireType] = reader.tag();
+    if (no !== 1 || wireType !== WireType.LengthDelimited) {
+      reader.skip(wireType, no);
+      continue;
+    }
+    const start = reader.pos;
+    const inner = reader.bytes();
+    each(data.subarray(start, reader.pos), inner, i++);
+  }
 }
 
 /**

@@ -20,10 +20,12 @@ afterAll(async () => {
 
 // The service in-process: Connect's router transport runs the real handlers,
 // serialization included, without a socket.
-const client = () =>
+const client = (useBinaryFormat = true) =>
   createClient(
     SessionService,
-    createRouterTransport(({ service }) => service(SessionService, createSessionServiceImpl(store))),
+    createRouterTransport(({ service }) => service(SessionService, createSessionServiceImpl(store)), {
+      transport: { useBinaryFormat },
+    }),
   );
 
 async function failure(promise: Promise<unknown>): Promise<{ code: Code; message: string }> {
@@ -66,6 +68,33 @@ describe("SessionService over a router transport", () => {
     await streaming;
     expect(seen).toEqual([2n, 3n]);
     expect((await c.deleteSession({ sessionId: "rpc-1" })).purgedEvents).toBe(3n);
+  });
+
+  it("gives binary clients (stored bytes, spliced) and JSON clients the same events", async () => {
+    const binary = client(true);
+    const json = client(false);
+    await binary.createSession({ sessionId: "codecs", config: testConfig() });
+    await binary.appendEvents({
+      sessionId: "codecs",
+      expectedLastSeq: 1n,
+      events: [userMessage("a"), userMessage("b"), userMessage("c")],
+    });
+    const expected = (await store.getEvents("codecs")).events;
+    for (const c of [binary, json]) {
+      expect((await c.getEvents({ sessionId: "codecs" })).events).toEqual(expected);
+      expect((await c.getEvents({ sessionId: "codecs", afterSeq: 1n, limit: 2 })).events).toEqual(expected.slice(1, 3));
+      const streamed = [];
+      const abort = new AbortController();
+      try {
+        for await (const res of c.streamEvents({ sessionId: "codecs" }, { signal: abort.signal })) {
+          streamed.push(res.event);
+          if (streamed.length === expected.length) abort.abort();
+        }
+      } catch (err) {
+        if (ConnectError.from(err).code !== Code.Canceled) throw err;
+      }
+      expect(streamed).toEqual(expected);
+    }
   });
 
   it("says INVALID_ARGUMENT with what is wrong", async () => {

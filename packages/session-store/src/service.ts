@@ -1,15 +1,18 @@
 import { create } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { WireType } from "@bufbuild/protobuf/wire";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   AppendEventsResponseSchema,
   CreateSessionResponseSchema,
   DeleteSessionResponseSchema,
+  type Event,
   GetEventsResponseSchema,
   GetSessionResponseSchema,
   ListSessionsResponseSchema,
   type SessionService,
   StreamEventsResponseSchema,
 } from "@reins/proto";
+import { wireFormOf } from "./batch-codec.js";
 import { toConnectError } from "./nats-error.js";
 import type { SessionStore } from "./session-store.js";
 
@@ -20,6 +23,28 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw toConnectError(err);
   }
+}
+
+/**
+ * Puts `events` into a response as its field 1 (`events` / `event`). For binary
+ * clients the events' stored bytes are spliced in as they are (as unknown fields,
+ * which protobuf writes verbatim); re-encoding thousands of events per page was
+ * most of a large read's cost. JSON clients get the decoded events.
+ */
+function withEvents<T extends { $unknown?: { no: number; wireType: WireType; data: Uint8Array }[] }>(
+  ctx: HandlerContext,
+  response: T,
+  events: readonly Event[],
+  set: (response: T) => void,
+): T {
+  const binary = !(ctx.requestHeader.get("content-type") ?? "").includes("json");
+  const wire = binary ? events.map(wireFormOf) : [];
+  if (binary && wire.every((w) => w !== undefined)) {
+    response.$unknown = wire.map((data) => ({ no: 1, wireType: WireType.LengthDelimited, data }));
+  } else {
+    set(response);
+  }
+  return response;
 }
 
 /**
@@ -57,17 +82,19 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
         return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
       }),
 
-    getEvents: (req) =>
+    getEvents: (req, ctx) =>
       mapped(async () => {
         const page = await store.getEvents(req.sessionId, {
           afterSeq: req.afterSeq,
           limit: req.limit,
           types: req.types,
         });
-        return create(GetEventsResponseSchema, {
-          events: page.events,
+        const response = create(GetEventsResponseSchema, {
           nextAfterSeq: BigInt(page.nextAfterSeq),
           lastSeq: BigInt(page.lastSeq),
+        });
+        return withEvents(ctx, response, page.events, (r) => {
+          r.events = page.events;
         });
       }),
 
@@ -78,7 +105,11 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
         signal: ctx.signal,
       });
       try {
-        for await (const event of events) yield create(StreamEventsResponseSchema, { event });
+        for await (const event of events) {
+          yield withEvents(ctx, create(StreamEventsResponseSchema), [event], (r) => {
+            r.event = event;
+          });
+        }
       } catch (err) {
         throw toConnectError(err);
       }

@@ -53,8 +53,14 @@ interface Position {
 // Newest first; the id breaks ties so the order (and page tokens) are total.
 const compare = (a: Position, b: Position) => b.millis - a.millis || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
 
-/** How long a lazy index write waits to coalesce with the next appends. */
-export const lazyDelayMs = 100;
+/**
+ * How long a lazy index write waits to coalesce with the next appends: at most
+ * one write per session per second, where one per append would double the NATS
+ * traffic of a busy session. GetSession is always exact (folded from the log)
+ * and run-state changes are written eagerly, so only ListSessions' counters
+ * (last seq, usage, cost) can lag, by up to this long.
+ */
+export const lazyDelayMs = 1_000;
 
 export async function createSessionIndex(kv: KV, log: (msg: string) => void): Promise<SessionIndex> {
   const mirror = new Map<string, Mirrored>();
