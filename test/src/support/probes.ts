@@ -24,13 +24,6 @@ export interface Probe {
   check(outcome: Outcome, request: JsonObject): void;
 }
 
-const unimplemented = (service: DescService, method: string) => (outcome: Outcome) =>
-  expect(outcome).toEqual({
-    ok: false,
-    code: "UNIMPLEMENTED",
-    message: `${service.typeName}.${method} is not implemented`,
-  });
-
 let sessions = 0;
 /** A session id no other call in this run uses. */
 const freshSessionId = (client: ClientName) => `wire-${client}-${process.pid}-${++sessions}`;
@@ -78,7 +71,21 @@ export const probes: readonly Probe[] = [
     service: ExecutorService,
     method: "ListTools",
     request: async () => ({}),
-    check: unimplemented(ExecutorService, "ListTools"),
+    check: (outcome) => {
+      if (!outcome.ok) throw new Error(`ListTools failed: ${outcome.code} ${outcome.message}`);
+      const tools = (outcome.response.tools ?? []) as {
+        name?: string;
+        description?: string;
+        inputSchemaJson?: string;
+      }[];
+      expect(tools.map((t) => t.name)).toContain("bash");
+      for (const tool of tools) {
+        expect(tool.description, `${tool.name} has a description`).toBeTruthy();
+        expect(JSON.parse(tool.inputSchemaJson ?? "null"), `${tool.name} has an input schema`).toMatchObject({
+          type: "object",
+        });
+      }
+    },
   },
   {
     daemon: "harness",

@@ -47,6 +47,9 @@ export async function startStack(): Promise<Stack> {
           REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
           REINS_EXECUTOR_TOKEN: executorToken,
           DOCKER_HOST: process.env.DOCKER_HOST,
+          // Nothing here runs a tool: no warm containers, and the small image if one starts.
+          REINS_EXECUTOR_POOL_SIZE: "0",
+          REINS_SANDBOX_IMAGE: "reins/sandbox-tiny",
         },
       }),
     ]);
