@@ -1,0 +1,270 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type Event, HarnessService, RunState, SessionService } from "@reins/proto";
+import {
+  type Daemon,
+  type FakeAnthropic,
+  type FakeScript,
+  freePort,
+  resolveDockerHost,
+  startDaemon,
+  startFakeAnthropic,
+} from "@reins/testkit";
+
+const token = "fault-stack-executor-token";
+
+const catalog = (image: string) => `
+defaults:
+  image: ${image}
+  timeout: 60s
+  memory: 64m
+  pids: 64
+  workspace: none
+pool:
+  size: 2
+tools:
+  - name: sh
+    description: Run a shell command.
+    input_schema:
+      type: object
+      properties: { command: { type: string } }
+      required: [command]
+    command: { argv: [sh, -c, "{{command}}"] }
+`;
+
+export interface Finished {
+  readonly events: Event[];
+  /** Wake calls it needed. */
+  readonly wakes: number;
+}
+
+export interface FaultStackOptions {
+  readonly script: FakeScript;
+  /** What the session daemon connects to: one URL or a comma-separated cluster. */
+  readonly natsUrl: string;
+  /** What harness daemons connect to (delta bus); default natsUrl. */
+  readonly harnessNatsUrl?: string;
+  /** REINS_STREAM_REPLICAS for the session daemon. */
+  readonly replicas?: number;
+  /** The engine the executor runs containers on; default resolveDockerHost(). */
+  readonly dockerHost?: string;
+  /** Environment every harness gets on top of the defaults. */
+  readonly harnessEnv?: Record<string, string>;
+}
+
+/**
+ * The three daemons as real processes around NATS the caller owns (one server or
+ * a cluster), for fault tests: the executor listens on a fixed port so it can be
+ * killed and started again where harnesses expect it, every executor process's
+ * output is kept (to count tool executions across restarts), and any number of
+ * harness replicas can be started and killed.
+ */
+export interface FaultStack extends AsyncDisposable {
+  readonly session: Daemon;
+  readonly fake: FakeAnthropic;
+  readonly sessions: Client<typeof SessionService>;
+  /** "reins.executor=<id>": the label on every container the executor makes. */
+  readonly containerLabel: string;
+  executor(): Daemon;
+  /** SIGKILL the executor (by default) and start a new one on the same port. */
+  restartExecutor(signal?: NodeJS.Signals): Promise<Daemon>;
+  /** Every executor process's "tool call finished" lines, as sessionId/callId keys. */
+  executions(): string[];
+  startHarness(env?: Record<string, string>): Promise<Daemon>;
+  /** Harness daemons that have not exited. */
+  liveHarnesses(): Daemon[];
+  harnessClient(daemon: Daemon): Client<typeof HarnessService>;
+  events(sessionId: string): Promise<Event[]>;
+  /** The log once its last event is an idle or terminated status; survives broken streams. */
+  settled(sessionId: string, stallMs?: number): Promise<Event[]>;
+  /**
+   * Settles the session, calling Wake on a live harness each time it makes no
+   * progress for `stallMs` (its runner died or gave up on an infrastructure
+   * fault), at most `maxWakes` times.
+   */
+  finish(sessionId: string, options?: { stallMs?: number; maxWakes?: number }): Promise<Finished>;
+}
+
+export async function startFaultStack(options: FaultStackOptions): Promise<FaultStack> {
+  const owned: Array<() => Promise<unknown>> = [];
+  const dispose = async () => {
+    for (const step of owned.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const dir = await mkdtemp(path.join(tmpdir(), "reins-fault-"));
+    owned.push(() => rm(dir, { recursive: true, force: true }));
+    const toolsFile = path.join(dir, "tools.yaml");
+    await writeFile(toolsFile, catalog(process.env.REINS_TEST_IMAGE ?? "reins/sandbox-tiny"));
+
+    const fake = await startFakeAnthropic({ script: options.script });
+    owned.push(() => fake.close());
+    const session = await startDaemon({
+      app: "session",
+      env: {
+        REINS_SESSION_LISTEN: "127.0.0.1:0",
+        REINS_NATS_URL: options.natsUrl,
+        ...(options.replicas ? { REINS_STREAM_REPLICAS: String(options.replicas) } : {}),
+      },
+      timeoutMs: 60_000,
+    });
+    owned.push(() => session.kill("SIGTERM"));
+    const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: session.url }));
+
+    const executorPort = await freePort();
+    const executorId = `fault-${process.pid}-${executorPort}`;
+    const executors: Daemon[] = [];
+    const launchExecutor = async () => {
+      const daemon = await startDaemon({
+        app: "executor",
+        env: {
+          REINS_EXECUTOR_LISTEN: `127.0.0.1:${executorPort}`,
+          REINS_EXECUTOR_TOKEN: token,
+          REINS_TOOLS_CONFIG: toolsFile,
+          REINS_EXECUTOR_ID: executorId,
+          REINS_EXECUTOR_MAX_CONCURRENT: "16",
+          REINS_EXECUTOR_MAX_QUEUED: "1000",
+          DOCKER_HOST: options.dockerHost ?? resolveDockerHost(),
+        },
+        timeoutMs: 60_000,
+      });
+      executors.push(daemon);
+      owned.push(() => daemon.kill("SIGTERM"));
+      return daemon;
+    };
+    await launchExecutor();
+    const executor = () => executors.at(-1) as Daemon;
+
+    const harnesses: Daemon[] = [];
+    const alive = new Set<Daemon>();
+    const startHarness = async (env: Record<string, string> = {}) => {
+      const daemon = await startDaemon({
+        app: "harness",
+        env: {
+          REINS_HARNESS_LISTEN: "127.0.0.1:0",
+          REINS_SESSION_URL: session.url,
+          REINS_EXECUTOR_URL: `http://127.0.0.1:${executorPort}`,
+          REINS_EXECUTOR_TOKEN: token,
+          REINS_NATS_URL: options.harnessNatsUrl ?? options.natsUrl,
+          ANTHROPIC_API_KEY: "fault-test-key",
+          ANTHROPIC_BASE_URL: fake.url,
+          REINS_MODEL_BACKOFF_MS: "10",
+          ...options.harnessEnv,
+          ...env,
+        },
+        timeoutMs: 60_000,
+      });
+      harnesses.push(daemon);
+      alive.add(daemon);
+      void daemon.exited.then(() => alive.delete(daemon));
+      owned.push(() => daemon.kill("SIGTERM"));
+      return daemon;
+    };
+
+    // GetEvents answers a page at a time: read until a page comes back short.
+    const events = async (sessionId: string) => {
+      const all: Event[] = [];
+      for (;;) {
+        const page = (await sessions.getEvents({ sessionId, afterSeq: all.at(-1)?.seq ?? 0n, limit: 1000 })).events;
+        all.push(...page);
+        if (page.length < 1000) return all;
+      }
+    };
+    return {
+      session,
+      fake,
+      sessions,
+      containerLabel: `reins.executor=${executorId}`,
+      executor,
+      async restartExecutor(signal = "SIGKILL") {
+        await executor().kill(signal);
+        return launchExecutor();
+      },
+      executions: () =>
+        executors.flatMap((d) =>
+          d.output
+            .filter((line) => line.includes('"tool call finished"'))
+            .map((line) => {
+              const entry = JSON.parse(line) as { sessionId?: string; callId?: string };
+              return `${entry.sessionId}/${entry.callId}`;
+            }),
+        ),
+      startHarness,
+      liveHarnesses: () => harnesses.filter((d) => alive.has(d)),
+      harnessClient: (daemon) => createClient(HarnessService, createGrpcTransport({ baseUrl: daemon.url })),
+      events,
+      settled: (sessionId, stallMs = 30_000) => settled(sessions, sessionId, stallMs),
+      async finish(sessionId, { stallMs = 10_000, maxWakes = 10 } = {}) {
+        for (let wakes = 0; ; wakes++) {
+          try {
+            return { events: await settled(sessions, sessionId, stallMs), wakes };
+          } catch (err) {
+            if (!(err instanceof StalledError) || wakes >= maxWakes) throw err;
+          }
+          const live = harnesses.filter((d) => alive.has(d));
+          const target = live[Math.floor(Math.random() * live.length)];
+          if (!target) throw new Error(`no live harness to wake ${sessionId}`);
+          await createClient(HarnessService, createGrpcTransport({ baseUrl: target.url }))
+            .wake({ sessionId })
+            .catch(() => undefined);
+        }
+      },
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+export function isSettled(events: readonly Event[]): boolean {
+  const last = events.at(-1);
+  if (last?.payload.case !== "sessionStatus") return false;
+  const { state } = last.payload.value;
+  return state === RunState.IDLE || state === RunState.TERMINATED;
+}
+
+/** The session made no progress for the stall time: its runner is gone and needs a Wake. */
+export class StalledError extends Error {
+  override name = "StalledError";
+}
+
+// Follows the log until its last event is an idle or terminated status, resuming
+// after the last event seen when the stream breaks (a NATS node or the whole
+// server going away ends it with UNAVAILABLE). Throws StalledError when no event
+// arrives for `stallMs`.
+async function settled(sessions: Client<typeof SessionService>, sessionId: string, stallMs: number): Promise<Event[]> {
+  let afterSeq = 0n;
+  let lastProgress = Date.now();
+  let lastError: unknown;
+  while (Date.now() - lastProgress < stallMs) {
+    const leave = new AbortController();
+    const stall = setInterval(() => {
+      if (Date.now() - lastProgress >= stallMs) leave.abort();
+    }, 100);
+    try {
+      for await (const { event } of sessions.streamEvents({ sessionId, afterSeq }, { signal: leave.signal })) {
+        if (!event) continue;
+        afterSeq = event.seq;
+        lastProgress = Date.now();
+        if (event.payload.case !== "sessionStatus") continue;
+        const { state } = event.payload.value;
+        if (state === RunState.IDLE || state === RunState.TERMINATED) {
+          const all = (await sessions.getEvents({ sessionId })).events;
+          if (isSettled(all)) return all;
+        }
+      }
+    } catch (err) {
+      lastError = err;
+      if (!leave.signal.aborted) await new Promise((r) => setTimeout(r, 250));
+    } finally {
+      clearInterval(stall);
+      leave.abort();
+    }
+  }
+  throw new StalledError(
+    `session ${sessionId} wrote nothing after seq ${afterSeq} for ${stallMs} ms (last error: ${String(lastError)})`,
+  );
+}
