@@ -1,0 +1,288 @@
+// Session service benchmark: the service against a raw `nats` client doing the
+// same fenced publish, measured in one run on one NATS.
+//
+//   pnpm bench session
+//   (or: cd bench && node --conditions=@reins/source --import tsx src/session.bench.ts)
+//
+// Needs the built daemon (`pnpm turbo run build --filter=@reins/session`).
+// Besides the daemon through gRPC, the same operations run on the store library
+// in this process (no RPC) and as empty gRPC calls, so the table shows where the
+// time goes: JetStream, the store's own logic, or the RPC transport.
+// Baseline and subject alternate in rounds, so load from other processes on the
+// machine hits both alike.
+
+import { loadavg } from "node:os";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  AgentConfigSchema,
+  type Event,
+  EventBatchSchema,
+  EventSchema,
+  grpcHealthV1,
+  SessionService,
+} from "@reins/proto";
+import { createSessionStore, type SessionStore } from "@reins/session-store";
+import { startDaemon, startNatsServer } from "@reins/testkit";
+import { connect, DeliverPolicy, type JetStreamClient, nanos, StorageType } from "nats";
+import { uuidv7 } from "uuidv7";
+
+type Session = Client<typeof SessionService>;
+type Op = () => Promise<void>;
+
+const text = "x".repeat(200);
+const userMessage = (): Event =>
+  create(EventSchema, { id: uuidv7(), payload: { case: "userMessage", value: { text } } });
+const now = () => performance.now();
+
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** A raw writer: the same EventBatch body, Nats-Msg-Id and fence the service uses. */
+function rawWriter(js: JetStreamClient, subject: string): Op {
+  let lastStreamSeq = 0;
+  let lastSeq = 0;
+  return async () => {
+    const event = userMessage();
+    event.seq = BigInt(lastSeq + 1);
+    event.time = timestampFromMs(Date.now());
+    const data = toBinary(EventBatchSchema, create(EventBatchSchema, { events: [event] }));
+    const ack = await js.publish(subject, data, { msgID: event.id, expect: { lastSubjectSequence: lastStreamSeq } });
+    lastStreamSeq = ack.seq;
+    lastSeq += 1;
+  };
+}
+
+async function rpcWriter(client: Session, sessionId: string): Promise<Op> {
+  await client.createSession({ sessionId, config: { model: "bench" } });
+  let last = 1n;
+  return async () => {
+    last = (await client.appendEvents({ sessionId, expectedLastSeq: last, events: [userMessage()] })).lastSeq;
+  };
+}
+
+async function storeWriter(store: SessionStore, sessionId: string): Promise<Op> {
+  await store.createSession({ sessionId, config: create(AgentConfigSchema, { model: "bench" }) });
+  let last = 1;
+  return async () => {
+    last = (await store.appendEvents(sessionId, last, [userMessage()])).lastSeq;
+  };
+}
+
+async function timeEach(op: Op, n: number, into: number[] = []) {
+  for (let i = 0; i < n; i++) {
+    const t = now();
+    await op();
+    into.push(now() - t);
+  }
+  return into;
+}
+
+/** Runs the ops in rounds, alternating, and returns each op's samples. */
+async function alternate(ops: readonly Op[], rounds: number, perRound: number): Promise<number[][]> {
+  for (const op of ops) await timeEach(op, Math.min(200, perRound));
+  const samples = ops.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, op] of ops.entries()) await timeEach(op, perRound, samples[i]);
+  }
+  return samples;
+}
+
+async function main() {
+  const loadBefore = loadavg()[0] ?? 0;
+  await using nats = await startNatsServer();
+  const env = { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url, REINS_LOG_LEVEL: "info" };
+  await using daemon = await startDaemon({ app: "session", env });
+  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({
+    name: "RAW_EVENTS",
+    subjects: ["raw.events.*"],
+    storage: StorageType.File,
+    duplicate_window: nanos(120_000),
+    allow_direct: true,
+  });
+  const js = nc.jetstream();
+  // The library in this process, as another replica on the same stream and bucket.
+  await using store = await createSessionStore({ servers: nats.url });
+  // Clients on the same host or LAN should not ask for compression: gzipping a
+  // 1000-event page costs more than sending it. The default (gzip, br) is
+  // measured once below for comparison.
+  const noCompression = { baseUrl: daemon.url, acceptCompression: [] };
+  const grpc = createClient(SessionService, createGrpcTransport(noCompression));
+  const grpcGzip = createClient(SessionService, createGrpcTransport({ baseUrl: daemon.url }));
+  const connectH2 = createClient(SessionService, createConnectTransport({ ...noCompression, httpVersion: "2" }));
+  const health = createClient(grpcHealthV1.Health, createGrpcTransport(noCompression));
+
+  const rows: string[][] = [];
+  const row = (measure: string, raw: number | undefined, subject: number, digits: number, higherIsBetter = false) =>
+    rows.push([
+      measure,
+      raw === undefined ? "" : raw.toFixed(digits),
+      subject.toFixed(digits),
+      raw === undefined ? "" : `${(higherIsBetter ? raw / subject : subject / raw).toFixed(2)}x`,
+    ]);
+
+  // 1. Single-event fenced append round trip, one session, sequential.
+  {
+    const [raw, lib, rpc, cnt, noop] = await alternate(
+      [
+        rawWriter(js, "raw.events.latency"),
+        await storeWriter(store, "latency-lib"),
+        await rpcWriter(grpc, "latency-grpc"),
+        await rpcWriter(connectH2, "latency-connect"),
+        async () => {
+          await health.check({ service: "" });
+        },
+      ],
+      6,
+      300,
+    );
+    for (const p of [50, 99]) {
+      const r = percentile(raw as number[], p);
+      row(`append p${p}: service via gRPC (ms)`, r, percentile(rpc as number[], p), 3);
+      row(`append p${p}: service via Connect/h2 (ms)`, r, percentile(cnt as number[], p), 3);
+      row(`append p${p}: store library, no RPC (ms)`, r, percentile(lib as number[], p), 3);
+      row(`empty gRPC call p${p}, for reference (ms)`, undefined, percentile(noop as number[], p), 3);
+    }
+  }
+
+  // 2. Pipelined appends: 100 sessions, each writer sequential, all concurrent.
+  {
+    const sessions = 100;
+    const perSession = 30;
+    const rate = async (writers: readonly Op[]) => {
+      const t = now();
+      await Promise.all(writers.map((w) => timeEach(w, perSession)));
+      return (sessions * perSession) / ((now() - t) / 1000);
+    };
+    const ids = Array.from({ length: sessions }, (_, i) => i);
+    const sets = [
+      ids.map((i) => rawWriter(js, `raw.events.pipe-${i}`)),
+      await Promise.all(ids.map((i) => storeWriter(store, `pipe-lib-${i}`))),
+      await Promise.all(ids.map((i) => rpcWriter(grpc, `pipe-grpc-${i}`))),
+    ];
+    const rates = sets.map(() => [] as number[]);
+    for (let round = 0; round < 3; round++) for (const [i, set] of sets.entries()) rates[i]?.push(await rate(set));
+    const r = percentile(rates[0] as number[], 50);
+    row("pipelined, 100 sessions: service via gRPC (events/s)", r, percentile(rates[2] as number[], 50), 0, true);
+    row("pipelined, 100 sessions: store library (events/s)", r, percentile(rates[1] as number[], 50), 0, true);
+  }
+
+  // 3. A 10,000-event session written one event per append (10,000 messages: the
+  //    worst case for reads), through the library replica so the daemon has
+  //    never seen it: its first read is a cold one.
+  const total = 10_000;
+  {
+    const lib = await storeWriter(store, "big");
+    const raw = rawWriter(js, "raw.events.big");
+    for (let i = 1; i < total; i++) {
+      await lib();
+      await raw();
+    }
+    await raw();
+  }
+  const rawReplay = async () => {
+    const consumer = await js.consumers.get("RAW_EVENTS", {
+      filterSubjects: "raw.events.big",
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: 1,
+    });
+    const t = now();
+    let n = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const messages = await consumer.consume({
+      max_messages: 1000,
+      callback: (m) => {
+        n += 1;
+        if (m.info.pending === 0) done();
+      },
+    });
+    await finished;
+    const ms = now() - t;
+    messages.stop();
+    await consumer.delete();
+    if (n !== total) throw new Error(`raw replay read ${n} messages`);
+    return ms;
+  };
+  const pages = async (read: (after: bigint) => Promise<{ events: unknown[]; next: bigint }>) => {
+    const t = now();
+    let after = 0n;
+    let n = 0;
+    for (;;) {
+      const page = await read(after);
+      if (page.events.length === 0) break;
+      n += page.events.length;
+      after = page.next;
+    }
+    if (n !== total) throw new Error(`read ${n} events`);
+    return now() - t;
+  };
+  const rpcPages = (client = grpc) =>
+    pages(async (after) => {
+      const res = await client.getEvents({ sessionId: "big", afterSeq: after, limit: 1000 });
+      return { events: res.events, next: res.nextAfterSeq };
+    });
+  const libPages = () =>
+    pages(async (after) => {
+      const res = await store.getEvents("big", { afterSeq: after, limit: 1000 });
+      return { events: res.events, next: BigInt(res.nextAfterSeq) };
+    });
+  const replay = async () => {
+    const abort = new AbortController();
+    const t = now();
+    let n = 0;
+    try {
+      for await (const res of grpc.streamEvents({ sessionId: "big" }, { signal: abort.signal })) {
+        n += 1;
+        if (res.event?.seq === BigInt(total)) abort.abort();
+      }
+    } catch {
+      // ended by our abort
+    }
+    if (n !== total) throw new Error(`streamed ${n} events`);
+    return now() - t;
+  };
+  {
+    const cold = await rpcPages();
+    const samples = [[], [], [], [], []] as number[][];
+    for (let round = 0; round < 5; round++) {
+      samples[0]?.push(await rawReplay());
+      samples[1]?.push(await rpcPages());
+      samples[2]?.push(await libPages());
+      samples[3]?.push(await replay());
+      samples[4]?.push(await rpcPages(grpcGzip));
+    }
+    const [raw, rpc, lib, streamed, gzip] = samples.map((s) => percentile(s, 50)) as number[] as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    row("GetEvents 10k events in 10 pages, via gRPC (ms)", raw, rpc, 1);
+    row("GetEvents 10k events, gRPC client accepting gzip (ms)", raw, gzip, 1);
+    row("GetEvents 10k events, first read on a replica (ms)", raw, cold, 1);
+    row("GetEvents 10k events, store library (ms)", raw, lib, 1);
+    row("StreamEvents replay via gRPC (events/s)", (total / raw) * 1000, (total / streamed) * 1000, 0, true);
+  }
+  await nc.close();
+
+  const header = ["measure", "raw nats", "subject", "cost vs raw"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  console.log("\nsession service vs raw JetStream (same NATS, same run)");
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  console.log(
+    `load average (1 min) before/after: ${loadBefore.toFixed(1)} / ${(loadavg()[0] ?? 0).toFixed(1)}; targets: append p50 <= 1.30x raw, 10k-event read <= 150 ms`,
+  );
+}
+
+await main();
