@@ -19,6 +19,16 @@ export interface HarnessConfig {
   readonly defaultModel: string;
   /** Fault injection for tests: see fault-hook.ts. */
   readonly crashAfter: string | undefined;
+  /** How sessions reach a replica: the shared wake work queue, or this process only. */
+  readonly wake: {
+    readonly mode: "queue" | "direct";
+    /** Stream name prefix, the same as the session service's (`<PREFIX>_WAKE`). */
+    readonly prefix: string | undefined;
+    /** Silence after which another replica takes a session over. */
+    readonly ackWaitMs: number;
+    /** Sessions this replica works at once. */
+    readonly concurrency: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -39,6 +49,12 @@ export function loadConfig(env: Env): HarnessConfig {
     },
     defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
     crashAfter: env.REINS_FAULT_CRASH_AFTER || undefined,
+    wake: {
+      mode: wakeMode(env.REINS_WAKE_MODE),
+      prefix: env.REINS_STREAM_PREFIX || undefined,
+      ackWaitMs: integer(env, "REINS_WAKE_ACK_WAIT_MS", 30_000, 200, 3_600_000),
+      concurrency: integer(env, "REINS_WAKE_CONCURRENCY", 64, 1, 10_000),
+    },
   };
 }
 
@@ -69,4 +85,10 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new Error(`${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+function wakeMode(raw: string | undefined): "queue" | "direct" {
+  if (raw === undefined || raw === "" || raw === "queue") return "queue";
+  if (raw === "direct") return "direct";
+  throw new Error(`REINS_WAKE_MODE=${JSON.stringify(raw)} must be queue or direct`);
 }

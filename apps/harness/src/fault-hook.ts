@@ -1,6 +1,6 @@
 import { writeSync } from "node:fs";
 import type { AppendHook } from "@reins/harness-core";
-import { eventNameOf, parseEventTypeName } from "@reins/proto";
+import { type Event, eventNameOf, parseEventTypeName } from "@reins/proto";
 import type { Logger } from "@reins/service-kit";
 
 /**
@@ -10,24 +10,39 @@ import type { Logger } from "@reins/service-kit";
  * process's life, all sessions) is acknowledged by the session service. No
  * cleanup, no flush: exactly what a crash at that point looks like. Unset in
  * production; the daemon logs a warning when it is set.
+ *
+ * `seq:<n>` instead crashes right after the append that wrote seq n of a
+ * session (the first session to reach it), whatever the event: a crash test can
+ * walk every point of a session's log.
  */
 export function crashHook(spec: string | undefined, log: Logger): AppendHook | undefined {
   if (!spec) return undefined;
   const match = /^([a-z_.]+):(\d+)$/.exec(spec);
-  if (!match?.[1] || !match[2] || parseEventTypeName(match[1]) === undefined || Number(match[2]) < 1) {
+  const bySeq = match?.[1] === "seq";
+  if (!match?.[1] || !match[2] || (!bySeq && parseEventTypeName(match[1]) === undefined) || Number(match[2]) < 1) {
     throw new Error(
-      `REINS_FAULT_CRASH_AFTER=${JSON.stringify(spec)} must be <event name>:<n>, e.g. agent.tool_result:1`,
+      `REINS_FAULT_CRASH_AFTER=${JSON.stringify(spec)} must be <event name>:<n> or seq:<n>, e.g. agent.tool_result:1`,
     );
   }
   const name = match[1];
   const n = Number(match[2]);
   log.warn({ event: name, n }, "fault injection armed: this process will SIGKILL itself");
   let seen = 0;
+  const hit = bySeq
+    ? (event: Event) => event.seq === BigInt(n)
+    : (event: Event) => eventNameOf(event) === name && ++seen === n;
   return (sessionId, events) => {
     for (const event of events) {
-      if (eventNameOf(event) !== name || ++seen !== n) continue;
+      if (!hit(event)) continue;
       // Written synchronously: an asynchronous log line would die with the process.
-      const line = { level: 40, time: Date.now(), pid: process.pid, name: "reins-harness", sessionId, event: name };
+      const line = {
+        level: 40,
+        time: Date.now(),
+        pid: process.pid,
+        name: "reins-harness",
+        sessionId,
+        event: eventNameOf(event),
+      };
       writeSync(2, `${JSON.stringify({ ...line, seq: String(event.seq), msg: "fault injection: crashing now" })}\n`);
       process.kill(process.pid, "SIGKILL");
     }

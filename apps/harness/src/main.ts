@@ -7,6 +7,8 @@ import {
   createHarnessServiceImpl,
   createNatsDeltaBus,
   createSessionRunner,
+  createWakeLeaseTable,
+  createWakeQueue,
 } from "@reins/harness-core";
 import { HarnessService, SessionService } from "@reins/proto";
 import { announceListening, bindService, createLogger, onShutdownSignal, startServer } from "@reins/service-kit";
@@ -39,8 +41,10 @@ try {
   const executors = createExecutorPool({ defaultAddress: config.executorUrl, token: config.executorToken });
   const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
   const deltas = createNatsDeltaBus(nc);
+  const leases = createWakeLeaseTable(config.wake.ackWaitMs);
   const runner = createSessionRunner({
     sessions,
+    beforeToolCall: (sessionId, toolUseId) => leases.check(sessionId, toolUseId),
     model,
     executors,
     deltas,
@@ -48,6 +52,21 @@ try {
     onAppended,
     onError: (sessionId, err) => log.error({ sessionId, err }, "run failed; the session stays resumable by Wake"),
   });
+  // Queue mode: every replica pulls wakes from one durable consumer; direct: this process runs what it records.
+  const wakes =
+    config.wake.mode === "queue"
+      ? createWakeQueue({
+          nc,
+          runner,
+          sessions,
+          leases,
+          prefix: config.wake.prefix,
+          ackWaitMs: config.wake.ackWaitMs,
+          concurrency: config.wake.concurrency,
+          log,
+        })
+      : undefined;
+  await wakes?.start();
   const closing = new AbortController();
   const server = await startServer({
     ...config.listen,
@@ -57,7 +76,7 @@ try {
         createHarnessServiceImpl({
           sessions,
           executors,
-          runner,
+          runner: wakes ?? runner,
           deltas,
           defaultModel: config.defaultModel,
           closing: closing.signal,
@@ -70,7 +89,7 @@ try {
     async () => {
       // Runs stop writing and stay resumable; viewers' streams end; then NATS drains.
       closing.abort();
-      await runner.close();
+      await (wakes ?? runner).close();
       await server.close();
       await nc.drain();
     },

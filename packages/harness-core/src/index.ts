@@ -37,3 +37,7 @@ export type { SessionRunner, SessionRunnerOptions } from "./session-runner.js";
 export { createSessionRunner } from "./session-runner.js";
 export type { ResolvedTools } from "./tool-specs.js";
 export { lookUpTools, resolveTools } from "./tool-specs.js";
+export type { WakeLease, WakeLeaseTable } from "./wake-lease.js";
+export { createWakeLeaseTable } from "./wake-lease.js";
+export type { WakeQueue, WakeQueueLogger, WakeQueueOptions } from "./wake-queue.js";
+export { createWakeQueue, wakeNames } from "./wake-queue.js";

@@ -70,7 +70,11 @@ export interface HarnessStack extends AsyncDisposable {
   settled(sessionId: string, afterSeq?: bigint, timeoutMs?: number): Promise<Event[]>;
 }
 
-export async function startHarnessStack(script: FakeScript): Promise<HarnessStack> {
+/** `harnessEnv` is given to every harness daemon the stack starts (e.g. the wake queue's ack wait). */
+export async function startHarnessStack(
+  script: FakeScript,
+  harnessEnv: Record<string, string> = {},
+): Promise<HarnessStack> {
   const owned: Array<() => Promise<unknown>> = [];
   const dispose = async () => {
     for (const step of owned.splice(0).reverse()) await step().catch(() => undefined);
@@ -116,6 +120,7 @@ export async function startHarnessStack(script: FakeScript): Promise<HarnessStac
           ANTHROPIC_API_KEY: "e2e-test-key",
           ANTHROPIC_BASE_URL: fake.url,
           REINS_MODEL_BACKOFF_MS: "10",
+          ...harnessEnv,
           ...env,
         },
       });

@@ -1,0 +1,281 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  headers,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+  RetentionPolicy,
+} from "nats";
+import pRetry from "p-retry";
+import type { RunOutcome } from "./agent-loop.js";
+import type { SessionFold } from "./fold.js";
+import { loadSession, type SessionClient } from "./session-log.js";
+import type { SessionRunner } from "./session-runner.js";
+import type { WakeLease, WakeLeaseTable } from "./wake-lease.js";
+
+export interface WakeQueueLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface WakeQueueOptions {
+  readonly nc: NatsConnection;
+  readonly runner: SessionRunner;
+  readonly sessions: SessionClient;
+  /** The same table the runner's `beforeToolCall` checks. */
+  readonly leases: WakeLeaseTable;
+  /** Stream `<PREFIX>_WAKE`, subjects `<prefix>.wake.<session_id>`. Default "REINS". */
+  readonly prefix?: string;
+  /** How long a silent replica keeps a session before another takes it. */
+  readonly ackWaitMs: number;
+  /** Sessions this replica works at once. Default 64. */
+  readonly concurrency?: number;
+  readonly log?: WakeQueueLogger;
+}
+
+/**
+ * The wake work queue: what HarnessService hands recorded work to when several
+ * replicas share the sessions. `kick` publishes a wake for the session; every
+ * replica pulls from one durable consumer, runs the session it got while
+ * sending in-progress acks, and acks when the session needs the user or ended.
+ * A replica that dies stops acking: the server redelivers the wake to another
+ * replica after the ack wait, and that one resumes from the log.
+ *
+ * One session, one replica: the stream keeps at most one wake per session
+ * (a publish while one is queued or being worked is refused and counts as
+ * queued), so a second wake never reaches a second replica while the first
+ * works. The worker reads the log once more after its ack, so a message sent
+ * just before the ack is not left behind.
+ */
+export interface WakeQueue extends Pick<SessionRunner, "kick" | "stop" | "isRunning">, AsyncDisposable {
+  /** Creates the stream and the consumer if missing, and starts pulling. */
+  start(): Promise<void>;
+  /** Queues a wake for the session (after `lastSeq`, for deduplication of retries). */
+  publish(sessionId: string, lastSeq: bigint): Promise<void>;
+  /** Stops pulling, stops local runs and hands their wakes back at once. */
+  close(): Promise<void>;
+}
+
+export function wakeNames(prefix = "REINS") {
+  return {
+    stream: `${prefix.toUpperCase()}_WAKE`,
+    subject: `${prefix.toLowerCase()}.wake`,
+    consumer: "harness",
+  };
+}
+
+export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
+  const { nc, runner, leases, log } = options;
+  const names = wakeNames(options.prefix);
+  const js = nc.jetstream();
+  const concurrency = options.concurrency ?? 64;
+  const closing = new AbortController();
+  const working = new Set<Promise<void>>();
+  let pulling: Promise<void> | undefined;
+  let slotFreed: (() => void) | undefined;
+
+  const publish = async (sessionId: string, lastSeq: bigint) => {
+    const h = headers();
+    h.set("Nats-Msg-Id", `${sessionId}:${lastSeq}`);
+    await pRetry(
+      async () => {
+        try {
+          await js.publish(`${names.subject}.${sessionId}`, undefined, { headers: h });
+        } catch (err) {
+          if (queuedAlready(err)) return;
+          throw err;
+        }
+      },
+      { retries: 5, minTimeout: 50, maxTimeout: 1_000 },
+    );
+  };
+
+  async function work(msg: JsMsg): Promise<void> {
+    const sessionId = msg.subject.slice(names.subject.length + 1);
+    const lease = leases.hold(sessionId);
+    const beat = setInterval(() => heartbeat(msg, lease), Math.max(50, Math.floor(options.ackWaitMs / 4)));
+    try {
+      const verdict = await runUnderLease(sessionId, lease, msg.info.redeliveryCount);
+      if (verdict === "done") {
+        msg.ack();
+        await recheck(sessionId);
+      } else if (verdict === "retry") {
+        msg.nak(Math.min(30_000, 250 * 2 ** Math.min(msg.info.redeliveryCount, 7)));
+      } else if (verdict === "hand-back") {
+        msg.nak();
+      }
+      // "lost": another replica has (or will get) this wake; an ack here could end its delivery.
+    } finally {
+      clearInterval(beat);
+      lease.release();
+    }
+  }
+
+  function heartbeat(msg: JsMsg, lease: WakeLease) {
+    if (lease.lost()) return;
+    msg.working();
+    lease.renewed();
+  }
+
+  type Verdict = "done" | "retry" | "hand-back" | "lost";
+
+  async function runUnderLease(sessionId: string, lease: WakeLease, redeliveries: number): Promise<Verdict> {
+    if (redeliveries > 0) log?.info({ sessionId, redeliveries }, "wake redelivered: resuming the session");
+    // A fence while the lease holds means another writer (e.g. Interrupt)
+    // moved the log: look at it again rather than leave the wake undone.
+    for (let attempt = 1; ; attempt++) {
+      let outcome: RunOutcome;
+      try {
+        outcome = await runner.runSession(sessionId);
+      } catch (err) {
+        if (ConnectError.from(err).code === Code.NotFound) {
+          log?.info({ sessionId }, "wake for a session that no longer exists: dropped");
+          return "done";
+        }
+        if (lease.lost()) return "lost";
+        log?.error({ sessionId, err }, "run failed; the wake will be retried");
+        return closing.signal.aborted ? "hand-back" : "retry";
+      }
+      if (lease.lost()) {
+        log?.warn({ sessionId, outcome: outcome.kind }, "wake lease lost: another replica owns the session");
+        return "lost";
+      }
+      if (outcome.kind === "idle" || outcome.kind === "terminated") return "done";
+      if (outcome.kind === "stopped") return closing.signal.aborted ? "hand-back" : "done";
+      if (attempt >= 3) return "retry";
+    }
+  }
+
+  // Work recorded between the run's last look at the log and the ack found the
+  // wake still queued and relied on it: queue it again.
+  async function recheck(sessionId: string) {
+    try {
+      const fold = await loadSession(options.sessions, sessionId);
+      const next = fold.next();
+      if (next !== "idle" && next !== "terminated") await publish(sessionId, fold.lastSeq);
+    } catch (err) {
+      if (ConnectError.from(err).code !== Code.NotFound) log?.warn({ sessionId, err }, "cannot re-check after ack");
+    }
+  }
+
+  async function pull(): Promise<void> {
+    const consumer = await js.consumers.get(names.stream, names.consumer);
+    while (!closing.signal.aborted) {
+      const free = concurrency - working.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          slotFreed = resolve;
+        });
+        continue;
+      }
+      try {
+        const batch = await consumer.fetch({ max_messages: free, expires: 2_000 });
+        for await (const msg of batch) {
+          const job = work(msg).catch((err: unknown) => log?.error({ err, subject: msg.subject }, "wake failed"));
+          working.add(job);
+          void job.finally(() => {
+            working.delete(job);
+            slotFreed?.();
+          });
+          if (closing.signal.aborted) break;
+        }
+      } catch (err) {
+        if (closing.signal.aborted) break;
+        log?.warn({ err: (err as Error).message }, "wake pull failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  return {
+    async start() {
+      const jsm = await nc.jetstreamManager();
+      await ensureStream(jsm, names.stream, names.subject);
+      await ensureConsumer(jsm, names.stream, names.consumer, names.subject, options.ackWaitMs);
+      pulling = pull();
+      log?.info({ stream: names.stream, ackWaitMs: options.ackWaitMs, concurrency }, "pulling wakes");
+    },
+    publish,
+    kick(sessionId: string, known?: SessionFold) {
+      const lastSeq = known?.lastSeq ?? 0n;
+      publish(sessionId, lastSeq).catch((err: unknown) => {
+        // The work is in the log: run it here rather than leave it until the next Wake.
+        log?.error({ sessionId, err }, "cannot queue a wake; running the session here");
+        runner.kick(sessionId, known);
+      });
+    },
+    isRunning: (sessionId) => runner.isRunning(sessionId),
+    stop: (sessionId) => runner.stop(sessionId),
+    async close() {
+      closing.abort();
+      slotFreed?.();
+      await runner.close();
+      await Promise.allSettled([...working]);
+      await pulling?.catch(() => undefined);
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
+    },
+  };
+}
+
+async function ensureStream(jsm: JetStreamManager, stream: string, subject: string) {
+  const config = {
+    name: stream,
+    subjects: [`${subject}.>`],
+    retention: RetentionPolicy.Workqueue,
+    // One wake per session: a second publish while one waits or is worked is refused.
+    max_msgs_per_subject: 1,
+    discard: DiscardPolicy.New,
+    discard_new_per_subject: true,
+    duplicate_window: nanos(60_000),
+  };
+  try {
+    await jsm.streams.info(stream);
+  } catch {
+    try {
+      await jsm.streams.add(config);
+    } catch (err) {
+      // Another replica created it first.
+      if (!/already in use|exists/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  subject: string,
+  ackWaitMs: number,
+) {
+  const config = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: `${subject}.>`,
+    ack_wait: nanos(ackWaitMs),
+    max_deliver: -1,
+    // Shared by all replicas; each bounds its own share by how much it pulls.
+    max_ack_pending: 100_000,
+  };
+  try {
+    const info = await jsm.consumers.info(stream, durable);
+    if (info.config.ack_wait !== config.ack_wait)
+      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait });
+  } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+    await jsm.consumers.add(stream, config).catch(async (e: unknown) => {
+      if (!/already in use|exists/i.test((e as Error).message)) throw e;
+    });
+  }
+}
+
+function queuedAlready(err: unknown): boolean {
+  return /maximum messages per subject|per subject/i.test((err as Error)?.message ?? "");
+}
