@@ -9,6 +9,7 @@ import { registerSessions } from "./commands/sessions.js";
 import { registerStatus } from "./commands/status.js";
 import { registerTools } from "./commands/tools.js";
 import { registerUp } from "./commands/up.js";
+import { registerWatch } from "./commands/watch.js";
 import type { CliContext } from "./context.js";
 
 export const version = "0.1.0";
@@ -55,7 +56,8 @@ Examples:
   $ reins up                               # start the stack (Ctrl-C stops it)
   $ reins run "write a Python script that prints the first 10 primes, run it, report the output"
   $ reins sessions                         # list sessions
-  $ reins events <id> --follow             # watch a session's log live
+  $ reins watch <id>                       # a session as run shows it, live
+  $ reins events <id> --follow             # follow a session's log
   $ reins send <id> "now the first 20"     # continue an idle session
   $ reins interrupt <id>; reins wake <id>  # stop a turn; resume a session
 
@@ -67,6 +69,7 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
   registerSend(program, ctx);
   registerSessions(program, ctx);
   registerEvents(program, ctx);
+  registerWatch(program, ctx);
   registerControl(program, ctx);
   registerDelete(program, ctx);
   registerTools(program, ctx);

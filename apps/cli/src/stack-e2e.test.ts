@@ -26,13 +26,23 @@ const primesProgram = [
 let stateDir: string;
 let fake: FakeAnthropic;
 let releaseHold: () => void = () => {};
+// A "[live]" task answers only once the test opens this gate.
+let openGate: () => void = () => {};
+const gate = new Promise<void>((resolve) => (openGate = resolve));
 
 // The model, by task: "[hold]" tasks stream a little and then wait (to be
 // interrupted); the others call python once and then report.
-function script(request: Parameters<Parameters<typeof startFakeAnthropic>[0]["script"]>[0]): FakeReply {
+async function script(request: Parameters<Parameters<typeof startFakeAnthropic>[0]["script"]>[0]): Promise<FakeReply> {
   const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
   const first = messages[0];
   const task = typeof first?.content === "string" ? first.content : JSON.stringify(first?.content ?? "");
+  if (task.includes("[live]")) {
+    await gate;
+    return {
+      content: [{ type: "text", text: "Live words from the model" }],
+      hold: new Promise<void>((r) => (releaseHold = r)),
+    };
+  }
   if (task.includes("[hold]")) {
     return {
       content: [{ type: "text", text: "Thinking about it for a long time..." }],
@@ -81,6 +91,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  openGate();
   releaseHold();
   // Whatever happened, nothing this test started may outlive it: workspaces
   // included, which outlive the executor by design.
@@ -177,13 +188,78 @@ describe("reins up --detach, run, down", () => {
     });
   }, 120_000);
 
+  it("watch replays a settled session; watches a running one live; interrupt stops it", async () => {
+    const settled = await reins(["sessions", "--json"]);
+    const doneId = settled.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { sessionId: string; stopReason?: string })
+      .find((s) => s.stopReason === "STOP_REASON_END_TURN")?.sessionId as string;
+    const replay = await reins(["watch", doneId]);
+    expect(replay.exitCode, replay.stderr).toBe(0);
+    expect(replay.stdout).toContain("› print the first 10 primes");
+
+    const before = fake.requests.length;
+    const run = reins(["run", "--no-tools", "[live] think about it"]);
+    await fake.waitForRequests(before + 1, 30_000);
+    const active = await reins(["sessions", "--json", "--state", "running", "--limit", "1"]);
+    const { sessionId } = JSON.parse(active.stdout) as { sessionId: string };
+    const watch = execa(process.execPath, [cli, "watch", sessionId], {
+      reject: false,
+      extendEnv: false,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, REINS_STATE_DIR: stateDir },
+      stdin: "ignore",
+      buffer: false,
+    });
+    try {
+      const seen = { text: "" };
+      let check = () => {};
+      watch.stdout.on("data", (chunk) => {
+        seen.text += String(chunk);
+        check();
+      });
+      const waitFor = (text: string) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`watch never showed ${JSON.stringify(text)}:\n${seen.text}`)),
+            30_000,
+          );
+          check = () => {
+            if (!seen.text.includes(text)) return;
+            clearTimeout(timer);
+            resolve();
+          };
+          check();
+        });
+      // The replay reached the user message, so the live subscription is in place.
+      await waitFor("› [live] think about it");
+      openGate();
+      // Live text arrives over NATS while the model is still answering (the
+      // fake holds its answer after the first piece).
+      await waitFor("Live words");
+      expect(seen.text).not.toContain("from the model");
+      watch.kill("SIGINT");
+      const watched = await watch;
+      expect(watched.exitCode).toBe(130);
+    } finally {
+      watch.kill("SIGKILL");
+    }
+    // Leaving the watch did not stop the session; interrupt does.
+    const interrupt = await reins(["interrupt", sessionId, "--reason", "enough"]);
+    expect(interrupt.exitCode, interrupt.stderr).toBe(0);
+    expect(interrupt.stdout).toMatch(/^interrupted \S+ \(user\.interrupt at seq \d+\)$/m);
+    const ran = await run;
+    expect(ran.exitCode).toBe(130);
+    expect(ran.stdout).toContain("■ interrupted: enough");
+  }, 120_000);
+
   it("delete removes every session with its workspace", async () => {
     const list = await reins(["sessions", "--json"]);
     const ids = list.stdout
       .trim()
       .split("\n")
       .map((l) => (JSON.parse(l) as { sessionId: string }).sessionId);
-    expect(ids).toHaveLength(3);
+    expect(ids).toHaveLength(4);
     const del = await reins(["delete", ...ids]);
     expect(del.exitCode, del.stderr).toBe(0);
     // The tool-using session had a workspace; the --no-tools ones did not.

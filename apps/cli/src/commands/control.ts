@@ -10,14 +10,12 @@ export function registerControl(program: Command, ctx: CliContext): void {
     .argument("<session-id>", "the session", parseSessionId)
     .addHelpText(
       "after",
-      "\nExample:\n  $ reins wake 0196b2c4-1f0e-7c2a-9e8d-3f4a5b6c7d8e && reins events <id> --follow",
+      "\nExample:\n  $ reins wake 0196b2c4-1f0e-7c2a-9e8d-3f4a5b6c7d8e && reins watch 0196b2c4-1f0e-7c2a-9e8d-3f4a5b6c7d8e",
     )
     .action(async (sessionId: string, _options: unknown, command: Command) => {
       const { harness } = await ctx.clients(command);
       const res = await harness.wake({ sessionId });
-      ctx.terminal.print(
-        `woke ${sessionId} (log at seq ${res.lastSeq}); follow it with: reins events ${sessionId} --follow`,
-      );
+      ctx.terminal.print(`woke ${sessionId} (log at seq ${res.lastSeq}); watch it with: reins watch ${sessionId}`);
     });
 
   program

@@ -63,6 +63,7 @@ export async function runTask(
     outputLines: options.outputLines,
     harness,
     session,
+    onCtrlC: "interrupt",
     open: async function* (signal) {
       const request = { config, message: task, title: options.title ?? oneLine(task, 80), sessionId };
       for await (const res of harness.runSession(request, { signal })) {

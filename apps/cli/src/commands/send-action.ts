@@ -32,6 +32,7 @@ export async function sendMessage(
     outputLines: options.outputLines,
     harness,
     session,
+    onCtrlC: "interrupt",
     open: async function* (signal) {
       // From the message on, until the first status that settles the run it started.
       for await (const { event } of session.streamEvents({ sessionId, afterSeq: seq - 1n }, { signal })) {

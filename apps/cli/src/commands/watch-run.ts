@@ -19,6 +19,8 @@ export interface WatchOptions {
   readonly session: Client<typeof SessionService>;
   /** Opens the run's stream; it ends when the run is idle or terminated. */
   readonly open: (signal: AbortSignal) => AsyncIterable<RunItem>;
+  /** Ctrl-C interrupts the session (run, send) or only stops watching (watch). */
+  readonly onCtrlC: "interrupt" | "leave";
 }
 
 /**
@@ -36,6 +38,10 @@ export async function watchRun(ctx: CliContext, options: WatchOptions): Promise<
   let interrupted = false;
   const removeHandlers = onInterrupt(
     () => {
+      if (options.onCtrlC === "leave") {
+        abort.abort();
+        return;
+      }
       interrupted = true;
       view?.notice("interrupting… (Ctrl-C again to stop waiting)");
       options.harness.interrupt({ sessionId, reason: "Ctrl-C in reins" }).catch((err: unknown) => {
@@ -68,9 +74,17 @@ export async function watchRun(ctx: CliContext, options: WatchOptions): Promise<
   try {
     for await (const item of options.open(abort.signal)) order.push(item);
     order.end();
+    // A stream that ended because we left is an interruption, not a settled run.
+    if (abort.signal.aborted) throw new Error("aborted");
   } catch (err) {
     view?.close();
-    if (abort.signal.aborted) throw new InterruptedError(`stopped waiting; session ${sessionId} may still be running`);
+    if (abort.signal.aborted) {
+      throw new InterruptedError(
+        options.onCtrlC === "leave"
+          ? `stopped watching; the session goes on (reins events ${sessionId} -f)`
+          : `stopped waiting; session ${sessionId} may still be running`,
+      );
+    }
     // Once the session exists, a broken stream does not lose it: say how to go on.
     if (err instanceof ConnectError && err.code !== Code.InvalidArgument && state !== RunState.UNSPECIFIED) {
       throw new CliError(
