@@ -76,6 +76,8 @@ export interface FaultStack extends AsyncDisposable {
   startHarness(env?: Record<string, string>): Promise<Daemon>;
   /** Harness daemons that have not exited. */
   liveHarnesses(): Daemon[];
+  /** Every harness daemon started, dead or alive (their output stays readable). */
+  allHarnesses(): Daemon[];
   harnessClient(daemon: Daemon): Client<typeof HarnessService>;
   events(sessionId: string): Promise<Event[]>;
   /** The log once its last event is an idle or terminated status; survives broken streams. */
@@ -193,6 +195,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         ),
       startHarness,
       liveHarnesses: () => harnesses.filter((d) => alive.has(d)),
+      allHarnesses: () => [...harnesses],
       harnessClient: (daemon) => createClient(HarnessService, createGrpcTransport({ baseUrl: daemon.url })),
       events,
       settled: (sessionId, stallMs = 30_000) => settled(sessions, sessionId, stallMs),

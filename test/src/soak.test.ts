@@ -1,0 +1,104 @@
+import { type Event, RunState, StopReason } from "@reins/proto";
+import { connectDocker, startNatsServer, waitForNoContainers } from "@reins/testkit";
+import { describe, expect, it } from "vitest";
+import { type FaultStack, startFaultStack } from "./support/fault-stack.js";
+import { logInvariantProblems } from "./support/invariants.js";
+import { toolScript } from "./support/tool-script.js";
+
+// Soak: many concurrent sessions of about ten turns with a tool call each, three
+// harness replicas sharing the wake queue, and a random replica SIGKILLed every
+// few seconds (a replacement started each time). Every session must finish and
+// every log invariant must hold. REINS_SOAK=long runs 200 sessions; the default
+// is a short run for CI.
+
+const long = process.env.REINS_SOAK === "long";
+const sessionCount = Number(process.env.REINS_SOAK_SESSIONS ?? (long ? 200 : 20));
+const turns = 10;
+const replicas = 3;
+const config = { model: "claude-test", systemPrompt: "Be brief.", tools: ["sh"] };
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function lastStatus(events: readonly Event[]) {
+  const status = events.findLast((e) => e.payload.case === "sessionStatus");
+  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
+}
+
+// StartSession on some live replica; a replica killed under the call is retried on another.
+async function startSession(stack: FaultStack, i: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const live = stack.liveHarnesses();
+    const target = live[i % Math.max(live.length, 1)];
+    try {
+      if (!target) throw new Error("no live harness");
+      return (await stack.harnessClient(target).startSession({ config, message: `soak ${i}` })).sessionId;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await pause(250);
+    }
+  }
+}
+
+describe("soak", { timeout: long ? 3_600_000 : 600_000 }, () => {
+  it(`${sessionCount} sessions of ${turns} turns on ${replicas} harness replicas killed at random: all finish, every invariant holds`, async () => {
+    const began = Date.now();
+    await using nats = await startNatsServer();
+    await using stack = await startFaultStack({
+      script: toolScript(turns, 50),
+      natsUrl: nats.url,
+      harnessEnv: { REINS_WAKE_ACK_WAIT_MS: "1000" },
+    });
+    await Promise.all(Array.from({ length: replicas }, () => stack.startHarness()));
+
+    const ids = await Promise.all(Array.from({ length: sessionCount }, (_, i) => startSession(stack, i)));
+    let done = false;
+    let kills = 0;
+    const killer = (async () => {
+      while (!done) {
+        await pause(2000 + Math.random() * 2000);
+        if (done) break;
+        const live = stack.liveHarnesses();
+        const victim = live[Math.floor(Math.random() * live.length)];
+        if (!victim) continue;
+        await victim.kill("SIGKILL");
+        kills++;
+        await stack.startHarness();
+      }
+    })();
+
+    let finished: Array<{ events: Event[]; wakes: number }>;
+    try {
+      finished = await Promise.all(ids.map((id) => stack.finish(id, { stallMs: 20_000, maxWakes: 20 })));
+    } finally {
+      done = true;
+      await killer;
+    }
+
+    const executions = stack.executions();
+    const problems = ids.flatMap((id, i) => logInvariantProblems(id, finished[i]?.events ?? [], executions));
+    expect(problems).toEqual([]);
+    for (const { events } of finished) expect(lastStatus(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    // Every step of every session ran: a crash cuts a call's outcome, never a step.
+    for (const { events } of finished) {
+      expect(events.filter((e) => e.payload.case === "agentToolResult")).toHaveLength(turns - 1);
+    }
+
+    const recoveries = stack
+      .allHarnesses()
+      .flatMap((d) => d.output)
+      .filter((line) => line.includes("wake redelivered: resuming the session")).length;
+    const wakes = finished.reduce((n, f) => n + f.wakes, 0);
+    const events = finished.reduce((n, f) => n + f.events.length, 0);
+    const unknown = finished
+      .flatMap((f) => f.events)
+      .filter((e) => e.payload.case === "agentToolResult" && e.payload.value.output.includes("outcome unknown")).length;
+    await stack[Symbol.asyncDispose]();
+    await waitForNoContainers(connectDocker(), stack.containerLabel, 60_000);
+    console.log(
+      `soak: ${sessionCount} sessions, ${events} events, ${executions.length} tool executions, ${kills} kills, ` +
+        `${recoveries} redelivered wakes, ${wakes} test Wakes, ${unknown} outcome-unknown results, ` +
+        `${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
+    expect(kills).toBeGreaterThan(0);
+  });
+});
