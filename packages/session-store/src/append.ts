@@ -1,6 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Event } from "@reins/proto";
-import { batchMsgId, encodeBatch } from "./batch-codec.js";
+import { batchMsgId, encodeBatch, wireFormOf } from "./batch-codec.js";
 import { FencedError, InvalidRequestError, SessionNotFoundError } from "./errors.js";
 import { fencedPublish } from "./fenced-publish.js";
 import type { SessionState } from "./session-state.js";
@@ -86,7 +86,12 @@ export async function appendEvents(
         fresh = true;
         continue;
       }
-      ctx.cache.applyWritten(state, { streamSeq: outcome.streamSeq, events, size: outcome.size });
+      ctx.cache.applyWritten(state, {
+        streamSeq: outcome.streamSeq,
+        size: outcome.size,
+        wire: events.map((e) => wireFormOf(e) as Uint8Array),
+        events,
+      });
       const changesState = events.some((e) => e.payload.case === "sessionStatus");
       // State changes are indexed before the append returns (ListSessions by
       // state must see them); counters follow within the index's lazy delay.

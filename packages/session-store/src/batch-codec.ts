@@ -1,19 +1,22 @@
 import { createHash } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { type Event, EventBatchSchema, EventSchema } from "@reins/proto";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { type Event, EventBatchSchema, EventSchema, type EventType, eventTypeOf } from "@reins/proto";
 
 // One AppendEvents call is stored as ONE JetStream message holding all its
 // events. JetStream writes a message atomically, so a batch is either entirely
 // in the log or not at all, whatever crashes or fence failures happen; the
 // events carry their session seqs, so the stream's own sequence numbers never
 // need to be contiguous per session.
+//
+// Events are kept in their stored bytes ("wire form": the value of a
+// length-delimited field 1, length prefix included). EventBatch,
+// GetEventsResponse and StreamEventsResponse all carry events as field 1, so the
+// bytes go to binary clients as they are; and a replica reading a log only
+// looks at each event's id, seq and kind, decoding an event fully when someone
+// needs the object. Decoding is most of the CPU cost of reading a long log.
 
-// Each event's stored bytes, as the value of a length-delimited field 1 (length
-// prefix included). EventBatch, GetEventsResponse and StreamEventsResponse all
-// carry events as field 1, so these bytes can be sent to binary clients as they
-// are, without encoding the event again. Keyed by identity: only events that came
-// out of this codec have one.
 const wireForms = new WeakMap<Event, Uint8Array>();
 
 /** The event's stored encoding as a field-1 value (length-prefixed), if known. */
@@ -21,43 +24,128 @@ export function wireFormOf(event: Event): Uint8Array | undefined {
   return wireForms.get(event);
 }
 
+/** What the store needs of an event without decoding it. */
+export interface EventHead {
+  readonly id: string;
+  readonly seq: number;
+  readonly type: EventType;
+  /** The `time` field's bytes (a Timestamp), if set. */
+  readonly time: Uint8Array | undefined;
+}
+
+// Payload field number -> EventType, from the schema (one oneof: `payload`).
+const typeByField = new Map<number, EventType>(
+  EventSchema.oneofs[0]?.fields.map((f) => [
+    f.number,
+    eventTypeOf({ payload: { case: f.localName, value: {} } } as unknown as Event),
+  ]) ?? [],
+);
+const idField = EventSchema.field.id?.number ?? 1;
+const seqField = EventSchema.field.seq?.number ?? 2;
+const timeField = EventSchema.field.time?.number ?? 3;
+
 /** Encodes a batch; `events` become known to wireFormOf. */
 export function encodeBatch(events: readonly Event[]): Uint8Array {
   const data = toBinary(EventBatchSchema, { $typeName: "reins.session.v1.EventBatch", events: [...events] });
-  split(data, (wire, _inner, i) => {
-    const event = events[i];
-    if (event) wireForms.set(event, wire);
+  const wire = splitBatch(data);
+  events.forEach((event, i) => {
+    const w = wire[i];
+    if (w) wireForms.set(event, w);
   });
   return data;
 }
 
-/**
- * Decodes a stored batch. The bytes are copied once, so the events' wire forms
- * do not pin a larger buffer they were received in.
- */
-export function decodeBatch(received: Uint8Array): Event[] {
-  const data = received.slice();
-  const events: Event[] = [];
-  split(data, (wire, inner) => {
-    const event = fromBinary(EventSchema, inner);
-    wireForms.set(event, wire);
-    events.push(event);
-  });
-  return events;
+// Reading a log means looking at every event's id, seq and kind. A hand-rolled
+// scan of the few varints involved avoids creating protobuf readers (each with
+// its DataView) per event, which dominated the cost of loading a long log.
+const utf8 = new TextDecoder();
+
+function varint(buf: Uint8Array, at: { pos: number }): number {
+  let result = 0;
+  let scale = 1;
+  for (;;) {
+    const byte = buf[at.pos++];
+    if (byte === undefined) throw new Error("truncated varint in stored batch");
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) return result;
+    scale *= 128;
+  }
 }
 
-function split(data: Uint8Array, each: (wire: Uint8Array, inner: Uint8Array, index: number) => void): void {
-  const reader = new BinaryReader(data);
-  for (let i = 0; reader.pos < reader.len; ) {
-    const [no, wireType] = reader.tag();
-    if (no !== 1 || wireType !== WireType.LengthDelimited) {
-      reader.skip(wireType, no);
-      continue;
-    }
-    const start = reader.pos;
-    const inner = reader.bytes();
-    each(data.subarray(start, reader.pos), inner, i++);
+function skipField(buf: Uint8Array, at: { pos: number }, wireType: number): void {
+  if (wireType === WireType.Varint) varint(buf, at);
+  else if (wireType === WireType.Bit64) at.pos += 8;
+  else if (wireType === WireType.LengthDelimited) {
+    const len = varint(buf, at);
+    at.pos += len;
+  } else if (wireType === WireType.Bit32) at.pos += 4;
+  else throw new Error(`unsupported wire type ${wireType} in stored batch`);
+}
+
+/** The wire forms of a stored batch's events, as views into `data`. */
+export function splitBatch(data: Uint8Array): Uint8Array[] {
+  const at = { pos: 0 };
+  const wire: Uint8Array[] = [];
+  while (at.pos < data.length) {
+    const tag = varint(data, at);
+    const start = at.pos;
+    skipField(data, at, tag & 7);
+    if (tag === ((1 << 3) | WireType.LengthDelimited)) wire.push(data.subarray(start, at.pos));
   }
+  return wire;
+}
+
+/**
+ * Splits a received batch into wire forms. The bytes are copied once, so they do
+ * not pin the larger buffer they arrived in.
+ */
+export function receiveBatch(received: Uint8Array): Uint8Array[] {
+  return splitBatch(received.slice());
+}
+
+/** Decodes one event from its wire form (and remembers the form). */
+export function decodeWire(wire: Uint8Array): Event {
+  const event = fromBinary(EventSchema, new BinaryReader(wire).bytes());
+  wireForms.set(event, wire);
+  return event;
+}
+
+/** Decodes every event of a received batch. */
+export function decodeBatch(received: Uint8Array): Event[] {
+  return receiveBatch(received).map(decodeWire);
+}
+
+/** Reads an event's id, seq, kind and time bytes, skipping its payload. */
+export function headOf(wire: Uint8Array): EventHead {
+  const at = { pos: 0 };
+  const len = varint(wire, at);
+  const end = at.pos + len;
+  let id = "";
+  let seq = 0;
+  let type = 0 as EventType;
+  let time: Uint8Array | undefined;
+  while (at.pos < end) {
+    const tag = varint(wire, at);
+    const no = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (no === idField || no === timeField) {
+      const len = varint(wire, at);
+      const bytes = wire.subarray(at.pos, at.pos + len);
+      at.pos += len;
+      if (no === idField) id = utf8.decode(bytes);
+      else time = bytes;
+    } else if (no === seqField) {
+      seq = varint(wire, at);
+    } else {
+      type = typeByField.get(no) ?? type;
+      skipField(wire, at, wireType);
+    }
+  }
+  return { id, seq, type, time };
+}
+
+export function decodeTimestamp(bytes: Uint8Array): Timestamp {
+  return fromBinary(TimestampSchema, bytes);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { headOf } from "./batch-codec.js";
 import { InvalidRequestError } from "./errors.js";
 import type { StoredBatch } from "./log-reader.js";
 import { JsErrCode, jsErrorCode } from "./nats-error.js";
@@ -49,8 +50,8 @@ export async function fencedPublish(
     const original = await ctx.reader.at(subject, ack.seq);
     const sameIds =
       original !== undefined &&
-      original.events.length === eventIds.length &&
-      original.events.every((event, i) => event.id === eventIds[i]);
+      original.wire.length === eventIds.length &&
+      original.wire.every((wire, i) => headOf(wire).id === eventIds[i]);
     if (sameIds) return { kind: "duplicate", batch: original };
     if (attempt >= 1) throw new Error(`publish to ${subject} was deduplicated against a batch that is not there`);
   }

@@ -1,4 +1,3 @@
-import type { Event } from "@reins/proto";
 import {
   type ConsumerMessages,
   DeliverPolicy,
@@ -8,15 +7,11 @@ import {
   NatsError,
   type StoredMsg,
 } from "nats";
-import { decodeBatch } from "./batch-codec.js";
+import { receiveBatch } from "./batch-codec.js";
 import { StoreUnavailableError } from "./errors.js";
+import type { StoredBatch } from "./session-state.js";
 
-/** One stored batch: its stream sequence, its events and its encoded size. */
-export interface StoredBatch {
-  readonly streamSeq: number;
-  readonly events: Event[];
-  readonly size: number;
-}
+export type { StoredBatch };
 
 /** Reads a session subject's batches from the events stream. */
 export interface LogReader {
@@ -58,13 +53,13 @@ export function createLogReader(options: {
   return {
     async last(subject) {
       const msg = await direct({ last_by_subj: subject });
-      return msg && { streamSeq: msg.seq, events: decodeBatch(msg.data), size: msg.data.length };
+      return msg && { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
     },
 
     async at(subject, streamSeq) {
       const msg = await direct({ seq: streamSeq });
       if (!msg || msg.subject !== subject) return undefined;
-      return { streamSeq: msg.seq, events: decodeBatch(msg.data), size: msg.data.length };
+      return { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
     },
 
     async scan(subject, fromStreamSeq, onBatch) {
@@ -106,7 +101,7 @@ export function createLogReader(options: {
                 arm();
                 let more: boolean;
                 try {
-                  more = onBatch({ streamSeq: m.seq, events: decodeBatch(m.data), size: m.data.length });
+                  more = onBatch({ streamSeq: m.seq, wire: receiveBatch(m.data), size: m.data.length });
                 } catch (err) {
                   read = -1;
                   finish(err as Error);

@@ -1,5 +1,6 @@
-import { type Event, type EventType, eventTypeOf } from "@reins/proto";
+import type { Event, EventType } from "@reins/proto";
 import { SessionNotFoundError } from "./errors.js";
+import type { SessionState } from "./session-state.js";
 import type { StoreContext } from "./store-context.js";
 import { checkLimit, checkSessionId, checkTypes } from "./validate.js";
 
@@ -13,17 +14,34 @@ export interface GetEventsOptions {
 }
 
 export interface EventsPage {
+  /** The events, decoded on first access. */
   readonly events: Event[];
+  /** The same events' stored bytes (field-1 values), for sending them as they are. */
+  readonly wire: readonly Uint8Array[];
   /** The seq of the last event examined; pass as afterSeq to continue. */
   readonly nextAfterSeq: number;
   /** The log's last seq at the time of the read. */
   readonly lastSeq: number;
 }
 
+function page(state: SessionState, seqs: number[], nextAfterSeq: number, lastSeq: number): EventsPage {
+  let events: Event[] | undefined;
+  return {
+    get events() {
+      events ??= seqs.map((seq) => state.at(seq) as Event);
+      return events;
+    },
+    wire: seqs.map((seq) => state.wireAt(seq) as Uint8Array),
+    nextAfterSeq,
+    lastSeq,
+  };
+}
+
 /**
  * Reads a positional slice of a session's log. The state is brought up to the
  * log's end first (one direct get when it already is), then the page is cut
- * from the replica's copy of the log.
+ * from the replica's copy of the log; events are decoded only if the caller
+ * looks at them as objects.
  */
 export async function getEvents(ctx: StoreContext, sessionId: string, options: GetEventsOptions): Promise<EventsPage> {
   checkSessionId(sessionId);
@@ -35,17 +53,11 @@ export async function getEvents(ctx: StoreContext, sessionId: string, options: G
   const state = await ctx.cache.load(sessionId);
   if (!state) throw new SessionNotFoundError(sessionId);
   const lastSeq = state.lastSeq;
-  if (afterSeq >= lastSeq) return { events: [], nextAfterSeq: afterSeq, lastSeq };
-  if (types.size === 0) {
-    const events = state.slice(afterSeq, Math.min(afterSeq + limit, lastSeq));
-    return { events, nextAfterSeq: afterSeq + events.length, lastSeq };
-  }
-  const events: Event[] = [];
+  const seqs: number[] = [];
   let examined = afterSeq;
-  while (examined < lastSeq && events.length < limit) {
+  while (examined < lastSeq && seqs.length < limit) {
     examined += 1;
-    const event = state.at(examined) as Event;
-    if (types.has(eventTypeOf(event))) events.push(event);
+    if (types.size === 0 || types.has(state.typeAt(examined))) seqs.push(examined);
   }
-  return { events, nextAfterSeq: examined, lastSeq };
+  return page(state, seqs, Math.max(examined, afterSeq), lastSeq);
 }

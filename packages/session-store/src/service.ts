@@ -25,6 +25,8 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+const isBinary = (ctx: HandlerContext) => !(ctx.requestHeader.get("content-type") ?? "").includes("json");
+
 /**
  * Puts `events` into a response as its field 1 (`events` / `event`). For binary
  * clients the events' stored bytes are spliced in as they are (as unknown fields,
@@ -37,7 +39,7 @@ function withEvents<T extends { $unknown?: { no: number; wireType: WireType; dat
   events: readonly Event[],
   set: (response: T) => void,
 ): T {
-  const binary = !(ctx.requestHeader.get("content-type") ?? "").includes("json");
+  const binary = isBinary(ctx);
   const wire = binary ? events.map(wireFormOf) : [];
   if (binary && wire.every((w) => w !== undefined)) {
     response.$unknown = wire.map((data) => ({ no: 1, wireType: WireType.LengthDelimited, data }));
@@ -93,9 +95,12 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
           nextAfterSeq: BigInt(page.nextAfterSeq),
           lastSeq: BigInt(page.lastSeq),
         });
-        return withEvents(ctx, response, page.events, (r) => {
-          r.events = page.events;
-        });
+        if (isBinary(ctx)) {
+          response.$unknown = page.wire.map((data) => ({ no: 1, wireType: WireType.LengthDelimited, data }));
+        } else {
+          response.events = page.events;
+        }
+        return response;
       }),
 
     async *streamEvents(req, ctx) {

@@ -1,18 +1,41 @@
 import { clone } from "@bufbuild/protobuf";
-import { type Event, type Session, SessionSchema } from "@reins/proto";
+import { type Event, EventType, eventTypeOf, type Session, SessionSchema } from "@reins/proto";
+import { decodeTimestamp, decodeWire, type EventHead, headOf } from "./batch-codec.js";
 import { emptySummary, foldEvent } from "./summary.js";
+
+/** One stored batch: its stream sequence, encoded size and events' wire forms. */
+export interface StoredBatch {
+  readonly streamSeq: number;
+  readonly size: number;
+  readonly wire: readonly Uint8Array[];
+  /** The decoded events, when the caller already has them (its own appends). */
+  readonly events?: readonly Event[];
+}
+
+/** Seq of a batch's first event. */
+export const firstSeqOf = (batch: StoredBatch): number =>
+  batch.events?.[0] ? Number(batch.events[0].seq) : batch.wire[0] ? headOf(batch.wire[0]).seq : 0;
+
+/** Seq of a batch's last event. */
+export const lastSeqOf = (batch: StoredBatch): number => firstSeqOf(batch) + batch.wire.length - 1;
+
+// Kinds the summary is folded from; every other event only moves last_seq and
+// update_time, which the event's head is enough for.
+const foldedTypes = new Set([EventType.SESSION_CREATED, EventType.SESSION_STATUS, EventType.SPAN_MODEL_REQUEST]);
 
 /**
  * A replica's copy of one session's log, up to `lastStreamSeq`: every event in
- * seq order (reads and replays are served from here), every event id (for
- * idempotency over the whole log, not just JetStream's dedupe window), and the
- * folded summary. It is a cache: the log is the truth, and a stale copy is
- * detected by the fence or by comparing `lastStreamSeq` with the subject's last
- * message before every read.
+ * seq order, as stored bytes and (once someone needed it) decoded; every event
+ * id (for idempotency over the whole log, not just JetStream's dedupe window);
+ * and the folded summary. It is a cache: the log is the truth, and a stale copy
+ * is detected by the fence or by comparing `lastStreamSeq` with the subject's
+ * last message before every read.
  */
 export class SessionState {
-  /** events[i] has seq i + 1. Only ever appended to. */
-  private readonly log: Event[] = [];
+  /** wire[i] is the event with seq i + 1. All arrays only ever grow. */
+  private readonly wire: Uint8Array[] = [];
+  private readonly decoded: (Event | undefined)[] = [];
+  private readonly types: EventType[] = [];
   /** Event id -> seq, for every event in the log. */
   private readonly ids = new Map<string, number>();
   private readonly summaryValue: Session;
@@ -20,40 +43,53 @@ export class SessionState {
   lastStreamSeq = 0;
   /** Encoded size of the batches applied: the cache's memory budget unit. */
   bytes = 0;
+  /** Time bytes of the last event, when it was not folded (decoded lazily). */
+  private pendingTime: Uint8Array | undefined;
 
   constructor(readonly sessionId: string) {
     this.summaryValue = emptySummary(sessionId);
   }
 
   get lastSeq(): number {
-    return this.log.length;
+    return this.wire.length;
   }
 
   /** Id of the `session.created` event (seq 1). */
-  get createdEventId(): string {
-    return this.log[0]?.id ?? "";
-  }
+  createdEventId = "";
 
   /**
    * Applies one stored batch. Batches must come in stream order; a batch already
    * applied (several readers can catch up concurrently) is ignored.
    */
-  apply(streamSeq: number, events: readonly Event[], size: number): void {
-    if (streamSeq <= this.lastStreamSeq) return;
-    const first = events[0];
-    if (!first) return;
-    if (Number(first.seq) !== this.lastSeq + 1) {
+  apply(batch: StoredBatch): void {
+    if (batch.streamSeq <= this.lastStreamSeq || batch.wire.length === 0) return;
+    const heads: (EventHead | undefined)[] = batch.events ? [] : batch.wire.map(headOf);
+    const first = firstSeqOf(batch);
+    if (first !== this.lastSeq + 1) {
       throw new Error(
-        `session "${this.sessionId}" log is inconsistent: batch at stream seq ${streamSeq} starts at seq ${first.seq}, expected ${this.lastSeq + 1}`,
+        `session "${this.sessionId}" log is inconsistent: batch at stream seq ${batch.streamSeq} starts at seq ${first}, expected ${this.lastSeq + 1}`,
       );
     }
-    for (const event of events) {
-      this.log.push(event);
-      this.ids.set(event.id, this.log.length);
-      foldEvent(this.summaryValue, event);
-    }
-    this.lastStreamSeq = streamSeq;
-    this.bytes += size;
+    let lastFolded = false;
+    batch.wire.forEach((wire, i) => {
+      const head = heads[i];
+      let event = batch.events?.[i];
+      const type = event ? eventTypeOf(event) : (head?.type ?? EventType.UNSPECIFIED);
+      if (!event && foldedTypes.has(type)) event = decodeWire(wire);
+      this.wire.push(wire);
+      this.decoded.push(event);
+      this.types.push(type);
+      const id = event?.id ?? head?.id ?? "";
+      this.ids.set(id, this.wire.length);
+      if (this.wire.length === 1) this.createdEventId = id;
+      lastFolded = event !== undefined;
+      if (event) foldEvent(this.summaryValue, event);
+      else this.summaryValue.lastSeq = BigInt(this.wire.length);
+    });
+    // update_time is decoded only when a summary is asked for.
+    this.pendingTime = lastFolded ? undefined : heads[heads.length - 1]?.time;
+    this.lastStreamSeq = batch.streamSeq;
+    this.bytes += batch.size;
   }
 
   /** Seq of an event id in the log, if present. */
@@ -61,18 +97,34 @@ export class SessionState {
     return this.ids.get(eventId);
   }
 
-  /** The event at a seq (1..lastSeq). */
+  /** The event at a seq (1..lastSeq), decoded on first use. */
   at(seq: number): Event | undefined {
-    return this.log[seq - 1];
+    const i = seq - 1;
+    const wire = this.wire[i];
+    if (!wire) return undefined;
+    let event = this.decoded[i];
+    if (!event) {
+      event = decodeWire(wire);
+      this.decoded[i] = event;
+    }
+    return event;
   }
 
-  /** Events with seq in (afterSeq, toSeq], as a new array (the log keeps growing). */
-  slice(afterSeq: number, toSeq: number = this.lastSeq): Event[] {
-    return this.log.slice(afterSeq, toSeq);
+  /** The stored bytes of the event at a seq. */
+  wireAt(seq: number): Uint8Array | undefined {
+    return this.wire[seq - 1];
+  }
+
+  typeAt(seq: number): EventType {
+    return this.types[seq - 1] ?? EventType.UNSPECIFIED;
   }
 
   /** A copy of the summary, safe to hand out. */
   summary(): Session {
+    if (this.pendingTime) {
+      this.summaryValue.updateTime = decodeTimestamp(this.pendingTime);
+      this.pendingTime = undefined;
+    }
     return clone(SessionSchema, this.summaryValue);
   }
 }

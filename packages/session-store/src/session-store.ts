@@ -3,7 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AgentConfig, type Event, EventSchema, type RunState, type Session } from "@reins/proto";
 import { uuidv7 } from "uuidv7";
 import { type AppendResult, appendEvents } from "./append.js";
-import { batchMsgId, encodeBatch } from "./batch-codec.js";
+import { batchMsgId, encodeBatch, wireFormOf } from "./batch-codec.js";
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
 import { openConnection } from "./connection.js";
 import { InvalidRequestError, SessionExistsError, SessionNotFoundError } from "./errors.js";
@@ -12,6 +12,7 @@ import { createKeyedMutex } from "./keyed-mutex.js";
 import { createLogReader } from "./log-reader.js";
 import { type EventsPage, type GetEventsOptions, getEvents } from "./read-events.js";
 import { createSessionIndex } from "./session-index.js";
+import { lastSeqOf } from "./session-state.js";
 import { createStateCache } from "./state-cache.js";
 import type { StoreContext } from "./store-context.js";
 import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./stream-events.js";
@@ -161,8 +162,9 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
     if (outcome.kind === "written") {
       const state = ctx.cache.adoptCreated(sessionId, {
         streamSeq: outcome.streamSeq,
-        events: [event],
         size: outcome.size,
+        wire: [wireFormOf(event) as Uint8Array],
+        events: [event],
       });
       await ctx.index.write(sessionId, () => state.summary());
       return { session: state.summary(), event };
@@ -191,7 +193,7 @@ async function getSession(ctx: StoreContext, sessionId: string): Promise<Session
       if (indexed) await ctx.index.remove(sessionId); // a delete that died half-way
       throw new SessionNotFoundError(sessionId);
     }
-    if (indexed && indexed.lastSeq === last.events[last.events.length - 1]?.seq) return indexed;
+    if (indexed && indexed.lastSeq === BigInt(lastSeqOf(last))) return indexed;
   }
   const state = await ctx.cache.load(sessionId);
   if (!state) throw new SessionNotFoundError(sessionId);
@@ -215,6 +217,6 @@ async function deleteSession(ctx: StoreContext, sessionId: string): Promise<{ pu
     if (last) await ctx.conn.jsm.streams.purge(ctx.options.names.stream, { filter: subject });
     ctx.cache.drop(sessionId);
     await ctx.index.remove(sessionId);
-    return { purgedEvents: Number(last?.events[last.events.length - 1]?.seq ?? 0) };
+    return { purgedEvents: last ? lastSeqOf(last) : 0 };
   });
 }

@@ -1,5 +1,5 @@
-import type { LogReader, StoredBatch } from "./log-reader.js";
-import { SessionState } from "./session-state.js";
+import type { LogReader } from "./log-reader.js";
+import { firstSeqOf, SessionState, type StoredBatch } from "./session-state.js";
 
 /**
  * Session states of the sessions this replica touched recently, least recently
@@ -32,7 +32,7 @@ export function createStateCache(options: {
 
   const apply = (state: SessionState, batch: StoredBatch) => {
     const before = state.bytes;
-    state.apply(batch.streamSeq, batch.events, batch.size);
+    state.apply(batch);
     if (states.get(state.sessionId) === state) totalBytes += state.bytes - before;
   };
 
@@ -57,7 +57,7 @@ export function createStateCache(options: {
     if (!last) return undefined;
     const state = new SessionState(sessionId);
     await reader.scan(subject, 1, (batch) => {
-      state.apply(batch.streamSeq, batch.events, batch.size);
+      state.apply(batch);
       return batch.streamSeq < last.streamSeq;
     });
     return state;
@@ -71,14 +71,14 @@ export function createStateCache(options: {
     if (!last) return undefined;
     if (last.streamSeq === state.lastStreamSeq) return state;
     if (last.streamSeq < state.lastStreamSeq) return coldLoad(state.sessionId);
-    if (Number(last.events[0]?.seq) === state.lastSeq + 1) {
+    if (firstSeqOf(last) === state.lastSeq + 1) {
       apply(state, last);
       return state;
     }
     let restarted = false;
     await reader.scan(subject, state.lastStreamSeq + 1, (batch) => {
       // A log that restarts at seq 1 was deleted and created again.
-      if (Number(batch.events[0]?.seq) !== state.lastSeq + 1) {
+      if (firstSeqOf(batch) !== state.lastSeq + 1) {
         restarted = true;
         return false;
       }
@@ -132,7 +132,7 @@ export function createStateCache(options: {
     applyWritten: apply,
     adoptCreated(sessionId, batch) {
       const state = new SessionState(sessionId);
-      state.apply(batch.streamSeq, batch.events, batch.size);
+      state.apply(batch);
       put(state);
       return state;
     },

@@ -110,8 +110,7 @@ export async function* streamEvents(
     const matches = (event: Event) => types.size === 0 || types.has(eventTypeOf(event));
     for (let seq = afterSeq + 1; seq <= snapshotSeq; seq++) {
       if (options.signal?.aborted || ended) break;
-      const event = state.at(seq) as Event;
-      if (matches(event)) yield event;
+      if (types.size === 0 || types.has(state.typeAt(seq))) yield state.at(seq) as Event;
     }
     if (ended) throw ended;
 
