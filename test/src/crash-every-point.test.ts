@@ -30,7 +30,7 @@ const script: FakeScript = scriptTurns([
   { content: [{ type: "text", text: "All done." }] },
 ]);
 
-const ackWait = { REINS_WAKE_ACK_WAIT_MS: "1000" };
+const ackWait = { REINS_WAKE_MODE: "queue", REINS_WAKE_ACK_WAIT_MS: "1000" };
 const parallel = 4;
 
 function logProblems(events: readonly Event[]): string[] {

@@ -12,7 +12,7 @@ import { type HarnessStack, startHarnessStack } from "./support/harness-stack.js
 // one is fenced out when it wakes up, and a session never has two writers.
 
 const config = { model: "claude-test", systemPrompt: "Be brief.", tools: ["sh"] };
-const ackWait = { REINS_WAKE_ACK_WAIT_MS: "1000" };
+const ackWait = { REINS_WAKE_MODE: "queue", REINS_WAKE_ACK_WAIT_MS: "1000" };
 
 const clientOf = (daemon: Daemon) => createClient(HarnessService, createGrpcTransport({ baseUrl: daemon.url }));
 

@@ -126,6 +126,7 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
 
   async function runUnderLease(sessionId: string, lease: WakeLease, redeliveries: number): Promise<Verdict> {
     if (redeliveries > 0) log?.info({ sessionId, redeliveries }, "wake redelivered: resuming the session");
+    else log?.info({ sessionId }, "wake taken");
     // A fence while the lease holds means another writer (e.g. Interrupt)
     // moved the log: look at it again rather than leave the wake undone.
     for (let attempt = 1; ; attempt++) {

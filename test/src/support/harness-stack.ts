@@ -120,6 +120,8 @@ export async function startHarnessStack(
           ANTHROPIC_API_KEY: "e2e-test-key",
           ANTHROPIC_BASE_URL: fake.url,
           REINS_MODEL_BACKOFF_MS: "10",
+          // Each process runs what it records unless a test puts the replicas on the wake queue.
+          REINS_WAKE_MODE: "direct",
           ...harnessEnv,
           ...env,
         },
