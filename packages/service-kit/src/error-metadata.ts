@@ -5,19 +5,33 @@ import { ConnectError } from "@connectrpc/connect";
 const protocolHeader =
   /^(grpc-|connect-|content-type$|content-length$|content-encoding$|transfer-encoding$|accept-encoding$|date$|connection$|keep-alive$|trailer$|te$|vary$|access-control-)/i;
 
+type OutgoingDetail = NonNullable<ConstructorParameters<typeof ConnectError>[3]>[number];
+
+/**
+ * Longest status message sent. Messages quote what was wrong with a request, and a request
+ * may carry a megabyte-long id or name: quoted whole it would not fit in the HTTP/2 trailers,
+ * and the client would lose the connection instead of reading the status.
+ */
+export const maxErrorMessageLength = 2048;
+
 function scrub(err: unknown): unknown {
-  if (err instanceof ConnectError) {
-    const names: string[] = [];
-    err.metadata.forEach((_value, name) => {
-      names.push(name);
-    });
-    for (const name of names) if (protocolHeader.test(name)) err.metadata.delete(name);
-  }
-  return err;
+  if (!(err instanceof ConnectError)) return err;
+  const names: string[] = [];
+  err.metadata.forEach((_value, name) => {
+    names.push(name);
+  });
+  for (const name of names) if (protocolHeader.test(name)) err.metadata.delete(name);
+  const extra = err.rawMessage.length - maxErrorMessageLength;
+  if (extra <= 0) return err;
+  const message = `${err.rawMessage.slice(0, maxErrorMessageLength)}... (${extra} more characters)`;
+  // Details decoded from an upstream response cannot be re-encoded without their schema.
+  const details = err.details.filter((d): d is OutgoingDetail => !("type" in d && d.value instanceof Uint8Array));
+  return new ConnectError(message, err.code, err.metadata, details, err.cause);
 }
 
 /**
- * Drops protocol headers from the metadata of errors a handler throws.
+ * Drops protocol headers from the metadata of errors a handler throws, and cuts overlong
+ * messages to maxErrorMessageLength.
  *
  * A ConnectError caught from an upstream call carries that call's response headers and
  * trailers as metadata (content-type, grpc-status, grpc-encoding...). Rethrown as is, they

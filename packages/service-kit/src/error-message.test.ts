@@ -1,0 +1,33 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ExecutorService } from "@reins/proto";
+import { describe, expect, it } from "vitest";
+import { maxErrorMessageLength } from "./error-metadata.js";
+import { bindService, startServer } from "./server.js";
+
+describe("error messages", () => {
+  it("cuts an overlong error message, so the status still fits the trailers", async () => {
+    const huge = "x".repeat(1024 * 1024);
+    await using server = await startServer({
+      services: [
+        bindService(ExecutorService, {
+          listTools: () => {
+            throw new ConnectError(`unknown tool "${huge}"`, Code.InvalidArgument);
+          },
+        }),
+      ],
+    });
+    const client = createClient(ExecutorService, createGrpcTransport({ baseUrl: server.url }));
+    const err = await client.listTools({}).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    const sent = `unknown tool "${huge}"`;
+    expect(err?.code).toBe(Code.InvalidArgument);
+    expect(err?.rawMessage).toBe(
+      `${sent.slice(0, maxErrorMessageLength)}... (${sent.length - maxErrorMessageLength} more characters)`,
+    );
+    // The connection survived: the next call works.
+    await expect(client.listTools({})).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+});
