@@ -153,6 +153,9 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
           ANTHROPIC_API_KEY: "fault-test-key",
           ANTHROPIC_BASE_URL: fake.url,
           REINS_MODEL_BACKOFF_MS: "10",
+          // Replicas share sessions through the wake work queue; a dead one's sessions move after 2 s.
+          REINS_WAKE_MODE: "queue",
+          REINS_WAKE_ACK_WAIT_MS: "2000",
           ...options.harnessEnv,
           ...env,
         },
