@@ -99,7 +99,7 @@ describe("soak", { timeout: long ? 3_600_000 : 600_000 }, () => {
     await waitForNoContainers(connectDocker(), stack.containerLabel, 60_000);
     console.log(
       `soak: ${sessionCount} sessions, ${events} events, ${executions.length} tool executions, ${kills} kills, ` +
-        `${recoveries} redelivered wakes, ${wakes} test Wakes, ${unknown} outcome-unknown results, ` +
+        `${recoveries} redelivered wakes, ${leasesLost} leases lost by live replicas, ${wakes} test Wakes, ${unknown} outcome-unknown results, ` +
         `${((Date.now() - began) / 1000).toFixed(1)} s`,
     );
     expect(kills).toBeGreaterThan(0);
