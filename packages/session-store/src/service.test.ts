@@ -157,6 +157,40 @@ describe("SessionService over a router transport", () => {
         }),
         'events[0] (id "again") is a session.created event: only CreateSession writes it',
       ],
+      [
+        c.appendEvents({
+          sessionId: "bad-input",
+          expectedLastSeq: 1n,
+          events: [create(EventSchema, { id: "s42", payload: { case: "sessionStatus", value: { state: 42 } } })],
+        }),
+        'events[0] (id "s42"): session_status.state 42 is not a run state (1-3)',
+      ],
+      [
+        c.appendEvents({
+          sessionId: "bad-input",
+          expectedLastSeq: 1n,
+          events: [
+            create(EventSchema, {
+              id: "s999",
+              payload: { case: "sessionStatus", value: { state: 2, stopReason: 999 } },
+            }),
+          ],
+        }),
+        'events[0] (id "s999"): session_status.stop_reason 999 is not a stop reason',
+      ],
+      [
+        c.appendEvents({
+          sessionId: "bad-input",
+          expectedLastSeq: 1n,
+          events: [
+            create(EventSchema, {
+              id: "tool",
+              payload: { case: "agentToolUseStarted", value: { toolUseId: "t1", name: "sh", inputJson: "[]" } },
+            }),
+          ],
+        }),
+        'events[0] (id "tool"): agent_tool_use_started.input_json is an array: tool input must be a JSON object',
+      ],
       [c.getEvents({ sessionId: "bad-input", limit: 1001 }), "limit 1001 is over the maximum of 1000"],
       [c.getEvents({ sessionId: "bad-input", types: [EventType.UNSPECIFIED] }), "types[0] = 0 is not an event type"],
       [c.listSessions({ pageSize: 5000 }), "page_size 5000 is over the maximum of 1000"],

@@ -1,5 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
-import { type Event, EventType, eventTypeName } from "@reins/proto";
+import { type Event, EventType, eventTypeName, RunState, RunStateSchema, StopReasonSchema } from "@reins/proto";
 import { validateSessionId } from "@reins/service-kit";
 import { InvalidRequestError } from "./errors.js";
 
@@ -48,7 +48,62 @@ export function checkAppendBatch(events: readonly Event[]): void {
         `events[${i}] (id "${event.id}") is a session.created event: only CreateSession writes it`,
       );
     }
+    checkPayload(event, `events[${i}] (id "${event.id}")`);
   });
+}
+
+const runStates = new Set(RunStateSchema.values.map((v) => v.number));
+const stopReasons = new Set(StopReasonSchema.values.map((v) => v.number));
+
+// The log is read back by harnesses that trust it: values a reader cannot
+// interpret (an enum number no version defines, tool input that is not a JSON
+// object, which the Messages API would reject forever) are refused at the door.
+function checkPayload(event: Event, where: string): void {
+  const payload = event.payload;
+  switch (payload.case) {
+    case "sessionStatus": {
+      const { state, stopReason } = payload.value;
+      if (state === RunState.UNSPECIFIED || !runStates.has(state)) {
+        throw new InvalidRequestError(`${where}: session_status.state ${state} is not a run state (1-3)`);
+      }
+      if (!stopReasons.has(stopReason)) {
+        throw new InvalidRequestError(`${where}: session_status.stop_reason ${stopReason} is not a stop reason`);
+      }
+      break;
+    }
+    case "agentMessage": {
+      if (!stopReasons.has(payload.value.stopReason)) {
+        throw new InvalidRequestError(
+          `${where}: agent_message.stop_reason ${payload.value.stopReason} is not a stop reason`,
+        );
+      }
+      payload.value.content.forEach((block, k) => {
+        if (block.block.case === "toolUse") {
+          checkJsonObject(block.block.value.inputJson, `${where}: agent_message.content[${k}].tool_use.input_json`);
+        }
+      });
+      break;
+    }
+    case "agentToolUseStarted":
+      checkJsonObject(payload.value.inputJson, `${where}: agent_tool_use_started.input_json`);
+      break;
+    default:
+      break;
+  }
+}
+
+function checkJsonObject(json: string, field: string): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new InvalidRequestError(`${field} is not JSON (${(err as Error).message}): tool input must be a JSON object`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidRequestError(
+      `${field} is ${Array.isArray(value) ? "an array" : String(value === null ? "null" : typeof value)}: tool input must be a JSON object`,
+    );
+  }
 }
 
 export function checkExpectedLastSeq(value: bigint | number): number {
