@@ -21,6 +21,7 @@ describe("startNatsCluster", { timeout: 90_000 }, () => {
       expect(victim).toBeGreaterThanOrEqual(0);
       await cluster.kill(victim);
       expect(cluster.nodes[victim]?.running).toBe(false);
+      expect(cluster.indexOf(await cluster.waitForMetaLeader())).not.toBe(victim);
       // A new stream leader is elected; publishes retry until it answers.
       for (let i = 21; i <= 40; i++) acked.push(Number((await publishWithRetry(js, String(i))).seq));
       const next = (await jsm.streams.info("T")).cluster?.leader;

@@ -39,7 +39,7 @@ export interface NatsCluster extends AsyncDisposable {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts node `i` again on its store dir, then waits for a meta leader. */
   restart(i: number): Promise<void>;
-  /** Resolves once the running nodes report a JetStream meta leader; returns its server_name. */
+  /** Resolves once the running nodes report a running JetStream meta leader; returns its server_name. */
   waitForMetaLeader(timeoutMs?: number): Promise<string>;
   /** Index of the node named `serverName`, or -1. */
   indexOf(serverName: string): number;
@@ -99,8 +99,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     while (Date.now() < deadline) {
       const up = nodes.filter((n) => n.child && n.child.exitCode === null);
       const leader = await metaLeader(up.map((n) => n.monitorPort));
-      if (leader) return leader;
-      last = `${up.length} of ${nodes.length} nodes running, none reports a leader`;
+      // Right after a kill, followers still name the dead leader until their election timeout.
+      if (leader && up.some((n) => n.name === leader)) return leader;
+      last = `${up.length} of ${nodes.length} nodes running, ${leader ? `leader ${leader} is down` : "none reports a leader"}`;
       // An election has no event a client can subscribe to before JetStream answers.
       await new Promise((r) => setTimeout(r, 200));
     }
