@@ -98,13 +98,21 @@ describe("renderEvent", () => {
       "    for i in range(3):",
       "      print(i)",
     ]);
-    const args = render(
+    const file = render(
       event(5, {
         case: "agentToolUseStarted",
-        value: { toolUseId: "t1", name: "f", inputJson: '{"a":1,"b":"x\\ny"}' },
+        value: { toolUseId: "t1", name: "write_file", inputJson: '{"path":"main.py","content":"a = 1\\nprint(a)\\n"}' },
       }),
     );
-    expect(args[0]).toMatch(/agent\.tool_use_started f {2}\{"a":1,"b":"x\\ny"\}$/);
+    expect(file).toEqual([
+      expect.stringMatching(/agent\.tool_use_started write_file {2}path=main\.py$/),
+      "    a = 1",
+      "    print(a)",
+    ]);
+    const args = render(
+      event(5, { case: "agentToolUseStarted", value: { toolUseId: "t1", name: "f", inputJson: '{"a":1,"b":"x y"}' } }),
+    );
+    expect(args).toEqual([expect.stringMatching(/agent\.tool_use_started f {2}a=1 b="x y"$/)]);
   });
 
   it("agent.tool_result shows outcome, exit code, duration and the output shortened", () => {

@@ -35,6 +35,7 @@ export async function upStack(ctx: CliContext, command: Command, options: UpOpti
       },
       docker: options.docker,
       images: options.images,
+      scriptedModel: options.scriptedModel,
       env: ctx.env,
       progress,
       signal: abort.signal,

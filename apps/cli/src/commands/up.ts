@@ -12,6 +12,8 @@ export interface UpOptions {
   docker: boolean;
   images: "full" | "tiny" | "none";
   keepDocker?: boolean;
+  /** true / false from --scripted-model / --no-scripted-model; undefined: automatic. */
+  scriptedModel?: boolean;
 }
 
 export function registerUp(program: Command, ctx: CliContext): void {
@@ -37,6 +39,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
     )
     .option("--no-docker", "skip the Docker check and image build (tool calls then fail with an error result)")
     .option("--keep-docker", "leave a Docker engine this command started running on exit")
+    .option(
+      "--scripted-model",
+      "run the harness against the bundled scripted model even when ANTHROPIC_* is set (default: only when it is not)",
+    )
+    .option("--no-scripted-model", "never start the scripted model (model requests then need ANTHROPIC_API_KEY)")
     .addHelpText(
       "after",
       `
@@ -45,7 +52,9 @@ directory (--state-dir, REINS_STATE_DIR, default <repo>/.reins).
 
 Each daemon gets PATH, HOME, locale and REINS_LOG_LEVEL plus only its own
 variables: the harness ANTHROPIC_* (with ANTHROPIC_API_KEY it talks to Claude;
-ANTHROPIC_BASE_URL points it at any compatible endpoint), REINS_HARNESS_*,
+ANTHROPIC_BASE_URL points it at any compatible endpoint; with neither, at the
+bundled scripted model, which writes and runs a Python program for the task in
+a real sandbox), REINS_HARNESS_*,
 REINS_MODEL_*, REINS_DEFAULT_MODEL; the session service REINS_SESSION_*,
 REINS_STREAM_*; the executor REINS_EXECUTOR_*, REINS_TOOLS_CONFIG,
 REINS_SANDBOX_IMAGE and DOCKER_HOST. Model keys never reach the executor.

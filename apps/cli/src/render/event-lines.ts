@@ -1,7 +1,6 @@
 import type {
   AgentMessage,
   AgentToolResult,
-  AgentToolUseStarted,
   Event,
   SessionCreated,
   SessionError,
@@ -11,7 +10,7 @@ import type {
 import { eventNameOf, RunState, StopReason } from "@reins/proto";
 import type { Colors } from "../terminal.js";
 import { formatClock, formatCost, formatDuration, formatUsage, runStateName, stopReasonName } from "./format.js";
-import { inputLines, oneLine, previewInput, truncateOutput } from "./truncate.js";
+import { inputView, oneLine, previewInput, truncateOutput } from "./truncate.js";
 
 export interface RenderOptions {
   readonly colors: Colors;
@@ -64,9 +63,10 @@ function describe(event: Event, options: RenderOptions): Described {
       return agentMessage(p.value, options);
     case "agentToolUseStarted": {
       const maxLines = Number.isFinite(options.outputLines) ? options.outputLines : Number.MAX_SAFE_INTEGER;
-      const input = inputLines(p.value.inputJson, { maxLines, maxLineLength: Math.max(40, options.width - 6) });
-      if (input.length <= 1) return { summary: toolCall(p.value, options), body: [] };
-      return { summary: options.colors.bold(p.value.name), body: input.map((l) => options.colors.dim(l)) };
+      const input = inputView(p.value.inputJson, { maxLines, maxLineLength: Math.max(40, options.width - 40) });
+      const inline = input.inline ? `  ${options.colors.dim(input.inline)}` : "";
+      const summary = `${options.colors.bold(p.value.name)}${inline}`;
+      return { summary, body: input.lines.map((l) => options.colors.dim(l)) };
     }
     case "agentToolResult":
       return toolResult(p.value, options);
@@ -111,12 +111,6 @@ function agentMessage(v: AgentMessage, options: RenderOptions): Described {
     }
   }
   return { summary, body };
-}
-
-/** "bash  ls -la" with the tool name bold: the one-line form of a tool call. */
-export function toolCall(v: AgentToolUseStarted, options: RenderOptions): string {
-  const room = Math.max(20, options.width - 40 - v.name.length);
-  return `${options.colors.bold(v.name)}  ${options.colors.dim(previewInput(v.inputJson, room))}`;
 }
 
 /** "ok · exit 0 · 120ms" or "error · exit 1 · ..." for a tool result. */

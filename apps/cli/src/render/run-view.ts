@@ -4,7 +4,7 @@ import ora, { type Ora } from "ora";
 import type { Terminal } from "../terminal.js";
 import { toolOutputLines, toolResultSummary } from "./event-lines.js";
 import { formatCost, formatMs, formatUsage, stopReasonName } from "./format.js";
-import { inputLines } from "./truncate.js";
+import { inputView } from "./truncate.js";
 
 export interface RunViewOptions {
   /** Lines of tool output to show per result. */
@@ -134,13 +134,9 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
         }
         case "agentToolUseStarted": {
           const width = Math.max(30, terminal.columns - 6 - p.value.name.length);
-          const input = inputLines(p.value.inputJson, { maxLines: options.outputLines, maxLineLength: width });
-          if (input.length <= 1) {
-            line(`${c.blue("⏺")} ${c.bold(p.value.name)}  ${c.dim(input[0] ?? "")}`);
-          } else {
-            line(`${c.blue("⏺")} ${c.bold(p.value.name)}`);
-            for (const l of input) terminal.print(`  ${c.dim("┆")} ${c.dim(l)}`);
-          }
+          const input = inputView(p.value.inputJson, { maxLines: options.outputLines, maxLineLength: width });
+          line(`${c.blue("⏺")} ${c.bold(p.value.name)}${input.inline ? `  ${c.dim(input.inline)}` : ""}`);
+          for (const l of input.lines) terminal.print(`  ${c.dim("┆")} ${c.dim(l)}`);
           running.set(p.value.toolUseId, p.value.name);
           spinForTools();
           return;

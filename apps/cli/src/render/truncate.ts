@@ -59,20 +59,38 @@ export function previewInput(inputJson: string, max: number): string {
   }
 }
 
+/** A tool input as a transcript shows it: a one-line part and, for code, lines below. */
+export interface InputView {
+  readonly inline: string;
+  readonly lines: string[];
+}
+
 /**
- * A tool input for a transcript: a lone string field with several lines (code,
- * a script) as those lines, shortened; anything else as one preview line.
+ * A tool input for a transcript. The one string field with several lines (code,
+ * a file's content, a script) is shown as lines, shortened like output; the
+ * other fields inline as `name=value` (a lone field as just its value).
  */
-export function inputLines(inputJson: string, options: TruncateOptions): string[] {
+export function inputView(inputJson: string, options: TruncateOptions): InputView {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(inputJson);
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      const entries = Object.entries(value);
-      const only = entries.length === 1 ? entries[0]?.[1] : undefined;
-      if (typeof only === "string" && only.trim().includes("\n")) return truncateOutput(only, options);
-    }
+    value = JSON.parse(inputJson);
   } catch {
-    // not JSON: previewed as text below
+    return { inline: oneLine(inputJson, options.maxLineLength), lines: [] };
   }
-  return [previewInput(inputJson, options.maxLineLength)];
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return { inline: oneLine(JSON.stringify(value), options.maxLineLength), lines: [] };
+  }
+  const entries = Object.entries(value);
+  const multiline = entries.filter(([, v]) => typeof v === "string" && v.trim().includes("\n"));
+  const block = multiline.length === 1 ? multiline[0] : undefined;
+  const rest = entries.filter((e) => e !== block);
+  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  const inline =
+    rest.length === 1 && !block
+      ? show(rest[0]?.[1])
+      : rest.map(([k, v]) => `${k}=${typeof v === "string" && /^\S+$/.test(v) ? v : JSON.stringify(v)}`).join(" ");
+  return {
+    inline: oneLine(inline, options.maxLineLength),
+    lines: block ? truncateOutput(block[1] as string, options) : [],
+  };
 }

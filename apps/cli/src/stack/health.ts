@@ -1,3 +1,4 @@
+import http from "node:http";
 import { connect } from "nats";
 import { checkHealth, type HealthState } from "../clients.js";
 import { dockerVersion } from "./docker-engine.js";
@@ -28,12 +29,29 @@ export async function natsHealth(url: string): Promise<HealthState> {
   }
 }
 
+/** The scripted model speaks plain HTTP (the Messages API): any answer means it serves. */
+export function httpHealth(url: string): Promise<HealthState> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve("SERVING");
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve("UNREACHABLE"));
+  });
+}
+
 /** Health of every part of a stack: grpc.health.v1 Check for the daemons. */
 export async function stackHealth(state: StackState): Promise<ServiceStatus[]> {
   const services = state.services.map(async (s): Promise<ServiceStatus> => {
     if (!isOurProcess(s.pid, s.startTime))
       return { service: s.name, url: s.url, pid: s.pid, health: "STOPPED", ok: false };
-    const health = s.name === "nats" ? await natsHealth(s.url) : await checkHealth(s.url);
+    const health =
+      s.name === "nats"
+        ? await natsHealth(s.url)
+        : s.name === "model"
+          ? await httpHealth(s.url)
+          : await checkHealth(s.url);
     return { service: s.name, url: s.url, pid: s.pid, health, ok: health === "SERVING" };
   });
   const docker = (async (): Promise<ServiceStatus> => {

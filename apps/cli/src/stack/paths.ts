@@ -12,6 +12,9 @@ export function daemonEntry(app: string): string {
   return path.join(repoRoot, "apps", app, "dist", "main.js");
 }
 
+/** The scripted model's process entry, next to this module in dist/. */
+export const scriptedModelEntry = fileURLToPath(new URL("../scripted-model/main.js", import.meta.url));
+
 export function scriptPath(name: string): string {
   return path.join(repoRoot, "scripts", name);
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { daemonEntry } from "./paths.js";
+import { daemonEntry, scriptedModelEntry } from "./paths.js";
 import { type Spawned, spawnLogged } from "./spawn-logged.js";
 
 /** The line every daemon logs once it serves: {"msg":"listening","url":...}. */
@@ -65,6 +65,24 @@ export function startDaemonProcess(options: DaemonOptions): Promise<Spawned> {
     args: [daemonEntry(options.app)],
     env: options.env,
     logFile: path.join(options.logDir, `${options.app}.log`),
+    ready: listeningUrl,
+    timeoutMs: 30_000,
+    signal: options.signal,
+  });
+}
+
+/** The stand-in for Claude when no model key is given (see scripted-model/). */
+export function startScriptedModel(options: {
+  readonly apiKey: string;
+  readonly logDir: string;
+  readonly signal?: AbortSignal | undefined;
+}): Promise<Spawned> {
+  return spawnLogged({
+    name: "model",
+    command: process.execPath,
+    args: [scriptedModelEntry],
+    env: { ...baseEnv(process.env), REINS_SCRIPTED_MODEL_PORT: "0", REINS_SCRIPTED_MODEL_KEY: options.apiKey },
+    logFile: path.join(options.logDir, "model.log"),
     ready: listeningUrl,
     timeoutMs: 30_000,
     signal: options.signal,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { CliError } from "../cli-error.js";
@@ -7,7 +8,14 @@ import { freePort, portInUse } from "./free-port.js";
 import { ensureSandboxImages } from "./images.js";
 import { daemonEntry, repoRoot, type StackPaths } from "./paths.js";
 import { isOurProcess, processStartTime, stopWords } from "./processes.js";
-import { daemonEnv, findNatsServer, startDaemonProcess, startNats, writeExecutorToken } from "./services.js";
+import {
+  daemonEnv,
+  findNatsServer,
+  startDaemonProcess,
+  startNats,
+  startScriptedModel,
+  writeExecutorToken,
+} from "./services.js";
 import type { Spawned } from "./spawn-logged.js";
 import { readState, removeState, type StackState } from "./state-file.js";
 
@@ -18,6 +26,8 @@ export interface UpOptions {
   /** Skip the Docker check and image build (the executor then reports errors per call). */
   readonly docker: boolean;
   readonly images: "full" | "tiny" | "none";
+  /** Start the scripted model for the harness; undefined: only when no ANTHROPIC_* is set. */
+  readonly scriptedModel: boolean | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly progress: Progress;
   readonly signal: AbortSignal;
@@ -120,6 +130,23 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
       }
     }
 
+    const scripted = options.scriptedModel ?? (!env.ANTHROPIC_API_KEY && !env.ANTHROPIC_BASE_URL);
+    let modelEnv: Record<string, string> = {};
+    if (scripted) {
+      const apiKey = randomBytes(24).toString("base64url");
+      const model = await progress.step(
+        "starting the scripted model (no ANTHROPIC_API_KEY: it stands in for Claude)",
+        () => startScriptedModel({ apiKey, logDir: paths.logDir, signal }),
+        (s) => `scripted model ${s.url} (stands in for Claude; set ANTHROPIC_API_KEY to use Claude)`,
+      );
+      started.push(model);
+      modelEnv = {
+        ANTHROPIC_BASE_URL: model.url,
+        ANTHROPIC_API_KEY: apiKey,
+        REINS_DEFAULT_MODEL: env.REINS_DEFAULT_MODEL || "reins-scripted",
+      };
+    }
+
     const token = await writeExecutorToken(paths.tokenFile);
     const executor = await progress.step(
       "starting the executor",
@@ -167,13 +194,21 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
           signal,
           env: daemonEnv(
             env,
-            ["REINS_HARNESS_", "REINS_MODEL_", "REINS_DEFAULT_MODEL", "REINS_SESSION_TOKEN", "ANTHROPIC_"],
+            // With the scripted model, a key in the caller's environment stays there.
+            [
+              "REINS_HARNESS_",
+              "REINS_MODEL_",
+              "REINS_DEFAULT_MODEL",
+              "REINS_SESSION_TOKEN",
+              ...(scripted ? [] : ["ANTHROPIC_"]),
+            ],
             {
               REINS_HARNESS_LISTEN: listen(options.ports.harness),
               REINS_SESSION_URL: session.url,
               REINS_EXECUTOR_URL: executor.url,
               REINS_EXECUTOR_TOKEN: token,
               REINS_NATS_URL: nats.url,
+              ...modelEnv,
             },
           ),
         }),
