@@ -30,6 +30,7 @@ import {
   startFakeAnthropic,
   startNatsServer,
 } from "@reins/testkit";
+import { connect } from "nats";
 
 const image = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";
 const ackWaitMs = 1_000;
@@ -78,18 +79,18 @@ try {
   await writeFile(toolsFile, catalog);
   const nats = await startNatsServer();
   owned.push(() => nats.stop());
-  // Recovery sessions sit in a long call; throughput sessions run two quick calls.
+  // The recovery session calls a tool every turn, for ever; throughput sessions make two quick calls.
   const fake = await startFakeAnthropic({
-    script: scriptTurns([
-      (req) => {
-        const slow = JSON.stringify(req.body?.messages ?? "").includes("slow");
-        return {
-          content: [{ type: "tool_use", name: "sh", input: { command: slow ? "sleep 30" : "echo one" } }],
-        };
-      },
-      { content: [{ type: "tool_use", name: "sh", input: { command: "echo two" } }] },
-      { content: [{ type: "text", text: "Done." }] },
-    ]),
+    script: (req) => {
+      const text = JSON.stringify(req.body?.messages ?? "");
+      if (text.includes("forever"))
+        return { content: [{ type: "tool_use", name: "sh", input: { command: "echo again" } }] };
+      return scriptTurns([
+        { content: [{ type: "tool_use", name: "sh", input: { command: "echo one" } }] },
+        { content: [{ type: "tool_use", name: "sh", input: { command: "echo two" } }] },
+        { content: [{ type: "text", text: "Done." }] },
+      ])(req);
+    },
   });
   owned.push(() => fake.close());
   const session = await startDaemon({
@@ -110,7 +111,7 @@ try {
   const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: session.url }));
 
   const replicas: Daemon[] = [];
-  const startReplica = async () => {
+  const startReplica = async (extra: Record<string, string> = {}) => {
     const daemon = await startDaemon({
       app: "harness",
       env: {
@@ -123,6 +124,7 @@ try {
         ANTHROPIC_BASE_URL: fake.url,
         REINS_WAKE_MODE: "queue",
         REINS_WAKE_ACK_WAIT_MS: String(ackWaitMs),
+        ...extra,
       },
     });
     replicas.push(daemon);
@@ -134,17 +136,17 @@ try {
   const waitFor = async (pred: () => boolean, what: string, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) {
+        const logs = replicas.map((r) => r.output.slice(-15).join("\n")).join("\n--\n");
+        const nc = await connect({ servers: nats.url });
+        const info = await (await nc.jetstreamManager()).consumers.info("REINS_WAKE", "harness");
+        await nc.close();
+        throw new Error(
+          `timed out waiting for ${what}; consumer ${JSON.stringify({ pending: info.num_pending, ackPending: info.num_ack_pending, waiting: info.num_waiting, redelivered: info.num_redelivered })}; harness logs:\n${logs}`,
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-  };
-
-  /** Resolves with the time the session's first event after `afterSeq` arrives. */
-  const nextEventAt = async (sessionId: string, afterSeq: bigint, signal: AbortSignal) => {
-    for await (const { event } of sessions.streamEvents({ sessionId, afterSeq }, { signal })) {
-      if (event) return performance.now();
-    }
-    throw new Error("stream ended");
   };
 
   const settled = async (sessionId: string) => {
@@ -160,41 +162,37 @@ try {
     }
   };
 
-  // 1. Recovery time.
-  const killed = new Set<Daemon>();
-  await startReplica();
-  await startReplica();
+  // 1. Recovery time. Every replica here SIGKILLs itself right after its first
+  // tool intent is written (the fault hook logs the time), and a session that
+  // never ends calls a tool every turn: each crash hands the session to the other
+  // live replica, and a fresh replica replaces the dead one.
+  const armed = () => startReplica({ REINS_FAULT_CRASH_AFTER: "agent.tool_use_started:1" });
+  let live = [await armed(), await armed()];
+  const arrivals = new Map<bigint, number>();
+  const watching = new AbortController();
+  const { sessionId: endless } = await clientOf(live[0] as Daemon).startSession({ config, message: "forever" });
+  const watch = (async () => {
+    for await (const { event } of sessions.streamEvents(
+      { sessionId: endless, afterSeq: 0n },
+      { signal: watching.signal },
+    )) {
+      if (event) arrivals.set(event.seq, Date.now());
+    }
+  })().catch(() => undefined);
   const recoveries: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const live = replicas.filter((r) => !killed.has(r));
-    const { sessionId } = await clientOf(live[0] as Daemon).startSession({ config, message: `slow ${round}` });
-    await waitFor(
-      () => live.some((r) => r.output.some((l) => l.includes("wake taken") && l.includes(sessionId))),
-      "a replica to take the wake",
-    );
-    const worker = live.find((r) => r.output.some((l) => l.includes("wake taken") && l.includes(sessionId)));
-    if (!worker) throw new Error("no worker");
-    // Kill it once the call is under way (its intent written).
-    let lastSeq = 0n;
-    for (;;) {
-      const { events } = await sessions.getEvents({ sessionId });
-      const started = events.find((e) => e.payload.case === "agentToolUseStarted");
-      if (started) {
-        lastSeq = events.at(-1)?.seq ?? 0n;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const leave = new AbortController();
-    const next = nextEventAt(sessionId, lastSeq, leave.signal);
-    const killedAt = performance.now();
-    await worker.kill("SIGKILL");
-    killed.add(worker);
-    recoveries.push((await next) - killedAt);
-    leave.abort();
-    await startReplica();
+    const dead = await Promise.race(live.map((d) => d.exited.then(() => d)));
+    const line = dead.output.find((l) => l.includes("fault injection: crashing now"));
+    if (!line) throw new Error(`a replica died without crashing on purpose:\n${dead.output.join("\n")}`);
+    const crash = JSON.parse(line) as { time: number; seq: string };
+    live = [...live.filter((d) => d !== dead), await armed()];
+    const nextSeq = BigInt(crash.seq) + 1n;
+    await waitFor(() => arrivals.has(nextSeq), `seq ${nextSeq} after the crash`);
+    recoveries.push((arrivals.get(nextSeq) ?? Number.NaN) - crash.time);
   }
-  for (const r of replicas) if (!killed.has(r)) await r.kill("SIGTERM");
+  watching.abort();
+  await watch;
+  for (const r of live) await r.kill("SIGTERM");
 
   // 2. Throughput with 1, 2, 3 replicas.
   const throughput: Array<{ n: number; perMinute: number; cpu: Record<string, number>; machine: number }> = [];

@@ -277,6 +277,8 @@ async function ensureConsumer(
   }
 }
 
+// JetStream refuses a second wake for the subject with err_code 10077 ("maximum messages per subject exceeded").
 function queuedAlready(err: unknown): boolean {
-  return /maximum messages per subject|per subject/i.test((err as Error)?.message ?? "");
+  const api = (err as { api_error?: { err_code?: number; description?: string } } | undefined)?.api_error;
+  return api?.err_code === 10077 || /maximum messages per subject/i.test(api?.description ?? "");
 }
