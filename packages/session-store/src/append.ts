@@ -47,7 +47,7 @@ export async function appendEvents(
     // Each extra round needs another writer to have written in between; the
     // bound only turns a pathological storm into ABORTED instead of a spin.
     for (let round = 0; ; round++) {
-      if (round === 10) throw new FencedError(sessionId, expectedLastSeq, state.lastSeq);
+      if (round === 10) throw new FencedError(sessionId, expectedLastSeqInput, state.lastSeq);
       const existing = findExisting(state, input);
       if (existing && !fresh) {
         // Answer with the log's current last seq, not a cached one.
@@ -67,7 +67,7 @@ export async function appendEvents(
           fresh = true;
           continue;
         }
-        throw new FencedError(sessionId, expectedLastSeq, state.lastSeq);
+        throw new FencedError(sessionId, expectedLastSeqInput, state.lastSeq);
       }
       const time = timestampFromMs(Date.now());
       const events = input.map((event, i) => ({ ...event, seq: BigInt(expectedLastSeq + 1 + i), time }));

@@ -28,7 +28,7 @@ export class FencedError extends Error {
   override readonly name = "FencedError";
   constructor(
     readonly sessionId: string,
-    readonly expectedLastSeq: number,
+    readonly expectedLastSeq: bigint | number,
     readonly lastSeq: number,
   ) {
     super(

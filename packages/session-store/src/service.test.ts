@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { EventSchema, EventType, SessionService } from "@reins/proto";
+import { EventSchema, EventType, type RunState, SessionService, type StopReason } from "@reins/proto";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessionServiceImpl } from "./service.js";
@@ -161,7 +161,9 @@ describe("SessionService over a router transport", () => {
         c.appendEvents({
           sessionId: "bad-input",
           expectedLastSeq: 1n,
-          events: [create(EventSchema, { id: "s42", payload: { case: "sessionStatus", value: { state: 42 } } })],
+          events: [
+            create(EventSchema, { id: "s42", payload: { case: "sessionStatus", value: { state: 42 as RunState } } }),
+          ],
         }),
         'events[0] (id "s42"): session_status.state 42 is not a run state (1-3)',
       ],
@@ -172,7 +174,7 @@ describe("SessionService over a router transport", () => {
           events: [
             create(EventSchema, {
               id: "s999",
-              payload: { case: "sessionStatus", value: { state: 2, stopReason: 999 } },
+              payload: { case: "sessionStatus", value: { state: 2, stopReason: 999 as StopReason } },
             }),
           ],
         }),
@@ -194,6 +196,7 @@ describe("SessionService over a router transport", () => {
       [c.getEvents({ sessionId: "bad-input", limit: 1001 }), "limit 1001 is over the maximum of 1000"],
       [c.getEvents({ sessionId: "bad-input", types: [EventType.UNSPECIFIED] }), "types[0] = 0 is not an event type"],
       [c.listSessions({ pageSize: 5000 }), "page_size 5000 is over the maximum of 1000"],
+      [c.listSessions({ state: 42 as RunState }), "state 42 is not a run state (0 = all, 1-3)"],
       [c.listSessions({ pageToken: "garbage" }), 'page_token "garbage" is invalid: pass a next_page_token'],
     ];
     for (const [call, message] of cases) {
@@ -234,6 +237,18 @@ describe("SessionService over a router transport", () => {
       code: Code.Aborted,
       message:
         'session "rpc-fence": expected_last_seq is 1 but the log\'s last seq is 2; nothing was written (another writer appended first)',
+    });
+    const maxUint64 = 2n ** 64n - 1n;
+    expect(
+      await failure(c.appendEvents({ sessionId: "rpc-fence", expectedLastSeq: maxUint64, events: [userMessage("c")] })),
+    ).toEqual({
+      code: Code.Aborted,
+      message: `session "rpc-fence": expected_last_seq is ${maxUint64} but the log's last seq is 2; nothing was written (another writer appended first)`,
+    });
+    expect(await c.getEvents({ sessionId: "rpc-fence", afterSeq: maxUint64 })).toMatchObject({
+      events: [],
+      nextAfterSeq: maxUint64,
+      lastSeq: 2n,
     });
     expect(await failure(c.createSession({ sessionId: "rpc-fence", config: testConfig(), eventId: "c2" }))).toEqual({
       code: Code.AlreadyExists,

@@ -92,7 +92,8 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
           types: req.types,
         });
         const response = create(GetEventsResponseSchema, {
-          nextAfterSeq: BigInt(page.nextAfterSeq),
+          // Nothing examined: echo the cursor as sent (it may exceed 2^53).
+          nextAfterSeq: page.nextAfterSeq === Number(req.afterSeq) ? req.afterSeq : BigInt(page.nextAfterSeq),
           lastSeq: BigInt(page.lastSeq),
         });
         if (isBinary(ctx)) {

@@ -16,7 +16,7 @@ import { lastSeqOf } from "./session-state.js";
 import { createStateCache } from "./state-cache.js";
 import type { StoreContext } from "./store-context.js";
 import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./stream-events.js";
-import { checkEventId, checkSessionId, checkTitle } from "./validate.js";
+import { checkEventId, checkSessionId, checkStateFilter, checkTitle } from "./validate.js";
 
 export interface CreateSessionInput {
   /** Empty or absent: a UUIDv7 is generated. */
@@ -109,6 +109,7 @@ export async function createSessionStore(
     createSession: (input) => createSession(ctx, input),
     getSession: (sessionId) => getSession(ctx, sessionId),
     async listSessions(request) {
+      checkStateFilter(request.state ?? 0);
       conn.assertReady();
       // The list comes from the in-memory mirror; a live server round trip
       // makes sure it is not an outage's frozen copy.

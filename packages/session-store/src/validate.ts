@@ -106,14 +106,23 @@ function checkJsonObject(json: string, field: string): void {
   }
 }
 
+/**
+ * An expected_last_seq as a number for comparisons. A value beyond 2^53 cannot
+ * be any log's last seq; it becomes Infinity, which never matches (the caller
+ * quotes the original in its messages).
+ */
 export function checkExpectedLastSeq(value: bigint | number): number {
-  const seq = Number(value);
-  if (seq < 1) {
+  if (value < 1) {
     throw new InvalidRequestError(
       "expected_last_seq must be at least 1: every session starts with its session.created event at seq 1",
     );
   }
-  return seq;
+  return value > Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : Number(value);
+}
+
+/** A run-state filter: UNSPECIFIED (all) or a defined state. */
+export function checkStateFilter(state: number): void {
+  if (!runStates.has(state)) throw new InvalidRequestError(`state ${state} is not a run state (0 = all, 1-3)`);
 }
 
 /** Resolves a page limit: 0 means the maximum. */
