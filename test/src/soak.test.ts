@@ -105,6 +105,12 @@ describe("soak", { timeout: long ? 3_600_000 : 600_000 }, () => {
         `${recoveries} redelivered wakes, ${leasesLost} leases lost by live replicas, ${wakes} test Wakes, ${unknown} outcome-unknown results, ` +
         `${((Date.now() - began) / 1000).toFixed(1)} s`,
     );
+    // What the replicas said about any session the queue left without a runner.
+    for (const [i, id] of ids.entries()) {
+      if (!finished[i]?.wakes) continue;
+      const lines = harnessLog.filter((line) => line.includes(id)).slice(-8);
+      console.log(`needed ${finished[i]?.wakes} Wake(s): ${id}\n${lines.map((l) => l.slice(0, 300)).join("\n")}`);
+    }
     expect(kills).toBeGreaterThan(0);
     expect(wakes).toBe(0);
   });
