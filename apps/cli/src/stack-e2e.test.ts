@@ -158,8 +158,24 @@ describe("reins up --detach, run, down", () => {
   }, 120_000);
 
   it("run --json prints NDJSON ending with the session summary", async () => {
-    const run = await reins(["run", "--json", "--no-tools", "print the first 10 primes"]);
+    const run = await reins([
+      "run",
+      "--json",
+      "--no-tools",
+      "--model",
+      "claude-test-model",
+      "--system",
+      "Be brief.",
+      "--max-turns",
+      "3",
+      "print the first 10 primes",
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
+    // The options reached the model request.
+    const sent = fake.answered().at(-1)?.body;
+    expect(sent?.model).toBe("claude-test-model");
+    expect(JSON.stringify(sent?.system)).toContain("Be brief.");
+    expect(sent?.tools ?? []).toEqual([]);
     const items = run.stdout
       .trim()
       .split("\n")
@@ -195,6 +211,9 @@ describe("reins up --detach, run, down", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as { sessionId: string; stopReason?: string })
       .find((s) => s.stopReason === "STOP_REASON_END_TURN")?.sessionId as string;
+    const woke = await reins(["wake", doneId]);
+    expect(woke.exitCode, woke.stderr).toBe(0);
+    expect(woke.stdout).toMatch(new RegExp(`^woke ${doneId} \\(log at seq \\d+\\)`));
     const replay = await reins(["watch", doneId]);
     expect(replay.exitCode, replay.stderr).toBe(0);
     expect(replay.stdout).toContain("› print the first 10 primes");
