@@ -28,6 +28,24 @@ describe("error messages", () => {
       `${sent.slice(0, maxErrorMessageLength)}... (${sent.length - maxErrorMessageLength} more characters)`,
     );
     // The connection survived: the next call works.
-    await expect(client.listTools({})).rejects.toMatchObject({ code: Code.InvalidArgument });
+    await expect(client.listTools({}, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+
+  it("replaces a lone surrogate in a message, which gRPC's percent-encoding cannot send", async () => {
+    await using server = await startServer({
+      services: [
+        bindService(ExecutorService, {
+          listTools: () => {
+            // What V8 says about JSON cut in the middle of an emoji.
+            throw new ConnectError('input_json is not valid JSON: "\uD83D" is not valid', Code.InvalidArgument);
+          },
+        }),
+      ],
+    });
+    const client = createClient(ExecutorService, createGrpcTransport({ baseUrl: server.url }));
+    await expect(client.listTools({}, { timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: 'input_json is not valid JSON: "\uFFFD" is not valid',
+    });
   });
 });

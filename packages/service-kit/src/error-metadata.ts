@@ -14,6 +14,21 @@ type OutgoingDetail = NonNullable<ConstructorParameters<typeof ConnectError>[3]>
  */
 export const maxErrorMessageLength = 2048;
 
+// A UTF-16 surrogate without its other half: it cannot be encoded as UTF-8.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The message as sent: at most maxErrorMessageLength characters, and well-formed. A message
+ * may quote a piece of the request cut in the middle of a surrogate pair (V8's JSON.parse
+ * errors do), and gRPC's percent-encoding of grpc-message throws on a lone surrogate: the
+ * call would end without its status.
+ */
+function sendable(message: string): string {
+  const extra = message.length - maxErrorMessageLength;
+  const cut = extra > 0 ? `${message.slice(0, maxErrorMessageLength)}... (${extra} more characters)` : message;
+  return cut.replace(loneSurrogate, "\uFFFD");
+}
+
 function scrub(err: unknown): unknown {
   if (!(err instanceof ConnectError)) return err;
   const names: string[] = [];
@@ -21,17 +36,16 @@ function scrub(err: unknown): unknown {
     names.push(name);
   });
   for (const name of names) if (protocolHeader.test(name)) err.metadata.delete(name);
-  const extra = err.rawMessage.length - maxErrorMessageLength;
-  if (extra <= 0) return err;
-  const message = `${err.rawMessage.slice(0, maxErrorMessageLength)}... (${extra} more characters)`;
+  const message = sendable(err.rawMessage);
+  if (message === err.rawMessage) return err;
   // Details decoded from an upstream response cannot be re-encoded without their schema.
   const details = err.details.filter((d): d is OutgoingDetail => !("type" in d && d.value instanceof Uint8Array));
   return new ConnectError(message, err.code, err.metadata, details, err.cause);
 }
 
 /**
- * Drops protocol headers from the metadata of errors a handler throws, and cuts overlong
- * messages to maxErrorMessageLength.
+ * Drops protocol headers from the metadata of errors a handler throws, and makes their
+ * messages sendable (see `sendable`).
  *
  * A ConnectError caught from an upstream call carries that call's response headers and
  * trailers as metadata (content-type, grpc-status, grpc-encoding...). Rethrown as is, they
