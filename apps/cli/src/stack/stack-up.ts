@@ -86,9 +86,10 @@ async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
 }
 
 /**
- * Starts nats-server, checks Docker and the sandbox images, then the executor,
- * session and harness daemons. On any failure (or abort) it stops what it
- * started, in reverse order, before rethrowing.
+ * Starts nats-server, checks Docker and the sandbox images, starts the scripted
+ * model if the harness gets no model endpoint, then the executor, session and
+ * harness daemons. On any failure (or abort) it stops what it started, in
+ * reverse order, before rethrowing.
  */
 export async function startStack(options: UpOptions): Promise<StartedStack> {
   const { paths, progress, signal, env } = options;
@@ -135,7 +136,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
     if (scripted) {
       const apiKey = randomBytes(24).toString("base64url");
       const model = await progress.step(
-        "starting the scripted model (no ANTHROPIC_API_KEY: it stands in for Claude)",
+        `starting the scripted model${options.scriptedModel ? "" : " (no ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL set)"}`,
         () => startScriptedModel({ apiKey, logDir: paths.logDir, signal }),
         (s) => `scripted model ${s.url} (stands in for Claude; set ANTHROPIC_API_KEY to use Claude)`,
       );
