@@ -162,6 +162,25 @@ describe("the wake work queue", { timeout: 120_000 }, () => {
     expect(toolPairingProblems(stack.fake.requests)).toEqual([]);
   });
 
+  it("hands a session back at once when a replica shuts down gracefully (no ack wait)", async () => {
+    const script = scriptTurns([
+      { content: [{ type: "tool_use", id: "toolu_t", name: "sh", input: { command: "sleep 5; echo t" } }] },
+      { content: [{ type: "text", text: "Done." }] },
+    ]);
+    // An ack wait far longer than the test may take: only a hand-back can move the session in time.
+    await using stack = await startHarnessStack(script, { ...ackWait, REINS_WAKE_ACK_WAIT_MS: "120000" });
+    const leaving = stack.harness();
+    const { sessionId } = await clientOf(leaving).startSession({ config, message: "go" });
+    await untilEvent(stack, sessionId, "agent.tool_use_started");
+    const staying = await stack.startHarness();
+    await leaving.kill("SIGTERM");
+    const events = await stack.settled(sessionId, 0n, 60_000);
+    expect(lastStatus(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    expect(logProblems(events)).toEqual([]);
+    expect(await logged(staying, /wake redelivered/)).toContain(sessionId);
+    expect(toolPairingProblems(stack.fake.requests)).toEqual([]);
+  });
+
   it("never gives one session two writers: repeated Wakes on two replicas while it runs", async () => {
     const script = scriptTurns([
       { content: [{ type: "tool_use", id: "toolu_w", name: "sh", input: { command: "sleep 1; echo w" } }] },

@@ -78,6 +78,7 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
   const working = new Set<Promise<void>>();
   let pulling: Promise<void> | undefined;
   let slotFreed: (() => void) | undefined;
+  let stopBatch: (() => void) | undefined;
 
   const publish = async (sessionId: string, lastSeq: bigint) => {
     const h = headers();
@@ -176,14 +177,19 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
       }
       try {
         const batch = await consumer.fetch({ max_messages: free, expires: 2_000 });
+        stopBatch = () => batch.stop();
         for await (const msg of batch) {
+          // A wake that arrives while shutting down goes straight back to the other replicas.
+          if (closing.signal.aborted) {
+            msg.nak();
+            continue;
+          }
           const job = work(msg).catch((err: unknown) => log?.error({ err, subject: msg.subject }, "wake failed"));
           working.add(job);
           void job.finally(() => {
             working.delete(job);
             slotFreed?.();
           });
-          if (closing.signal.aborted) break;
         }
       } catch (err) {
         if (closing.signal.aborted) break;
@@ -213,11 +219,13 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     isRunning: (sessionId) => runner.isRunning(sessionId),
     stop: (sessionId) => runner.stop(sessionId),
     async close() {
+      // Stop pulling first, so that no wake is taken by a process on its way out.
       closing.abort();
       slotFreed?.();
+      stopBatch?.();
+      await pulling?.catch(() => undefined);
       await runner.close();
       await Promise.allSettled([...working]);
-      await pulling?.catch(() => undefined);
     },
     async [Symbol.asyncDispose]() {
       await this.close();
