@@ -100,107 +100,120 @@ describe("SessionService over a router transport", () => {
   it("says INVALID_ARGUMENT with what is wrong", async () => {
     const c = client();
     await c.createSession({ sessionId: "bad-input", config: testConfig() });
-    const cases: [Promise<unknown>, string][] = [
+    const cases: [() => Promise<unknown>, string][] = [
       [
-        c.getSession({ sessionId: "a.b" }),
+        () => c.getSession({ sessionId: "a.b" }),
         `session_id "a.b" is invalid: use 1-64 characters from A-Z a-z 0-9 _ - (no '.', '*', '>' or spaces)`,
       ],
-      [c.getEvents({ sessionId: "" }), "session_id is required"],
-      [c.createSession({ sessionId: "no-config" }), "config is required: the session.created event records it"],
+      [() => c.getEvents({ sessionId: "" }), "session_id is required"],
+      [() => c.createSession({ sessionId: "no-config" }), "config is required: the session.created event records it"],
       [
-        c.createSession({ sessionId: "long-title", config: testConfig(), title: "x".repeat(201) }),
+        () => c.createSession({ sessionId: "long-title", config: testConfig(), title: "x".repeat(201) }),
         "title is 201 characters, over the limit of 200",
       ],
       [
-        c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [create(EventSchema, { id: "e1" })] }),
+        () =>
+          c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [create(EventSchema, { id: "e1" })] }),
         'events[0] (id "e1") has no payload: set exactly one event kind',
       ],
       [
-        c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [userMessage("x", "has space")] }),
+        () => c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [userMessage("x", "has space")] }),
         'events[0].id "has space" is invalid: use 1-128 characters from A-Z a-z 0-9 _ - . :',
       ],
       [
-        c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [userMessage("x", "")] }),
+        () => c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [userMessage("x", "")] }),
         "events[0].id is required (a unique id such as a UUIDv7)",
       ],
       [
-        c.appendEvents({
-          sessionId: "bad-input",
-          expectedLastSeq: 1n,
-          events: [userMessage("x", "same"), userMessage("y", "same")],
-        }),
+        () =>
+          c.appendEvents({
+            sessionId: "bad-input",
+            expectedLastSeq: 1n,
+            events: [userMessage("x", "same"), userMessage("y", "same")],
+          }),
         'events[1].id "same" appears twice in the batch',
       ],
       [
-        c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [] }),
+        () => c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 1n, events: [] }),
         "events is empty: append at least one event",
       ],
       [
-        c.appendEvents({
-          sessionId: "bad-input",
-          expectedLastSeq: 1n,
-          events: Array.from({ length: 101 }, (_, i) => userMessage(`${i}`)),
-        }),
+        () =>
+          c.appendEvents({
+            sessionId: "bad-input",
+            expectedLastSeq: 1n,
+            events: Array.from({ length: 101 }, (_, i) => userMessage(`${i}`)),
+          }),
         "batch of 101 events is over the limit of 100: split it into several appends",
       ],
       [
-        c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 0n, events: [userMessage("x")] }),
+        () => c.appendEvents({ sessionId: "bad-input", expectedLastSeq: 0n, events: [userMessage("x")] }),
         "expected_last_seq must be at least 1: every session starts with its session.created event at seq 1",
       ],
       [
-        c.appendEvents({
-          sessionId: "bad-input",
-          expectedLastSeq: 1n,
-          events: [
-            create(EventSchema, { id: "again", payload: { case: "sessionCreated", value: { config: testConfig() } } }),
-          ],
-        }),
+        () =>
+          c.appendEvents({
+            sessionId: "bad-input",
+            expectedLastSeq: 1n,
+            events: [
+              create(EventSchema, {
+                id: "again",
+                payload: { case: "sessionCreated", value: { config: testConfig() } },
+              }),
+            ],
+          }),
         'events[0] (id "again") is a session.created event: only CreateSession writes it',
       ],
       [
-        c.appendEvents({
-          sessionId: "bad-input",
-          expectedLastSeq: 1n,
-          events: [
-            create(EventSchema, { id: "s42", payload: { case: "sessionStatus", value: { state: 42 as RunState } } }),
-          ],
-        }),
+        () =>
+          c.appendEvents({
+            sessionId: "bad-input",
+            expectedLastSeq: 1n,
+            events: [
+              create(EventSchema, { id: "s42", payload: { case: "sessionStatus", value: { state: 42 as RunState } } }),
+            ],
+          }),
         'events[0] (id "s42"): session_status.state 42 is not a run state (1-3)',
       ],
       [
-        c.appendEvents({
-          sessionId: "bad-input",
-          expectedLastSeq: 1n,
-          events: [
-            create(EventSchema, {
-              id: "s999",
-              payload: { case: "sessionStatus", value: { state: 2, stopReason: 999 as StopReason } },
-            }),
-          ],
-        }),
+        () =>
+          c.appendEvents({
+            sessionId: "bad-input",
+            expectedLastSeq: 1n,
+            events: [
+              create(EventSchema, {
+                id: "s999",
+                payload: { case: "sessionStatus", value: { state: 2, stopReason: 999 as StopReason } },
+              }),
+            ],
+          }),
         'events[0] (id "s999"): session_status.stop_reason 999 is not a stop reason',
       ],
       [
-        c.appendEvents({
-          sessionId: "bad-input",
-          expectedLastSeq: 1n,
-          events: [
-            create(EventSchema, {
-              id: "tool",
-              payload: { case: "agentToolUseStarted", value: { toolUseId: "t1", name: "sh", inputJson: "[]" } },
-            }),
-          ],
-        }),
+        () =>
+          c.appendEvents({
+            sessionId: "bad-input",
+            expectedLastSeq: 1n,
+            events: [
+              create(EventSchema, {
+                id: "tool",
+                payload: { case: "agentToolUseStarted", value: { toolUseId: "t1", name: "sh", inputJson: "[]" } },
+              }),
+            ],
+          }),
         'events[0] (id "tool"): agent_tool_use_started.input_json is an array: tool input must be a JSON object',
       ],
-      [c.getEvents({ sessionId: "bad-input", limit: 1001 }), "limit 1001 is over the maximum of 1000"],
-      [c.getEvents({ sessionId: "bad-input", types: [EventType.UNSPECIFIED] }), "types[0] = 0 is not an event type"],
-      [c.listSessions({ pageSize: 5000 }), "page_size 5000 is over the maximum of 1000"],
-      [c.listSessions({ state: 42 as RunState }), "state 42 is not a run state (0 = all, 1-3)"],
-      [c.listSessions({ pageToken: "garbage" }), 'page_token "garbage" is invalid: pass a next_page_token'],
+      [() => c.getEvents({ sessionId: "bad-input", limit: 1001 }), "limit 1001 is over the maximum of 1000"],
+      [
+        () => c.getEvents({ sessionId: "bad-input", types: [EventType.UNSPECIFIED] }),
+        "types[0] = 0 is not an event type",
+      ],
+      [() => c.listSessions({ pageSize: 5000 }), "page_size 5000 is over the maximum of 1000"],
+      [() => c.listSessions({ state: 42 as RunState }), "state 42 is not a run state (0 = all, 1-3)"],
+      [() => c.listSessions({ pageToken: "garbage" }), 'page_token "garbage" is invalid: pass a next_page_token'],
     ];
     for (const [call, message] of cases) {
-      expect(await failure(call)).toEqual({ code: Code.InvalidArgument, message });
+      expect(await failure(call())).toEqual({ code: Code.InvalidArgument, message });
     }
     // Too many bytes: the limit is the store's max message size less header room.
     const big = await failure(
