@@ -9,7 +9,8 @@ export interface HarnessConfig {
   readonly sessionToken: string | undefined;
   readonly executorUrl: string;
   readonly executorToken: string | undefined;
-  readonly natsUrl: string;
+  /** NATS servers; REINS_NATS_URL may list several, comma-separated (a cluster). */
+  readonly natsServers: string[];
   readonly anthropic: {
     readonly apiKey: string | undefined;
     readonly baseURL: string | undefined;
@@ -28,6 +29,8 @@ export interface HarnessConfig {
     readonly ackWaitMs: number;
     /** Sessions this replica works at once. */
     readonly concurrency: number;
+    /** Replicas of the wake stream, like the session service's REINS_STREAM_REPLICAS. */
+    readonly replicas: number;
   };
 }
 
@@ -40,7 +43,10 @@ export function loadConfig(env: Env): HarnessConfig {
     sessionToken: secret(env, "REINS_SESSION_TOKEN"),
     executorUrl: url(env, "REINS_EXECUTOR_URL", "http://127.0.0.1:7003"),
     executorToken: secret(env, "REINS_EXECUTOR_TOKEN"),
-    natsUrl: env.REINS_NATS_URL || "nats://127.0.0.1:4222",
+    natsServers: (env.REINS_NATS_URL || "nats://127.0.0.1:4222")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
     anthropic: {
       apiKey: env.ANTHROPIC_API_KEY || undefined,
       baseURL: env.ANTHROPIC_BASE_URL ? url(env, "ANTHROPIC_BASE_URL", "") : undefined,
@@ -54,6 +60,7 @@ export function loadConfig(env: Env): HarnessConfig {
       prefix: env.REINS_STREAM_PREFIX || undefined,
       ackWaitMs: integer(env, "REINS_WAKE_ACK_WAIT_MS", 30_000, 200, 3_600_000),
       concurrency: integer(env, "REINS_WAKE_CONCURRENCY", 64, 1, 10_000),
+      replicas: integer(env, "REINS_STREAM_REPLICAS", 1, 1, 5),
     },
   };
 }

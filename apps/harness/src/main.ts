@@ -29,9 +29,9 @@ try {
 try {
   if (!config.anthropic.apiKey) log.warn("ANTHROPIC_API_KEY is not set: model requests will fail to authenticate");
 
-  const nc = await connect({ servers: config.natsUrl, name: "reins-harness", maxReconnectAttempts: -1 }).catch(
+  const nc = await connect({ servers: config.natsServers, name: "reins-harness", maxReconnectAttempts: -1 }).catch(
     (err: unknown) => {
-      throw new Error(`cannot reach NATS at ${config.natsUrl}: ${(err as Error).message}`);
+      throw new Error(`cannot reach NATS at ${config.natsServers.join(",")}: ${(err as Error).message}`);
     },
   );
   const sessions = createClient(
@@ -62,6 +62,7 @@ try {
           leases,
           prefix: config.wake.prefix,
           ackWaitMs: config.wake.ackWaitMs,
+          replicas: config.wake.replicas,
           concurrency: config.wake.concurrency,
           log,
         })

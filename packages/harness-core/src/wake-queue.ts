@@ -35,6 +35,9 @@ export interface WakeQueueOptions {
   readonly ackWaitMs: number;
   /** Sessions this replica works at once. Default 64. */
   readonly concurrency?: number;
+  /** Replicas of the wake stream: the same as the event stream's, so a cluster
+   * node going down takes neither the log nor the queue with it. Default 1. */
+  readonly replicas?: number;
   readonly log?: WakeQueueLogger;
 }
 
@@ -79,6 +82,9 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
   let pulling: Promise<void> | undefined;
   let slotFreed: (() => void) | undefined;
   let stopBatch: (() => void) | undefined;
+  // Runs that failed in a row, per session. Redeliveries also count lease
+  // hand-overs, which are no reason to wait longer before the next try.
+  const failures = new Map<string, number>();
 
   const publish = async (sessionId: string, lastSeq: bigint) => {
     const h = headers();
@@ -103,10 +109,13 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     try {
       const verdict = await runUnderLease(sessionId, lease, msg.info.redeliveryCount);
       if (verdict === "done") {
+        failures.delete(sessionId);
         msg.ack();
         await recheck(sessionId);
       } else if (verdict === "retry") {
-        msg.nak(Math.min(30_000, 250 * 2 ** Math.min(msg.info.redeliveryCount, 7)));
+        const failed = (failures.get(sessionId) ?? 0) + 1;
+        failures.set(sessionId, failed);
+        msg.nak(Math.min(30_000, 250 * 2 ** Math.min(failed - 1, 7)));
       } else if (verdict === "hand-back") {
         msg.nak();
       }
@@ -202,7 +211,7 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
   return {
     async start() {
       const jsm = await nc.jetstreamManager();
-      await ensureStream(jsm, names.stream, names.subject);
+      await ensureStream(jsm, names.stream, names.subject, options.replicas ?? 1);
       await ensureConsumer(jsm, names.stream, names.consumer, names.subject, options.ackWaitMs);
       pulling = pull();
       log?.info({ stream: names.stream, ackWaitMs: options.ackWaitMs, concurrency }, "pulling wakes");
@@ -233,9 +242,10 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
   };
 }
 
-async function ensureStream(jsm: JetStreamManager, stream: string, subject: string) {
+async function ensureStream(jsm: JetStreamManager, stream: string, subject: string, replicas: number) {
   const config = {
     name: stream,
+    num_replicas: replicas,
     subjects: [`${subject}.>`],
     retention: RetentionPolicy.Workqueue,
     // One wake per session: a second publish while one waits or is worked is refused.
