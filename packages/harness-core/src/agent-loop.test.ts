@@ -225,6 +225,22 @@ describe("the agent loop", () => {
     });
   });
 
+  it("never sends a tool the session was not offered to an executor", async () => {
+    await using env = await startLoopEnv(
+      scriptTurns([
+        { content: [{ type: "tool_use", name: "python", input: { code: "print(1)" } }] },
+        (r) => ({ content: [{ type: "text", text: `saw ${lastToolResults(r.body)[0]?.content}` }] }),
+      ]),
+    );
+    await env.harness.startSession({ sessionId: "unoffered", config: config(), message: "go" });
+    const events = await env.settled("unoffered");
+    expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    expect(env.executor.calls).toHaveLength(0);
+    const [result] = lastToolResults(env.fake.answered()[1]?.body);
+    expect(result?.isError).toBe(true);
+    expect(result?.content).toBe('tool "python" is not available in this session (available tools: bash, read)');
+  });
+
   it("turns an executor that is down into error results, and the session finishes", async () => {
     await using env = await startLoopEnv(
       scriptTurns([

@@ -214,10 +214,16 @@ function createTurn(
       if (fresh.length > 0) await log.append(...fresh.map((c) => toolUseStarted(c.toolUse)));
       const runnable = open.filter((c) => !unknown.includes(c));
       const address = config.executorAddress;
+      const offered = new Set(tools.specs.map((spec) => spec.name));
       const results = createResultBatcher(log, runnable.length, deps.resultBatchMs ?? 100);
       const settled = await Promise.allSettled(
         runnable.map(async (call) => {
           if (run.signal.aborted) return results.skip();
+          // The model may name a tool it was never offered (a confused or hostile
+          // endpoint): that never reaches an executor.
+          if (!offered.has(call.toolUse.name)) {
+            return results.add(syntheticResult(call.toolUse, notOffered(call.toolUse.name, offered)));
+          }
           let outcome: ToolOutcome;
           try {
             await deps.beforeToolCall?.(sessionId, call.toolUse.id);
@@ -254,6 +260,11 @@ function createTurn(
 
 function startedOf(block: ContentBlock): EventPayload[] {
   return block.block.case === "toolUse" ? [toolUseStarted(block.block.value)] : [];
+}
+
+function notOffered(name: string, offered: ReadonlySet<string>): string {
+  const list = offered.size > 0 ? [...offered].join(", ") : "none";
+  return `tool ${JSON.stringify(name)} is not available in this session (available tools: ${list})`;
 }
 
 function cutShort(call: ToolCallState, detail: string): string {
