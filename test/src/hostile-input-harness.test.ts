@@ -183,8 +183,7 @@ describe("HarnessService.StartSession and RunSession", () => {
     }
   });
 
-  // Gap: INVALID_ARGUMENT, but the session exists, with only its session.created event.
-  it.fails("refuses a first message too large for the log, and leaves no session behind", async () => {
+  it("refuses a first message too large for the log, and leaves no session behind", async () => {
     const sessionId = scratchId();
     const got = await statusOf(
       fixture()
@@ -198,8 +197,7 @@ describe("HarnessService.StartSession and RunSession", () => {
     });
   });
 
-  // Gap: accepted; the run then fails parsing the schema and is retried without end.
-  it.fails("refuses tool definitions whose input schema is not a JSON object, and leaves no session behind", async () => {
+  it("refuses tool definitions whose input schema is not a JSON object, and leaves no session behind", async () => {
     const got: Status[] = [];
     const left: Status[] = [];
     for (const inputSchemaJson of ["not json", "[]", "42"]) {
@@ -212,9 +210,8 @@ describe("HarnessService.StartSession and RunSession", () => {
     expect(left.map((s) => s.code)).toEqual(left.map(() => "NOT_FOUND"));
   });
 
-  // Gap: the harness calls ListTools at any address a client names, with its executor
-  // bearer token: any client can collect the token.
-  it.fails("never sends the executor token to an executor address a client names", async () => {
+  // The harness's executor bearer token goes only to executors its operator allowed.
+  it("never sends the executor token to an executor address a client names", async () => {
     // A client-named "executor" that records the credentials it is sent and answers like
     // an executor without ListTools.
     const seen: string[] = [];
@@ -284,9 +281,7 @@ describe("HarnessService.SendMessage, Wake and Interrupt", () => {
     });
   });
 
-  // Gap: Wake answers OK, but the run fails parsing the schema and is retried without end;
-  // the session stays running.
-  it.fails("survives a log with hostile content: waking it neither crashes the harness nor leaves it running", async () => {
+  it("survives a log with hostile content: waking it neither crashes the harness nor leaves it running", async () => {
     // The session service takes these today; the harness must cope with them either way.
     const sessionId = await scratchSession(
       [

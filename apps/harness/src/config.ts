@@ -9,6 +9,8 @@ export interface HarnessConfig {
   readonly sessionToken: string | undefined;
   readonly executorUrl: string;
   readonly executorToken: string | undefined;
+  /** Executors a session's config may name besides executorUrl; the token goes to no other. */
+  readonly executorAllowedUrls: string[];
   /** NATS servers; REINS_NATS_URL may list several, comma-separated (a cluster). */
   readonly natsServers: string[];
   readonly anthropic: {
@@ -43,6 +45,11 @@ export function loadConfig(env: Env): HarnessConfig {
     sessionToken: secret(env, "REINS_SESSION_TOKEN"),
     executorUrl: url(env, "REINS_EXECUTOR_URL", "http://127.0.0.1:7003"),
     executorToken: secret(env, "REINS_EXECUTOR_TOKEN"),
+    executorAllowedUrls: (env.REINS_EXECUTOR_ALLOWED_URLS ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "")
+      .map((s, i) => url({ [`REINS_EXECUTOR_ALLOWED_URLS[${i}]`]: s }, `REINS_EXECUTOR_ALLOWED_URLS[${i}]`, "")),
     natsServers: (env.REINS_NATS_URL || "nats://127.0.0.1:4222")
       .split(",")
       .map((s) => s.trim())

@@ -38,7 +38,11 @@ try {
     SessionService,
     createGrpcTransport({ baseUrl: config.sessionUrl, interceptors: bearer(config.sessionToken) }),
   );
-  const executors = createExecutorPool({ defaultAddress: config.executorUrl, token: config.executorToken });
+  const executors = createExecutorPool({
+    defaultAddress: config.executorUrl,
+    allowedAddresses: config.executorAllowedUrls,
+    token: config.executorToken,
+  });
   const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
   const deltas = createNatsDeltaBus(nc);
   const leases = createWakeLeaseTable(config.wake.ackWaitMs);

@@ -34,7 +34,7 @@ export interface ExecutorPool {
   execute(address: string, call: ToolCall, signal?: AbortSignal): Promise<ToolOutcome>;
   /** The catalog of the executor at `address` (cached for `catalogTtlMs`). */
   listTools(address: string, options?: { fresh?: boolean; signal?: AbortSignal }): Promise<Tool[]>;
-  /** `address`, or the default when empty. */
+  /** `address`, or the default when empty; PERMISSION_DENIED for an address not allowed. */
   resolve(address: string): string;
 }
 
@@ -42,6 +42,9 @@ export interface ExecutorPoolOptions {
   /** Used for sessions whose config names no executor. */
   readonly defaultAddress?: string;
   readonly token?: string;
+  /** Executors a session may name besides the default. The bearer token goes to
+   * these and the default only: a client-named address must never collect it. */
+  readonly allowedAddresses?: readonly string[];
   /** Default 10 s. */
   readonly catalogTtlMs?: number;
   /** For tests: how to reach an address. Default: gRPC over HTTP/2. */
@@ -59,9 +62,18 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
   const makeTransport =
     options.transport ?? ((address, interceptors) => createGrpcTransport({ baseUrl: address, interceptors }));
 
+  const allowed = new Set(
+    [options.defaultAddress ?? "", ...(options.allowedAddresses ?? [])].filter((a) => a !== "").map(normalize),
+  );
   const resolve = (address: string) => {
     const resolved = address || options.defaultAddress || "";
     if (!resolved) throw new ConnectError("no executor address configured", Code.FailedPrecondition);
+    if (!allowed.has(normalize(resolved))) {
+      throw new ConnectError(
+        `executor ${JSON.stringify(resolved)} is not one this harness may use (allowed: ${[...allowed].join(", ") || "none"})`,
+        Code.PermissionDenied,
+      );
+    }
     return resolved;
   };
   const clientFor = (address: string) => {
@@ -111,6 +123,11 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
       return tools;
     },
   };
+}
+
+// "http://127.0.0.1:7003/" and "HTTP://127.0.0.1:7003" are one executor.
+function normalize(address: string): string {
+  return URL.canParse(address) ? new URL(address).href.replace(/\/+$/, "") : address;
 }
 
 /** The error string the model reads when the executor itself failed. */

@@ -71,10 +71,19 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     const sessionId = created.session?.sessionId ?? input.sessionId;
     const fold = createSessionFold(sessionId, created.event ? [created.event] : []);
     const log = createSessionLog({ client: sessions, fold });
-    const [event] = await log.appendEvents([
-      create(EventSchema, { id: ids.message, payload: userMessage(input.message) }),
-      create(EventSchema, { id: ids.running, payload: sessionStatus(RunState.RUNNING) }),
-    ]);
+    const [event] = await log
+      .appendEvents([
+        create(EventSchema, { id: ids.message, payload: userMessage(input.message) }),
+        create(EventSchema, { id: ids.running, payload: sessionStatus(RunState.RUNNING) }),
+      ])
+      .catch(async (err: unknown) => {
+        // The log refused the first message (e.g. too large): a session without it
+        // is half a StartSession, so remove what this call created.
+        if (ConnectError.from(err).code === Code.InvalidArgument) {
+          await sessions.deleteSession({ sessionId }, { signal }).catch(() => undefined);
+        }
+        throw err;
+      });
     // A retried StartSession finds its events already written, and a log that may have moved on.
     return { sessionId, messageSeq: event?.seq ?? 0n, fold: log.current ? fold : undefined };
   }
@@ -90,6 +99,16 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         Code.InvalidArgument,
       );
     }
+    if (config.executorAddress !== "") {
+      try {
+        deps.executors.resolve(config.executorAddress);
+      } catch (err) {
+        throw new ConnectError(`config.executor_address: ${ConnectError.from(err).rawMessage}`, Code.InvalidArgument);
+      }
+    }
+    config.toolDefinitions.forEach((d, i) => {
+      requireSchema(d.inputSchemaJson, `config.tool_definitions[${i}].input_schema_json`);
+    });
     if (config.toolDefinitions.length > 0) {
       if (config.tools.length === 0) config.tools = config.toolDefinitions.map((d) => d.name);
       return config;
@@ -234,6 +253,19 @@ function startEventIds(input: StartInput): { created: string; message: string; r
     .digest("hex")
     .slice(0, 32);
   return { created: `start-${hash}-created`, message: `start-${hash}-message`, running: `start-${hash}-running` };
+}
+
+function requireSchema(json: string, field: string): void {
+  if (json === "") return;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new ConnectError(`${field} is not JSON: ${(err as Error).message}`, Code.InvalidArgument);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConnectError(`${field} must be a JSON object (a JSON Schema)`, Code.InvalidArgument);
+  }
 }
 
 function requireText(value: string, field: string): void {

@@ -70,8 +70,16 @@ export async function lookUpTools(
   });
 }
 
+// StartSession refuses schemas that are not JSON objects, but a log may hold one
+// written by another client: a lenient schema beats a session that can never run.
 function parseSchema(json: string): Record<string, unknown> {
-  if (json === "") return { type: "object" };
-  const value: unknown = JSON.parse(json);
-  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { type: "object" };
+  let value: unknown;
+  try {
+    value = json === "" ? undefined : JSON.parse(json);
+  } catch {
+    value = undefined;
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : { type: "object" };
 }
