@@ -23,6 +23,8 @@ async function startHarnessStack(env: Record<string, string> = {}) {
     REINS_NATS_URL: nats.url,
     ANTHROPIC_API_KEY: "test-key",
     ANTHROPIC_BASE_URL: fake.url,
+    // A crashed replica's wake comes back to the queue after this long (default 30 s).
+    REINS_WAKE_ACK_WAIT_MS: "1000",
     ...env,
   };
   const harness = await startDaemon({ app: "harness", env: harnessEnv });
