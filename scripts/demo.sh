@@ -29,6 +29,14 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if ((stack_up)) && [[ "${REINS_DEMO_KEEP:-}" != 1 ]]; then
+    # The state directory is the demo's own, so every session in it is the demo's: delete
+    # them with their workspace volumes, which would otherwise outlive the stack.
+    local ids
+    ids="$(reins sessions --json --limit 1000 2>/dev/null | sed -n 's/.*"sessionId":"\([^"]*\)".*/\1/p')" || true
+    if [[ -n "$ids" ]]; then
+      # shellcheck disable=SC2086 # one argument per id
+      reins delete $ids >/dev/null || status=1
+    fi
     say "stopping the stack"
     reins down || status=1
   fi
