@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Event, type RunSessionResponseSchema, RunState, type TextDelta } from "@reins/proto";
-import { createAsyncQueue } from "./async-queue.js";
+import { createAsyncQueue } from "@reins/service-kit";
 import type { DeltaBus } from "./delta-bus.js";
 import type { SessionClient } from "./session-log.js";
 

@@ -1,3 +1,5 @@
+export type { AsyncQueue } from "./async-queue.js";
+export { createAsyncQueue } from "./async-queue.js";
 export type { Principal, TokenGrant } from "./auth.js";
 export { createAuthInterceptor, createTokenVerifier, principalKey } from "./auth.js";
 export type { Health } from "./health.js";

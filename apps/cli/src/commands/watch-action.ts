@@ -1,7 +1,7 @@
 import type { Event } from "@reins/proto";
 import { RunState } from "@reins/proto";
+import { createAsyncQueue } from "@reins/service-kit";
 import type { Command } from "commander";
-import { createAsyncQueue } from "../async-queue.js";
 import type { CliContext } from "../context.js";
 import { subscribeDeltas } from "../live-deltas.js";
 import type { RunItem } from "../render/run-order.js";

@@ -1,6 +1,7 @@
 /**
- * A queue that producers push into and one consumer iterates: the merge point
- * of two live streams (log events and text deltas).
+ * An unbounded push/pull queue bridging callbacks (NATS deltas, a pumped
+ * stream) to one async iterator: the merge point of live streams such as log
+ * events and text deltas. Ends on `end()`, rejects on `fail()`.
  */
 export interface AsyncQueue<T> extends AsyncIterable<T> {
   push(item: T): void;
@@ -12,8 +13,8 @@ export interface AsyncQueue<T> extends AsyncIterable<T> {
 
 export function createAsyncQueue<T>(): AsyncQueue<T> {
   const items: T[] = [];
-  let done = false;
-  let error: { err: unknown } | undefined;
+  let closed = false;
+  let failure: { err: unknown } | undefined;
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
@@ -21,18 +22,17 @@ export function createAsyncQueue<T>(): AsyncQueue<T> {
   };
   return {
     push(item) {
-      if (done) return;
+      if (closed) return;
       items.push(item);
       notify();
     },
     end() {
-      done = true;
+      closed = true;
       notify();
     },
     fail(err) {
-      if (done) return;
-      error = { err };
-      done = true;
+      failure ??= { err };
+      closed = true;
       notify();
     },
     async *[Symbol.asyncIterator]() {
@@ -42,8 +42,8 @@ export function createAsyncQueue<T>(): AsyncQueue<T> {
           yield item;
           continue;
         }
-        if (error) throw error.err;
-        if (done) return;
+        if (failure) throw failure.err;
+        if (closed) return;
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
