@@ -42,11 +42,16 @@ for (const dir of packagesWithTests()) {
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   for (const result of report.testResults) {
-    const failedAssertions = result.assertionResults.filter((a) => a.status === "failed").length;
-    if (result.status === "failed" && failedAssertions === 0) {
-      console.log(
-        `${path.relative(path.resolve(repoRoot), result.name)} failed to run: ${result.message.split("\n")[0]}`,
-      );
+    const file = path.relative(path.resolve(repoRoot), result.name);
+    const failedAssertions = result.assertionResults.filter((a) => a.status === "failed");
+    // Name every failed test with the first line of its failure, so a red run says what broke
+    // even when only the end of the log is kept.
+    for (const assertion of failedAssertions) {
+      const reason = (assertion.failureMessages?.[0] ?? "").split("\n")[0];
+      console.log(`FAILED ${file} > ${assertion.fullName}: ${reason}`);
+    }
+    if (result.status === "failed" && failedAssertions.length === 0) {
+      console.log(`${file} failed to run: ${result.message.split("\n")[0]}`);
       failed += 1;
     }
   }
