@@ -45,13 +45,22 @@ const publicServices = new Set([
 ]);
 
 /**
+ * Which roles may call which methods of a service, by method name (e.g.
+ * "AppendEvents"). A method missing from the table is refused to every role:
+ * an RPC added later is closed until someone decides who may call it.
+ */
+export type MethodPolicy = Readonly<Record<string, readonly string[]>>;
+
+/**
  * An interceptor that demands `authorization: Bearer <token>` on every RPC of
- * the protected services and rejects other roles than `roles` with
- * PERMISSION_DENIED. Handlers read the caller from `ctx.values.get(principalKey)`.
+ * the protected services and refuses, with PERMISSION_DENIED, roles that
+ * `roles` (every method) or `methods` (per method) does not list. Handlers read
+ * the caller from `ctx.values.get(principalKey)`.
  */
 export function createAuthInterceptor(options: {
   verify: (token: string) => Principal | undefined;
   roles?: readonly string[];
+  methods?: MethodPolicy;
 }): Interceptor {
   return (next) => async (req) => {
     if (publicServices.has(req.service.typeName)) return next(req);
@@ -65,10 +74,38 @@ export function createAuthInterceptor(options: {
     }
     const principal = options.verify(match[1].trim());
     if (!principal) throw new ConnectError("invalid bearer token", Code.Unauthenticated);
-    if (options.roles && !options.roles.includes(principal.role)) {
-      throw new ConnectError(`role "${principal.role}" may not call ${req.service.typeName}`, Code.PermissionDenied);
+    const allowed = options.methods ? (options.methods[req.method.name] ?? []) : options.roles;
+    if ((options.roles && !options.roles.includes(principal.role)) || (allowed && !allowed.includes(principal.role))) {
+      throw new ConnectError(
+        `role "${principal.role}" may not call ${req.service.typeName}/${req.method.name}`,
+        Code.PermissionDenied,
+      );
     }
     req.contextValues.set(principalKey, principal);
     return next(req);
   };
+}
+
+/**
+ * Request header by which a caller that spans tenants (the harness, acting for
+ * one client) narrows a call to one tenant; the service then treats the call as
+ * that tenant's.
+ */
+export const tenantHeader = "reins-tenant";
+
+/**
+ * The one tenant a call may touch, or undefined when it may touch every tenant.
+ * A client is always scoped to its token's tenant (naming another in the header
+ * is PERMISSION_DENIED); the harness, operators and, with authentication off,
+ * anonymous callers span tenants unless they narrow with `tenantHeader`.
+ */
+export function tenantScope(principal: Principal, headers: Headers): string | undefined {
+  const named = headers.get(tenantHeader);
+  if (principal.role === "client") {
+    if (named !== null && named !== principal.tenant) {
+      throw new ConnectError("a client token may not act for another tenant", Code.PermissionDenied);
+    }
+    return principal.tenant;
+  }
+  return named ?? undefined;
 }
