@@ -24,6 +24,9 @@ export interface AppendResult {
  *   same batch, and a new batch must not reuse ids.
  * - No id in the log and the log's last seq is not `expectedLastSeq`: ABORTED
  *   with the current last seq; nothing is written.
+ * - No id in the log, but the batch would take the log past its size limit, or
+ *   the session is over its event rate: RESOURCE_EXHAUSTED; nothing is written
+ *   (append-limits.ts).
  * - Otherwise the batch is published as one message fenced on the subject's last
  *   stream sequence, so a concurrent writer anywhere makes exactly one of the two
  *   fail; the loser re-reads the log and lands in one of the cases above.
@@ -44,6 +47,7 @@ export async function appendEvents(
   return ctx.withLock(sessionId, async () => {
     let state = ctx.cache.peek(sessionId) ?? (await load(ctx, sessionId));
     let fresh = false;
+    let admitted = false;
     // Each extra round needs another writer to have written in between; the
     // bound only turns a pathological storm into ABORTED instead of a spin.
     for (let round = 0; ; round++) {
@@ -71,10 +75,20 @@ export async function appendEvents(
       }
       const time = timestampFromMs(Date.now());
       const events = input.map((event, i) => ({ ...event, seq: BigInt(expectedLastSeq + 1 + i), time }));
+      const data = encodeBatch(events);
+      // Limits apply only to what would be written: retries of a written batch
+      // (answered above) and fenced writers (ABORTED) never reach them. The size
+      // is checked on every round (the state is fresh after a fence); the rate
+      // is charged once per call.
+      ctx.limits.checkSize(state, events, data.length);
+      if (!admitted) {
+        ctx.limits.takeRate(sessionId, events.length);
+        admitted = true;
+      }
       const outcome = await fencedPublish(
         ctx,
         subject,
-        encodeBatch(events),
+        data,
         batchMsgId(sessionId, expectedLastSeq, ids),
         state.lastStreamSeq,
         ids,

@@ -1,3 +1,5 @@
+import { maxBatchEvents } from "./validate.js";
+
 /** Options of `createSessionStore`. Every field has a production-safe default. */
 export interface SessionStoreOptions {
   /** NATS server URL(s). Default "nats://127.0.0.1:4222". */
@@ -24,6 +26,20 @@ export interface SessionStoreOptions {
   readonly cacheMaxBytes?: number;
   /** Name the connection shows in NATS monitoring. */
   readonly connectionName?: string;
+  /**
+   * Largest log a session may have, in bytes of its stored batches (the payloads
+   * of its messages in the events stream, as `Session.log_bytes` reports). An
+   * append that would cross it is refused whole. 0: no limit. Default 256 MiB.
+   */
+  readonly maxLogBytes?: number;
+  /**
+   * Sustained events per second one session may append through this store
+   * (token bucket refilled at this rate; each event takes one token). 0: no
+   * limit. Default 1000.
+   */
+  readonly maxEventsPerSecond?: number;
+  /** Events a session may append at once beyond the sustained rate (the bucket's size). Default 10,000. */
+  readonly eventsBurst?: number;
 }
 
 /** Names derived from the prefix; everything the store creates on NATS. */
@@ -54,6 +70,21 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1024) {
     throw new Error(`max message bytes must be an integer of at least 1024, got ${maxMessageBytes}`);
   }
+  const maxLogBytes = options.maxLogBytes ?? 256 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxLogBytes) || maxLogBytes < 0) {
+    throw new Error(`max log bytes must be a non-negative integer (0: no limit), got ${maxLogBytes}`);
+  }
+  const maxEventsPerSecond = options.maxEventsPerSecond ?? 1_000;
+  if (!Number.isFinite(maxEventsPerSecond) || maxEventsPerSecond < 0) {
+    throw new Error(`max events per second must be a non-negative number (0: no limit), got ${maxEventsPerSecond}`);
+  }
+  const eventsBurst = options.eventsBurst ?? 10_000;
+  // A burst smaller than the largest batch would refuse such a batch forever.
+  if (!Number.isSafeInteger(eventsBurst) || eventsBurst < maxBatchEvents) {
+    throw new Error(
+      `events burst must be an integer of at least ${maxBatchEvents} (the largest batch), got ${eventsBurst}`,
+    );
+  }
   const servers = options.servers ?? "nats://127.0.0.1:4222";
   return {
     servers: typeof servers === "string" ? servers.split(",").map((s) => s.trim()) : [...servers],
@@ -63,6 +94,9 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
     requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
     cacheMaxBytes: options.cacheMaxBytes ?? 128 * 1024 * 1024,
     connectionName: options.connectionName ?? "reins-session",
+    maxLogBytes,
+    maxEventsPerSecond,
+    eventsBurst,
     names: {
       stream: `${prefix.toUpperCase()}_EVENTS`,
       bucket: `${prefix.toUpperCase()}_SESSIONS`,

@@ -49,3 +49,36 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * An append would take the session's log over its size limit. Nothing was
+ * written, and a retry never will be: logs do not shrink.
+ */
+export class LogFullError extends Error {
+  override readonly name = "LogFullError";
+  constructor(
+    readonly sessionId: string,
+    readonly limitBytes: number,
+    readonly logBytes: number,
+    readonly batchBytes: number,
+  ) {
+    super(
+      `session "${sessionId}": the log holds ${logBytes} bytes and this append adds ${batchBytes}, over the limit of ${limitBytes} bytes per session; nothing was written (continue in a new session)`,
+    );
+  }
+}
+
+/** The session appends faster than its events-per-second limit. Nothing was written; retry after `retryAfterMs`. */
+export class RateLimitedError extends Error {
+  override readonly name = "RateLimitedError";
+  constructor(
+    readonly sessionId: string,
+    readonly eventsPerSecond: number,
+    readonly burst: number,
+    readonly retryAfterMs: number,
+  ) {
+    super(
+      `session "${sessionId}": over the limit of ${eventsPerSecond} events per second (burst ${burst}); nothing was written, retry in ${retryAfterMs} ms`,
+    );
+  }
+}

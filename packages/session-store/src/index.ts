@@ -11,11 +11,14 @@
 //   store API, and the request limits the service enforces.
 
 export type { AppendResult } from "./append.js";
+export { statusReserveBytes } from "./append-limits.js";
 export type { SessionStoreOptions, StoreNames } from "./config.js";
 export { resolveOptions } from "./config.js";
 export {
   FencedError,
   InvalidRequestError,
+  LogFullError,
+  RateLimitedError,
   SessionExistsError,
   SessionNotFoundError,
   StoreUnavailableError,

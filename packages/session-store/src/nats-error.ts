@@ -3,10 +3,13 @@ import { ErrorCode, NatsError } from "nats";
 import {
   FencedError,
   InvalidRequestError,
+  LogFullError,
+  RateLimitedError,
   SessionExistsError,
   SessionNotFoundError,
   StoreUnavailableError,
 } from "./errors.js";
+import { retryInfoDetail } from "./retry-info.js";
 
 /** JetStream API error codes (`err_code`) the store reacts to. */
 export const JsErrCode = {
@@ -60,6 +63,19 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof FencedError) return new ConnectError(err.message, Code.Aborted, undefined, undefined, err);
   if (err instanceof InvalidRequestError) {
     return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  }
+  // Both limits are quotas, which is what RESOURCE_EXHAUSTED means in gRPC
+  // ("perhaps a per-user quota"); FAILED_PRECONDITION would say the request
+  // could pass once some state is fixed, and nothing makes a full log smaller.
+  // Which one it is: a rate refusal carries a google.rpc.RetryInfo (retry after
+  // the delay); a full log carries none (do not retry).
+  if (err instanceof LogFullError) {
+    return new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+  }
+  if (err instanceof RateLimitedError) {
+    const error = new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+    error.details.push(retryInfoDetail(err.retryAfterMs));
+    return error;
   }
   if (isUnavailable(err)) {
     const detail = err instanceof StoreUnavailableError ? err.message : `NATS: ${(err as Error).message}`;

@@ -41,7 +41,10 @@ export class SessionState {
   private readonly summaryValue: Session;
   /** Stream sequence of the last batch applied. */
   lastStreamSeq = 0;
-  /** Encoded size of the batches applied: the cache's memory budget unit. */
+  /**
+   * Encoded size of the batches applied: the cache's memory budget unit, and
+   * (as the whole log is always applied) the size the log limit is checked on.
+   */
   bytes = 0;
   /** Time bytes of the last event, when it was not folded (decoded lazily). */
   private pendingTime: Uint8Array | undefined;
@@ -90,6 +93,7 @@ export class SessionState {
     this.pendingTime = lastFolded ? undefined : heads[heads.length - 1]?.time;
     this.lastStreamSeq = batch.streamSeq;
     this.bytes += batch.size;
+    this.summaryValue.logBytes = BigInt(this.bytes);
   }
 
   /** Seq of an event id in the log, if present. */

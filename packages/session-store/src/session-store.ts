@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AgentConfig, type Event, EventSchema, type RunState, type Session } from "@reins/proto";
 import { uuidv7 } from "uuidv7";
 import { type AppendResult, appendEvents } from "./append.js";
+import { createAppendLimits } from "./append-limits.js";
 import { batchMsgId, encodeBatch, wireFormOf } from "./batch-codec.js";
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
 import { openConnection } from "./connection.js";
@@ -80,6 +81,7 @@ export async function createSessionStore(
     reader,
     cache: createStateCache({ reader, subjectOf, maxBytes: resolved.cacheMaxBytes }),
     index,
+    limits: createAppendLimits(resolved),
     withLock: createKeyedMutex(),
     log,
     subjectOf,
@@ -194,7 +196,8 @@ async function getSession(ctx: StoreContext, sessionId: string): Promise<Session
       if (indexed) await ctx.index.remove(sessionId); // a delete that died half-way
       throw new SessionNotFoundError(sessionId);
     }
-    if (indexed && indexed.lastSeq === BigInt(lastSeqOf(last))) return indexed;
+    // An entry written before log_bytes was indexed has it 0: fold the log.
+    if (indexed && indexed.lastSeq === BigInt(lastSeqOf(last)) && indexed.logBytes > 0n) return indexed;
   }
   const state = await ctx.cache.load(sessionId);
   if (!state) throw new SessionNotFoundError(sessionId);

@@ -1,3 +1,4 @@
+import type { AppendLimits } from "./append-limits.js";
 import type { ResolvedOptions } from "./config.js";
 import type { StoreConnection } from "./connection.js";
 import type { createKeyedMutex } from "./keyed-mutex.js";
@@ -12,6 +13,8 @@ export interface StoreContext {
   readonly reader: LogReader;
   readonly cache: StateCache;
   readonly index: SessionIndex;
+  /** Per-session log size and event rate limits. */
+  readonly limits: AppendLimits;
   readonly withLock: ReturnType<typeof createKeyedMutex>;
   readonly log: (msg: string) => void;
   subjectOf(sessionId: string): string;
