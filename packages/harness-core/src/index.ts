@@ -15,6 +15,19 @@ export type { NextStep, SessionFold, ToolCallState } from "./fold.js";
 export { createSessionFold } from "./fold.js";
 export type { HarnessServiceDeps } from "./harness-service.js";
 export { createHarnessServiceImpl } from "./harness-service.js";
+export type {
+  HostToolCredential,
+  HostToolRouterOptions,
+  HostToolSpec,
+  HostTools,
+  SecretSources,
+} from "./host-tools/index.js";
+export {
+  createHostTools,
+  HostToolsConfigError,
+  parseHostToolsConfig,
+  withHostTools,
+} from "./host-tools/index.js";
 export { limitReached } from "./limits.js";
 export type {
   ModelAdapter,

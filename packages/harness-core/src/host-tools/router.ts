@@ -1,0 +1,41 @@
+import type { ExecutorPool } from "../executor-pool.js";
+import type { HostTools } from "./host-tools.js";
+
+export interface HostToolRouterOptions {
+  /** Told once per executor address and name when a catalog tool is shadowed by a host tool. */
+  readonly onShadowed?: (address: string, name: string) => void;
+}
+
+/**
+ * An executor pool that also offers the host tools: the agent loop and
+ * StartSession see one catalog and route every call through one `execute`,
+ * so host tool calls follow the same write-ahead, result and recovery path as
+ * executor calls. Routing is by name, and a host tool takes precedence over an
+ * executor tool of the same name: the harness's own configuration decides
+ * where a credential goes, never an executor's catalog.
+ */
+export function withHostTools(
+  executors: ExecutorPool,
+  hostTools: HostTools,
+  options: HostToolRouterOptions = {},
+): ExecutorPool {
+  const told = new Set<string>();
+  return {
+    resolve: (address) => executors.resolve(address),
+    async execute(address, call, signal) {
+      if (hostTools.names.has(call.name)) return hostTools.execute(call, signal);
+      return executors.execute(address, call, signal);
+    },
+    async listTools(address, listOptions) {
+      const catalog = await executors.listTools(address, listOptions);
+      const shadowed = catalog.filter((t) => hostTools.names.has(t.name));
+      for (const tool of shadowed) {
+        const key = `${address}\n${tool.name}`;
+        if (told.has(key)) continue;
+        told.add(key);
+        options.onShadowed?.(address, tool.name);
+      }
+      return [...hostTools.catalog(), ...catalog.filter((t) => !hostTools.names.has(t.name))];
+    },
+  };
+}
