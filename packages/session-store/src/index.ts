@@ -10,6 +10,7 @@
 // - Domain errors (SessionNotFoundError, FencedError, ...) for callers of the
 //   store API, and the request limits the service enforces.
 
+export { sessionServicePolicy } from "./access.js";
 export type { AppendResult } from "./append.js";
 export { statusReserveBytes } from "./append-limits.js";
 export type { SessionStoreOptions, StoreNames } from "./config.js";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   AppendEventsResponseSchema,
   CreateSessionResponseSchema,
@@ -12,7 +12,9 @@ import {
   type SessionService,
   StreamEventsResponseSchema,
 } from "@reins/proto";
+import { checkOwner, scopeOf, tenantForCreate } from "./access.js";
 import { wireFormOf } from "./batch-codec.js";
+import { SessionNotFoundError } from "./errors.js";
 import { toConnectError } from "./nats-error.js";
 import type { SessionStore } from "./session-store.js";
 
@@ -52,40 +54,61 @@ function withEvents<T extends { $unknown?: { no: number; wireType: WireType; dat
 /**
  * The reins.session.v1.SessionService handlers over a store. Mount with
  * `bindService(SessionService, impl)` on `startServer`, or on a router transport
- * (`createRouterTransport`) to call it in-process.
+ * (`createRouterTransport`) to call it in-process. Calls confined to a tenant
+ * (see access.ts) see only that tenant's sessions; with authentication off every
+ * call may touch every session.
  */
 export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeof SessionService> {
   return {
-    createSession: (req) =>
+    createSession: (req, ctx) =>
       mapped(async () => {
+        const tenant = tenantForCreate(req.tenant, scopeOf(ctx));
         const { session, event } = await store.createSession({
           sessionId: req.sessionId,
           title: req.title,
           eventId: req.eventId,
+          tenant,
           ...(req.config ? { config: req.config } : {}),
         });
+        // A retry of another tenant's create (same ids): the session is not this caller's to see.
+        if (session.tenant !== tenant) {
+          throw new ConnectError(`session "${session.sessionId}" already exists`, Code.AlreadyExists);
+        }
         return create(CreateSessionResponseSchema, { session, event });
       }),
 
-    getSession: (req) =>
-      mapped(async () => create(GetSessionResponseSchema, { session: await store.getSession(req.sessionId) })),
-
-    listSessions: (req) =>
-      mapped(async () =>
-        create(
-          ListSessionsResponseSchema,
-          await store.listSessions({ pageSize: req.pageSize, pageToken: req.pageToken, state: req.state }),
-        ),
-      ),
-
-    appendEvents: (req) =>
+    getSession: (req, ctx) =>
       mapped(async () => {
+        const scope = scopeOf(ctx);
+        const session = await store.getSession(req.sessionId);
+        if (scope !== undefined && session.tenant !== scope) throw new SessionNotFoundError(req.sessionId);
+        return create(GetSessionResponseSchema, { session });
+      }),
+
+    listSessions: (req, ctx) =>
+      mapped(async () => {
+        const scope = scopeOf(ctx);
+        return create(
+          ListSessionsResponseSchema,
+          await store.listSessions({
+            pageSize: req.pageSize,
+            pageToken: req.pageToken,
+            state: req.state,
+            ...(scope !== undefined ? { tenant: scope } : {}),
+          }),
+        );
+      }),
+
+    appendEvents: (req, ctx) =>
+      mapped(async () => {
+        await checkOwner(store, req.sessionId, scopeOf(ctx));
         const { events, lastSeq } = await store.appendEvents(req.sessionId, req.expectedLastSeq, req.events);
         return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
       }),
 
     getEvents: (req, ctx) =>
       mapped(async () => {
+        await checkOwner(store, req.sessionId, scopeOf(ctx));
         const page = await store.getEvents(req.sessionId, {
           afterSeq: req.afterSeq,
           limit: req.limit,
@@ -105,6 +128,7 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
       }),
 
     async *streamEvents(req, ctx) {
+      await mapped(() => checkOwner(store, req.sessionId, scopeOf(ctx)));
       const events = store.streamEvents(req.sessionId, {
         afterSeq: req.afterSeq,
         types: req.types,
@@ -121,8 +145,9 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
       }
     },
 
-    deleteSession: (req) =>
+    deleteSession: (req, ctx) =>
       mapped(async () => {
+        await checkOwner(store, req.sessionId, scopeOf(ctx));
         const { purgedEvents } = await store.deleteSession(req.sessionId);
         return create(DeleteSessionResponseSchema, { purgedEvents: BigInt(purgedEvents) });
       }),

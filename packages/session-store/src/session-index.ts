@@ -28,7 +28,7 @@ export interface SessionIndex {
   remove(sessionId: string): Promise<void>;
   /** The mirrored summary, if any. */
   get(sessionId: string): Session | undefined;
-  list(request: { pageSize: number; pageToken: string; state: RunState }): {
+  list(request: { pageSize: number; pageToken: string; state: RunState; tenant?: string }): {
     sessions: Session[];
     nextPageToken: string;
   };
@@ -176,7 +176,7 @@ export async function createSessionIndex(kv: KV, log: (msg: string) => void): Pr
       if (entry) observe(sessionId, entry.revision, undefined);
     },
     get: (sessionId) => mirror.get(sessionId)?.session,
-    list({ pageSize, pageToken, state }) {
+    list({ pageSize, pageToken, state, tenant }) {
       const size = pageSize === 0 ? 100 : pageSize;
       if (size > 1000) throw new InvalidRequestError(`page_size ${pageSize} is over the maximum of 1000`);
       if (!sorted) {
@@ -202,7 +202,7 @@ export async function createSessionIndex(kv: KV, log: (msg: string) => void): Pr
       let i = start;
       for (; i < order.length && sessions.length < size; i++) {
         const s = mirror.get((order[i] as Position).key)?.session;
-        if (s && (state === 0 || s.state === state)) sessions.push(s);
+        if (s && (state === 0 || s.state === state) && (tenant === undefined || s.tenant === tenant)) sessions.push(s);
       }
       const last = sessions[sessions.length - 1];
       const more = i < sorted.length && last !== undefined;

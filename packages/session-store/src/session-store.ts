@@ -26,6 +26,8 @@ export interface CreateSessionInput {
   readonly title?: string;
   /** Id of the `session.created` event; empty or absent: generated. */
   readonly eventId?: string;
+  /** Tenant that owns the session, recorded in `session.created`; absent: "". */
+  readonly tenant?: string;
 }
 
 /** The session log on JetStream plus its KV index. Errors: see errors.ts; map with toConnectError. */
@@ -40,6 +42,8 @@ export interface SessionStore extends AsyncDisposable {
     pageSize?: number;
     pageToken?: string;
     state?: RunState;
+    /** Only this tenant's sessions; absent: every tenant's. */
+    tenant?: string;
   }): Promise<{ sessions: Session[]; nextPageToken: string }>;
   appendEvents(sessionId: string, expectedLastSeq: bigint | number, events: readonly Event[]): Promise<AppendResult>;
   getEvents(sessionId: string, options?: GetEventsOptions): Promise<EventsPage>;
@@ -121,6 +125,7 @@ export async function createSessionStore(
         pageSize: request.pageSize ?? 0,
         pageToken: request.pageToken ?? "",
         state: request.state ?? 0,
+        ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
       });
     },
     appendEvents: (sessionId, expectedLastSeq, events) => appendEvents(ctx, sessionId, expectedLastSeq, events),
@@ -154,7 +159,7 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
     id: eventId,
     seq: 1n,
     time: timestampFromMs(Date.now()),
-    payload: { case: "sessionCreated", value: { config: input.config, title } },
+    payload: { case: "sessionCreated", value: { config: input.config, title, tenant: input.tenant ?? "" } },
   });
 
   return ctx.withLock(sessionId, async () => {

@@ -19,6 +19,7 @@ export function foldEvent(summary: Session, event: Event): void {
       summary.title = payload.value.title;
       summary.model = payload.value.config?.model ?? "";
       summary.createTime = event.time;
+      summary.tenant = payload.value.tenant;
       break;
     case "sessionStatus":
       summary.state = payload.value.state;

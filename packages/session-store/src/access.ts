@@ -1,0 +1,48 @@
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { type MethodPolicy, principalKey, tenantScope } from "@reins/service-kit";
+import { SessionNotFoundError } from "./errors.js";
+import type { SessionStore } from "./session-store.js";
+
+/**
+ * Who may call what on the session service, when tokens are configured.
+ *
+ * - `client`: a user or UI. Reads, creates and deletes its own tenant's
+ *   sessions. It may not append: the harness is the log's writer, and a client
+ *   that could append could forge the model's answers or tool results the next
+ *   run reads back (log poisoning). Clients talk to the harness to act.
+ * - `harness`: the agent loop, acting for clients of every tenant.
+ * - `operator`: administration, across every tenant.
+ */
+export const sessionServicePolicy: MethodPolicy = {
+  CreateSession: ["client", "harness", "operator"],
+  GetSession: ["client", "harness", "operator"],
+  ListSessions: ["client", "harness", "operator"],
+  AppendEvents: ["harness", "operator"],
+  GetEvents: ["client", "harness", "operator"],
+  StreamEvents: ["client", "harness", "operator"],
+  DeleteSession: ["client", "harness", "operator"],
+};
+
+/** The tenant a call is confined to, or undefined when it may touch every tenant. */
+export const scopeOf = (ctx: HandlerContext): string | undefined =>
+  tenantScope(ctx.values.get(principalKey), ctx.requestHeader);
+
+/**
+ * For a call confined to a tenant, refuses a session of another tenant with the
+ * very error a missing session gets, so a caller cannot tell "not yours" from
+ * "does not exist".
+ */
+export async function checkOwner(store: SessionStore, sessionId: string, scope: string | undefined): Promise<void> {
+  if (scope === undefined) return;
+  const session = await store.getSession(sessionId);
+  if (session.tenant !== scope) throw new SessionNotFoundError(sessionId);
+}
+
+/** The tenant a new session gets: the caller's scope, or the one an unconfined caller names. */
+export function tenantForCreate(requested: string, scope: string | undefined): string {
+  if (scope === undefined || requested === "" || requested === scope) return scope ?? requested;
+  throw new ConnectError(
+    `tenant ${JSON.stringify(requested.slice(0, 128))}: this caller creates sessions in its own tenant only`,
+    Code.PermissionDenied,
+  );
+}
