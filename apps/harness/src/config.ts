@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import type { HostToolSpec } from "@reins/harness-core";
 import { parseListenAddress } from "@reins/service-kit";
+import { loadHostTools } from "./host-tools-config.js";
 
 /** Everything the daemon reads from its environment, validated once at startup. */
 export interface HarnessConfig {
@@ -20,6 +22,8 @@ export interface HarnessConfig {
     readonly minBackoffMs: number;
   };
   readonly defaultModel: string;
+  /** HTTP tools the harness runs itself, with their secrets (REINS_HOST_TOOLS_CONFIG). */
+  readonly hostTools: HostToolSpec[];
   /** Fault injection for tests: see fault-hook.ts. */
   readonly crashAfter: string | undefined;
   /** How sessions reach a replica: the shared wake work queue, or this process only. */
@@ -61,6 +65,7 @@ export function loadConfig(env: Env): HarnessConfig {
       minBackoffMs: integer(env, "REINS_MODEL_BACKOFF_MS", 500, 0, 60_000),
     },
     defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
+    hostTools: loadHostTools(env),
     crashAfter: env.REINS_FAULT_CRASH_AFTER || undefined,
     wake: {
       mode: wakeMode(env.REINS_WAKE_MODE),

@@ -5,10 +5,12 @@ import {
   createAnthropicAdapter,
   createExecutorPool,
   createHarnessServiceImpl,
+  createHostTools,
   createNatsDeltaBus,
   createSessionRunner,
   createWakeLeaseTable,
   createWakeQueue,
+  withHostTools,
 } from "@reins/harness-core";
 import { HarnessService, SessionService } from "@reins/proto";
 import { announceListening, bindService, createLogger, onShutdownSignal, startServer } from "@reins/service-kit";
@@ -38,11 +40,19 @@ try {
     SessionService,
     createGrpcTransport({ baseUrl: config.sessionUrl, interceptors: bearer(config.sessionToken) }),
   );
-  const executors = createExecutorPool({
+  const executorPool = createExecutorPool({
     defaultAddress: config.executorUrl,
     allowedAddresses: config.executorAllowedUrls,
     token: config.executorToken,
   });
+  // Host tools run here, beside the executors: a host tool shadows an executor tool of the same name.
+  const executors =
+    config.hostTools.length === 0
+      ? executorPool
+      : withHostTools(executorPool, createHostTools(config.hostTools), {
+          onShadowed: (executor, tool) => log.warn({ executor, tool }, "a host tool shadows this executor tool"),
+        });
+  if (config.hostTools.length > 0) log.info({ hostTools: config.hostTools.map((t) => t.name) }, "host tools");
   const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
   const deltas = createNatsDeltaBus(nc);
   const leases = createWakeLeaseTable(config.wake.ackWaitMs);

@@ -1,0 +1,206 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { ToolAbortedError } from "../executor-pool.js";
+import { parseHostToolsConfig } from "./config.js";
+import { createHostTools } from "./host-tools.js";
+
+// Real HTTP servers on 127.0.0.1: the API the tool may call, and another origin
+// it must never reach. Each records what arrived.
+
+const canary = "canary-host-tools-5d1e";
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly key: string | undefined;
+  readonly body: string;
+}
+
+async function startServer(handle: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
+  const seen: Seen[] = [];
+  const server = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const key = req.headers["x-api-key"];
+    seen.push({ method: req.method ?? "", url: req.url ?? "", key: typeof key === "string" ? key : undefined, body });
+    handle(req, res, body);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let closed = false;
+  return {
+    origin,
+    seen,
+    async [Symbol.asyncDispose]() {
+      if (closed) return;
+      closed = true;
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}
+
+function api(other: string) {
+  return startServer((req, res, body) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (req.headers["x-api-key"] !== canary) {
+      res.writeHead(401).end("no key");
+    } else if (url.pathname === "/data") {
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ data: "forty-two", q: url.search }));
+    } else if (url.pathname === "/echo") {
+      res.writeHead(200).end(`you sent ${body} with key ${req.headers["x-api-key"]}`);
+    } else if (url.pathname === "/broken") {
+      res.writeHead(503, "Service Unavailable").end(`down; your key ${canary} is fine`);
+    } else if (url.pathname === "/big") {
+      res.writeHead(200).end("x".repeat(10_000));
+    } else if (url.pathname === "/hang") {
+      res.flushHeaders();
+    } else if (url.pathname === "/away") {
+      res.writeHead(302, { location: `${other}/steal` }).end();
+    } else if (url.pathname === "/moved") {
+      res.writeHead(301, { location: "/data" }).end();
+    } else {
+      res.writeHead(404).end("not found");
+    }
+  });
+}
+
+const config = (origin: string) => `
+tools:
+  - name: fetch
+    description: Fetch a path or URL from the API.
+    input_schema:
+      type: object
+      properties: { url: { type: string }, q: { type: string } }
+      required: [url]
+      additionalProperties: false
+    url: "{+url}"
+    allowed_origins: ["${origin}"]
+    secret: { env: API_KEY, header: x-api-key }
+    timeout_ms: 500
+    max_response_bytes: 1000
+  - name: post
+    description: Post a note.
+    method: POST
+    input_schema:
+      type: object
+      properties: { note: { type: string } }
+      required: [note]
+    url: "${origin}/echo"
+    allowed_origins: ["${origin}"]
+    secret: { env: API_KEY, header: x-api-key }
+`;
+
+async function setUp() {
+  const attacker = await startServer((_, res) => res.writeHead(200).end("stolen"));
+  const server = await api(attacker.origin);
+  const tools = createHostTools(
+    parseHostToolsConfig(config(server.origin), "test", { env: { API_KEY: canary }, readFile: () => "" }),
+  );
+  const call = (name: string, input: unknown, signal?: AbortSignal) =>
+    tools.execute({ sessionId: "s", toolUseId: "t", name, inputJson: JSON.stringify(input) }, signal);
+  return {
+    server,
+    attacker,
+    tools,
+    call,
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await attacker[Symbol.asyncDispose]();
+    },
+  };
+}
+
+describe("host tools over real HTTP", () => {
+  it("sends the secret in its header and returns the response body", async () => {
+    await using t = await setUp();
+    const outcome = await t.call("fetch", { url: `${t.server.origin}/data`, q: "a b" });
+    expect(outcome).toMatchObject({ isError: false, exitCode: 0, truncated: false });
+    expect(JSON.parse(outcome.output)).toEqual({ data: "forty-two", q: "?q=a+b" });
+    expect(t.server.seen).toEqual([{ method: "GET", url: "/data?q=a+b", key: canary, body: "" }]);
+    expect(t.tools.catalog().map((tool) => [tool.name, tool.idempotent])).toEqual([
+      ["fetch", false],
+      ["post", false],
+    ]);
+  });
+
+  it("sends the rest of the input as a JSON body, and scrubs the secret from what comes back", async () => {
+    await using t = await setUp();
+    const outcome = await t.call("post", { note: "hi" });
+    expect(outcome.isError).toBe(false);
+    expect(outcome.output).toBe('you sent {"note":"hi"} with key [redacted]');
+    expect(t.server.seen[0]).toMatchObject({ method: "POST", key: canary, body: '{"note":"hi"}' });
+  });
+
+  it("refuses an origin that is not allowed before sending anything", async () => {
+    await using t = await setUp();
+    const outcome = await t.call("fetch", { url: `${t.attacker.origin}/steal` });
+    expect(outcome.isError).toBe(true);
+    expect(outcome.output).toContain(`fetch may not call ${t.attacker.origin}`);
+    expect(outcome.output).toContain("nothing was sent");
+    expect(t.attacker.seen).toEqual([]);
+    expect(t.server.seen).toEqual([]);
+  });
+
+  it("follows a redirect within the allowed origins and refuses one that leaves them", async () => {
+    await using t = await setUp();
+    const moved = await t.call("fetch", { url: `${t.server.origin}/moved` });
+    expect(moved.isError).toBe(false);
+    expect(JSON.parse(moved.output)).toMatchObject({ data: "forty-two" });
+    const away = await t.call("fetch", { url: `${t.server.origin}/away` });
+    expect(away.isError).toBe(true);
+    expect(away.output).toContain(`redirected to ${t.attacker.origin}`);
+    expect(away.output).toContain("not followed");
+    expect(t.attacker.seen).toEqual([]);
+  });
+
+  it("checks the input against the schema before any request", async () => {
+    await using t = await setUp();
+    for (const input of [{ url: 42 }, { q: "no url" }, { url: "/data", extra: 1 }]) {
+      const outcome = await t.call("fetch", input);
+      expect(outcome.isError).toBe(true);
+      expect(outcome.output).toContain("does not match the schema of tool fetch");
+    }
+    const notJson = await t.tools.execute({ sessionId: "s", toolUseId: "t", name: "fetch", inputJson: "{" });
+    expect(notJson.output).toContain("is not valid JSON");
+    expect(t.server.seen).toEqual([]);
+  });
+
+  it("turns an HTTP error, a timeout, a refused connection and an oversized body into error strings", async () => {
+    await using t = await setUp();
+    const broken = await t.call("fetch", { url: `${t.server.origin}/broken` });
+    expect(broken).toMatchObject({ isError: true, exitCode: 1 });
+    expect(broken.output).toContain("HTTP 503 Service Unavailable");
+    expect(broken.output).toContain("your key [redacted] is fine");
+    expect(broken.output).not.toContain(canary);
+
+    const hang = await t.call("fetch", { url: `${t.server.origin}/hang` });
+    expect(hang.isError).toBe(true);
+    expect(hang.output).toContain("timed out after 500 ms; its outcome is unknown");
+
+    const big = await t.call("fetch", { url: `${t.server.origin}/big` });
+    expect(big).toMatchObject({ isError: false, truncated: true });
+    expect(big.output).toBe(`${"x".repeat(1000)}\n[response truncated at 1000 bytes]`);
+
+    const origin = t.server.origin;
+    await t.server[Symbol.asyncDispose]();
+    const refused = await t.call("fetch", { url: `${origin}/data` });
+    expect(refused.isError).toBe(true);
+    expect(refused.output).toContain("ECONNREFUSED");
+  });
+
+  it("stops when the caller cancels: the loop treats it like a cancelled executor call", async () => {
+    await using t = await setUp();
+    const cancel = new AbortController();
+    const call = t.call("fetch", { url: `${t.server.origin}/hang` }, cancel.signal);
+    await expect.poll(() => t.server.seen.length).toBe(1);
+    cancel.abort();
+    await expect(call).rejects.toBeInstanceOf(ToolAbortedError);
+  });
+});
