@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { TokenGrant } from "@reins/service-kit";
 import { parseListenAddress } from "@reins/service-kit";
-import type { SessionStoreOptions } from "@reins/session-store";
+import { maxBatchEvents, type SessionStoreOptions } from "@reins/session-store";
 import { parse as parseYaml } from "yaml";
 
 /** The session daemon's configuration, read from the environment. */
@@ -36,12 +36,19 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
   const replicas = integer(env, "REINS_STREAM_REPLICAS", 1, 5);
   const maxMessageBytes = integer(env, "REINS_MAX_MESSAGE_BYTES", 1024, 64 * 1024 * 1024);
   const requestTimeoutMs = integer(env, "REINS_NATS_TIMEOUT_MS", 100, 600_000);
+  // Per-session limits; 0 turns a limit off.
+  const maxLogBytes = integer(env, "REINS_SESSION_MAX_LOG_BYTES", 0, Number.MAX_SAFE_INTEGER);
+  const maxEventsPerSecond = integer(env, "REINS_SESSION_MAX_EVENTS_PER_SEC", 0, 1_000_000);
+  const eventsBurst = integer(env, "REINS_SESSION_EVENTS_BURST", maxBatchEvents, 100_000_000);
   const store: SessionStoreOptions = {
     servers: env.REINS_NATS_URL || "nats://127.0.0.1:4222",
     ...(env.REINS_STREAM_PREFIX ? { prefix: env.REINS_STREAM_PREFIX } : {}),
     ...(replicas !== undefined ? { replicas } : {}),
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+    ...(maxLogBytes !== undefined ? { maxLogBytes } : {}),
+    ...(maxEventsPerSecond !== undefined ? { maxEventsPerSecond } : {}),
+    ...(eventsBurst !== undefined ? { eventsBurst } : {}),
   };
   const corsOrigins = (env.REINS_SESSION_CORS_ORIGINS ?? "")
     .split(",")
