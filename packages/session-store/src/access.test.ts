@@ -102,6 +102,10 @@ describe("SessionService roles and tenants", () => {
     expect(
       await failure(b.createSession({ sessionId: "acc-a3", eventId: "acc-a3-created", config: testConfig() })),
     ).toEqual({ code: Code.AlreadyExists, message: 'session "acc-a3" already exists' });
+    expect(await failure(b.createSession({ sessionId: "acc-a3", config: testConfig() }))).toEqual({
+      code: Code.AlreadyExists,
+      message: 'session "acc-a3" already exists',
+    });
   });
 
   it("lets operators see and delete every tenant's sessions and create for any tenant", async () => {

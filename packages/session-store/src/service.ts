@@ -14,7 +14,7 @@ import {
 } from "@reins/proto";
 import { checkOwner, scopeOf, tenantForCreate } from "./access.js";
 import { wireFormOf } from "./batch-codec.js";
-import { SessionNotFoundError } from "./errors.js";
+import { SessionExistsError, SessionNotFoundError } from "./errors.js";
 import { toConnectError } from "./nats-error.js";
 import type { SessionStore } from "./session-store.js";
 
@@ -63,17 +63,26 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
     createSession: (req, ctx) =>
       mapped(async () => {
         const tenant = tenantForCreate(req.tenant, scopeOf(ctx));
-        const { session, event } = await store.createSession({
-          sessionId: req.sessionId,
-          title: req.title,
-          eventId: req.eventId,
-          tenant,
-          ...(req.config ? { config: req.config } : {}),
-        });
-        // A retry of another tenant's create (same ids): the session is not this caller's to see.
-        if (session.tenant !== tenant) {
-          throw new ConnectError(`session "${session.sessionId}" already exists`, Code.AlreadyExists);
-        }
+        // Another tenant's session: that the id is taken is all the caller learns
+        // (not its created event id, nor, for a retry of the same ids, the session).
+        const taken = (sessionId: string) =>
+          new ConnectError(`session "${sessionId}" already exists`, Code.AlreadyExists);
+        const { session, event } = await store
+          .createSession({
+            sessionId: req.sessionId,
+            title: req.title,
+            eventId: req.eventId,
+            tenant,
+            ...(req.config ? { config: req.config } : {}),
+          })
+          .catch(async (err: unknown) => {
+            if (err instanceof SessionExistsError) {
+              const existing = await store.getSession(err.sessionId).catch(() => undefined);
+              if (existing && existing.tenant !== tenant) throw taken(err.sessionId);
+            }
+            throw err;
+          });
+        if (session.tenant !== tenant) throw taken(session.sessionId);
         return create(CreateSessionResponseSchema, { session, event });
       }),
 
