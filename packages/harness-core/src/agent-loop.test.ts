@@ -332,6 +332,37 @@ describe("the agent loop", () => {
     expect(transcript("flaky", after).at(-1)?.content).toEqual([{ type: "text", text: "back" }]);
   });
 
+  it("records a config no run can use (an executor it may not call) and waits, instead of failing every Wake", async () => {
+    await using env = await startLoopEnv(scriptTurns([]));
+    // Written past the harness, straight to the session service, as any client may.
+    await env.sessions.createSession({
+      sessionId: "misconfigured",
+      config: { ...config(), executorAddress: "not a url" },
+    });
+    await env.sessions.appendEvents({
+      sessionId: "misconfigured",
+      expectedLastSeq: 1n,
+      events: [create(EventSchema, { id: "m-1", payload: { case: "userMessage", value: { text: "go" } } })],
+    });
+    const { lastSeq } = await env.harness.wake({ sessionId: "misconfigured" });
+    const events = await env.settled("misconfigured", lastSeq);
+    expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.ERROR]);
+    const error = events.find((e) => e.payload.case === "sessionError");
+    expect(error?.payload.value).toMatchObject({ kind: "invalid_config", retryable: false });
+    expect(error?.payload.case === "sessionError" && error.payload.value.message).toContain('executor "not a url"');
+    expect(env.fake.answered()).toHaveLength(0);
+    // Each Wake says so again, and no model request is ever made for it.
+    const again = await env.harness.wake({ sessionId: "misconfigured" });
+    const after = await env.settled("misconfigured", again.lastSeq);
+    expect(statusOf(after)).toEqual([RunState.IDLE, StopReason.ERROR]);
+    expect(names(after.filter((e) => e.seq > again.lastSeq))).toEqual([
+      "session.status",
+      "session.error",
+      "session.status",
+    ]);
+    expect(env.fake.answered()).toHaveLength(0);
+  });
+
   it("runs no call whose lease check fails: the run stops as fenced", async () => {
     await using env = await startLoopEnv(threeTurns);
     const runner = env.newRunner();

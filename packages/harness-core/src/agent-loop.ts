@@ -1,4 +1,5 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type ContentBlock, RunState, StopReason } from "@reins/proto";
 import { notRun, outcomeUnknown, type ToolSpec } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
@@ -25,7 +26,7 @@ import {
   type SessionClient,
   type SessionLog,
 } from "./session-log.js";
-import { resolveTools } from "./tool-specs.js";
+import { type ResolvedTools, resolveTools } from "./tool-specs.js";
 
 export interface LoopLogger {
   info(obj: object, msg?: string): void;
@@ -62,6 +63,9 @@ export type RunOutcome =
   | { readonly kind: "fenced"; readonly error: FencedError }
   /** The caller's signal stopped the run; it wrote nothing after that. */
   | { readonly kind: "stopped" };
+
+const isConfigError = (err: unknown): err is ConnectError =>
+  err instanceof ConnectError && (err.code === Code.PermissionDenied || err.code === Code.InvalidArgument);
 
 const byCaller = Symbol("stopped by the caller");
 const byWallTime = Symbol("wall time limit");
@@ -107,7 +111,21 @@ export async function runAgentLoop(
       const left = (fold.runStartedAt ?? Date.now()) + wallMs - Date.now();
       wallTimer = setTimeout(() => run.abort(byWallTime), Math.max(0, left));
     }
-    const tools = await resolveTools(config, deps.executors, run.signal);
+    let tools: ResolvedTools;
+    try {
+      tools = await resolveTools(config, deps.executors, run.signal);
+    } catch (err) {
+      // A config no run can ever use (an executor this harness may not call, a tool its
+      // executor does not offer) is the session's problem, not the harness's: it is
+      // recorded for the client and the session waits, like a failed model request.
+      if (!isConfigError(err)) throw err;
+      deps.log?.warn({ sessionId, err: err.rawMessage }, "the session's tools cannot be resolved");
+      await log.append(
+        sessionError(err.rawMessage, "invalid_config", false),
+        sessionStatus(RunState.IDLE, StopReason.ERROR, err.rawMessage),
+      );
+      return { kind: "idle", stopReason: StopReason.ERROR };
+    }
     const turn = createTurn(deps, log, config, tools, run);
 
     for (;;) {
