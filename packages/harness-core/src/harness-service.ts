@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   type AgentConfig,
   AgentConfigSchema,
@@ -11,6 +11,7 @@ import {
 } from "@reins/proto";
 import { validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
+import { sessionsFor } from "./access.js";
 import { notRun, outcomeUnknown } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
 import { toConnectError } from "./errors.js";
@@ -53,13 +54,15 @@ interface StartInput {
 /**
  * HarnessService: each RPC records what the user asked in the log, then hands
  * the session to the runner; nothing is kept here that the log does not hold.
+ * What a call reads and writes goes through `sessionsFor(ctx)`: confined to the
+ * caller's tenant when it has one (see access.ts).
  */
 export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<typeof HarnessService> {
-  const { sessions, runner } = deps;
+  const { runner } = deps;
 
   // Creates the session and records its first message with a running status;
   // the run is not started.
-  async function record(input: StartInput, signal: AbortSignal): Promise<Recorded> {
+  async function record(input: StartInput, sessions: SessionClient, signal: AbortSignal): Promise<Recorded> {
     if (input.sessionId !== "") validateSessionId(input.sessionId);
     requireText(input.message, "message");
     const ids = startEventIds(input);
@@ -135,23 +138,23 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
   }
 
   const guarded =
-    <Req, Res>(fn: (req: Req, signal: AbortSignal) => Promise<Res>) =>
-    async (req: Req, ctx: { signal: AbortSignal }): Promise<Res> => {
+    <Req, Res>(fn: (req: Req, signal: AbortSignal, sessions: SessionClient) => Promise<Res>) =>
+    async (req: Req, ctx: HandlerContext): Promise<Res> => {
       try {
-        return await fn(req, ctx.signal);
+        return await fn(req, ctx.signal, sessionsFor(deps.sessions, ctx));
       } catch (err) {
         throw toConnectError(err);
       }
     };
 
   return {
-    startSession: guarded(async (req, signal) => {
-      const { sessionId, fold } = await record(req, signal);
+    startSession: guarded(async (req, signal, sessions) => {
+      const { sessionId, fold } = await record(req, sessions, signal);
       runner.kick(sessionId, fold);
       return { sessionId };
     }),
 
-    sendMessage: guarded(async (req, signal) => {
+    sendMessage: guarded(async (req, signal, sessions) => {
       validateSessionId(req.sessionId);
       requireText(req.message, "message");
       const fold = await loadSession(sessions, req.sessionId, signal);
@@ -175,7 +178,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       return { seq: event?.seq ?? 0n };
     }),
 
-    wake: guarded(async (req, signal) => {
+    wake: guarded(async (req, signal, sessions) => {
       validateSessionId(req.sessionId);
       // The log read here (NOT_FOUND for an unknown session) is the one the run starts from.
       const fold = await loadSession(sessions, req.sessionId, signal);
@@ -183,8 +186,10 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       return { lastSeq: fold.lastSeq };
     }),
 
-    interrupt: guarded(async (req, signal) => {
+    interrupt: guarded(async (req, signal, sessions) => {
       validateSessionId(req.sessionId);
+      // Not the caller's session (or none): NOT_FOUND before anything is stopped.
+      if (sessions !== deps.sessions) await sessions.getSession({ sessionId: req.sessionId }, { signal });
       await runner.stop(req.sessionId);
       // Another writer (a replica mid-append) may move the log between our read
       // and our write; re-read and try again a few times.
@@ -217,14 +222,17 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
 
     async *runSession(req, ctx) {
       let started: Recorded;
+      let sessions: SessionClient;
       try {
-        started = await record(req, ctx.signal);
+        sessions = sessionsFor(deps.sessions, ctx);
+        started = await record(req, sessions, ctx.signal);
       } catch (err) {
         throw toConnectError(err);
       }
       const signal = deps.closing ? AbortSignal.any([ctx.signal, deps.closing]) : ctx.signal;
       yield* streamRun({
         ...deps,
+        sessions,
         sessionId: started.sessionId,
         messageSeq: started.messageSeq,
         signal,

@@ -1,3 +1,4 @@
+export { forTenant, harnessServicePolicy, sessionsFor } from "./access.js";
 export type { AgentLoopDeps, LoopLogger, RunOutcome } from "./agent-loop.js";
 export { runAgentLoop } from "./agent-loop.js";
 export type { AnthropicAdapterOptions, SdkLogger } from "./anthropic-adapter.js";
