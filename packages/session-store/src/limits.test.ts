@@ -26,6 +26,31 @@ async function refusal(promise: Promise<unknown>): Promise<ConnectError> {
   );
 }
 
+const detailTypes = (err: ConnectError) => err.details.map((d) => ("type" in d ? d.type : d.desc.typeName));
+
+/** Subjects of the google.rpc.QuotaFailure violations of an error. */
+function quotaSubjects(err: ConnectError): string[] {
+  const subjects: string[] = [];
+  for (const d of err.details) {
+    if (!("type" in d) || d.type !== "google.rpc.QuotaFailure") continue;
+    const failure = new BinaryReader(d.value);
+    while (failure.pos < failure.len) {
+      const [no, wireType] = failure.tag();
+      if (no !== 1) {
+        failure.skip(wireType);
+        continue;
+      }
+      const violation = new BinaryReader(failure.bytes());
+      while (violation.pos < violation.len) {
+        const [field, type] = violation.tag();
+        if (field === 1) subjects.push(violation.string());
+        else violation.skip(type);
+      }
+    }
+  }
+  return subjects;
+}
+
 /** The google.rpc.RetryInfo delay of an error, in ms, if it carries one. */
 function retryDelayMs(err: ConnectError): number | undefined {
   const detail = err.details.find((d) => "type" in d && d.type === "google.rpc.RetryInfo");
@@ -65,7 +90,9 @@ describe("per-session log size limit", () => {
         expect(appended.rawMessage).toContain(`the log holds ${before} bytes`);
         expect(appended.rawMessage).toContain("over the limit of 8192 bytes per session");
         expect(appended.rawMessage).toContain("nothing was written");
-        // Terminal: no retry hint.
+        // Terminal: the quota that refused it, and no retry hint.
+        expect(detailTypes(appended)).toEqual(["google.rpc.QuotaFailure"]);
+        expect(quotaSubjects(appended)).toEqual(["session/full/log_bytes"]);
         expect(retryDelayMs(appended)).toBeUndefined();
         // Refused exactly when it would have crossed: the same append fitted before.
         expect(before + perAppend).toBeGreaterThan(8192n);
@@ -180,6 +207,8 @@ describe("per-session event rate limit", () => {
     expect(err.rawMessage).toMatch(
       /over the limit of 4 events per second \(burst 100\); nothing was written, retry in \d+ ms/,
     );
+    expect(detailTypes(err)).toEqual(["google.rpc.QuotaFailure", "google.rpc.RetryInfo"]);
+    expect(quotaSubjects(err)).toEqual(["session/fast/events_per_second"]);
     const hint = retryDelayMs(err);
     expect(hint).toBeGreaterThan(0);
     // Two events at 4 per second: at most half a second from an empty bucket.

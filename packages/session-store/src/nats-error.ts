@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorCode, NatsError } from "nats";
+import { quotaFailureDetail, retryInfoDetail } from "./error-details.js";
 import {
   FencedError,
   InvalidRequestError,
@@ -9,7 +10,6 @@ import {
   SessionNotFoundError,
   StoreUnavailableError,
 } from "./errors.js";
-import { retryInfoDetail } from "./retry-info.js";
 
 /** JetStream API error codes (`err_code`) the store reacts to. */
 export const JsErrCode = {
@@ -67,14 +67,20 @@ export function toConnectError(err: unknown): ConnectError {
   // Both limits are quotas, which is what RESOURCE_EXHAUSTED means in gRPC
   // ("perhaps a per-user quota"); FAILED_PRECONDITION would say the request
   // could pass once some state is fixed, and nothing makes a full log smaller.
-  // Which one it is: a rate refusal carries a google.rpc.RetryInfo (retry after
-  // the delay); a full log carries none (do not retry).
+  // Both carry a google.rpc.QuotaFailure naming the limit; a rate refusal also
+  // carries a google.rpc.RetryInfo (retry after the delay), a full log none (do
+  // not retry).
   if (err instanceof LogFullError) {
-    return new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+    const error = new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+    error.details.push(quotaFailureDetail(`session/${err.sessionId}/log_bytes`, err.message));
+    return error;
   }
   if (err instanceof RateLimitedError) {
     const error = new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
-    error.details.push(retryInfoDetail(err.retryAfterMs));
+    error.details.push(
+      quotaFailureDetail(`session/${err.sessionId}/events_per_second`, err.message),
+      retryInfoDetail(err.retryAfterMs),
+    );
     return error;
   }
   if (isUnavailable(err)) {
