@@ -1,14 +1,15 @@
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
-import { parseListenAddress } from "@reins/service-kit";
+import type { TlsOptions, TokenGrant } from "@reins/service-kit";
+import { loadSecret, loadServerTls, loadTokenGrants, minTokenLength, parseListenAddress } from "@reins/service-kit";
 
 /** Everything the daemon reads from its environment, checked once at startup. */
 export interface ExecutorConfig {
   readonly listen: { host: string; port: number };
-  /** The bearer token callers (the harness) must present. */
-  readonly token: string;
-  readonly tls: { cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean } | undefined;
+  /** Tokens callers present. Only grants of the harness role are let through;
+   * the others are known so that they get PERMISSION_DENIED, not UNAUTHENTICATED. */
+  readonly tokens: TokenGrant[];
+  readonly tls: TlsOptions | undefined;
   /** Path of the tool catalog (YAML). */
   readonly toolsConfig: string;
   /** Replaces the catalog's default image (tools naming their own keep it). */
@@ -30,16 +31,11 @@ export const defaultToolsConfig = fileURLToPath(new URL("../tools.yaml", import.
 
 export function loadConfig(env: Env): ExecutorConfig {
   const listen = parseListenAddress(env.REINS_EXECUTOR_LISTEN, 7003);
-  const token = secret(env, "REINS_EXECUTOR_TOKEN");
-  if (!token) {
-    throw new Error(
-      "REINS_EXECUTOR_TOKEN or REINS_EXECUTOR_TOKEN_FILE is required: every call must carry this bearer token",
-    );
-  }
+  const tokens = loadTokens(env);
   return {
     listen,
-    token,
-    tls: loadTls(env),
+    tokens,
+    tls: loadServerTls(env, "REINS_EXECUTOR"),
     toolsConfig: env.REINS_TOOLS_CONFIG || defaultToolsConfig,
     image: env.REINS_SANDBOX_IMAGE || undefined,
     dockerHost: env.DOCKER_HOST || undefined,
@@ -54,38 +50,26 @@ export function loadConfig(env: Env): ExecutorConfig {
   };
 }
 
-function loadTls(env: Env): ExecutorConfig["tls"] {
-  const certPath = env.REINS_EXECUTOR_TLS_CERT;
-  const keyPath = env.REINS_EXECUTOR_TLS_KEY;
-  if (!certPath && !keyPath) return undefined;
-  if (!certPath || !keyPath) {
-    throw new Error("REINS_EXECUTOR_TLS_CERT and REINS_EXECUTOR_TLS_KEY must be set together (PEM file paths)");
+// REINS_EXECUTOR_TOKEN (or _FILE) is one harness token; REINS_EXECUTOR_TOKENS
+// (or _FILE) a grants list, e.g. the old and new harness token during a rotation.
+function loadTokens(env: Env): TokenGrant[] {
+  const single = loadSecret(env, "REINS_EXECUTOR_TOKEN");
+  if (single !== undefined && single.length < minTokenLength) {
+    throw new Error(`REINS_EXECUTOR_TOKEN needs at least ${minTokenLength} characters`);
   }
-  const caPath = env.REINS_EXECUTOR_TLS_CLIENT_CA;
-  return {
-    cert: file("REINS_EXECUTOR_TLS_CERT", certPath),
-    key: file("REINS_EXECUTOR_TLS_KEY", keyPath),
-    ...(caPath ? { ca: file("REINS_EXECUTOR_TLS_CLIENT_CA", caPath) } : {}),
-    requireClientCert: Boolean(caPath),
-  };
-}
-
-function file(name: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`${name}=${path} cannot be read: ${(err as Error).message}`);
+  const tokens = [
+    ...(single !== undefined ? [{ token: single, role: "harness", tenant: "" }] : []),
+    ...(loadTokenGrants(env, "REINS_EXECUTOR") ?? []),
+  ];
+  if (!tokens.some((t) => t.role === "harness")) {
+    throw new Error(
+      "REINS_EXECUTOR_TOKEN (or _FILE), or REINS_EXECUTOR_TOKENS (or _FILE) with a harness token, is required: every call must carry a harness bearer token",
+    );
   }
-}
-
-// A secret comes from NAME or from the file named by NAME_FILE (e.g. a mounted secret).
-function secret(env: Env, name: string): string | undefined {
-  if (env[name]) return env[name];
-  const path = env[`${name}_FILE`];
-  if (!path) return undefined;
-  const value = file(`${name}_FILE`, path).toString("utf8").trim();
-  if (!value) throw new Error(`${name}_FILE=${path} is empty`);
-  return value;
+  if (new Set(tokens.map((t) => t.token)).size !== tokens.length) {
+    throw new Error("REINS_EXECUTOR_TOKEN is also listed in REINS_EXECUTOR_TOKENS: list it once");
+  }
+  return tokens;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -88,12 +88,12 @@ describe("executor daemon", () => {
   it("reads the token from a file", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "reins-exec-token-"));
     try {
-      await writeFile(path.join(dir, "token"), "from-a-file\n");
+      await writeFile(path.join(dir, "token"), "from-a-file-0123456789\n");
       await using x = await startExecutor({
         REINS_EXECUTOR_TOKEN: "",
         REINS_EXECUTOR_TOKEN_FILE: path.join(dir, "token"),
       });
-      expect((await x.client({ token: "from-a-file" }).listTools({})).tools).toHaveLength(5);
+      expect((await x.client({ token: "from-a-file-0123456789" }).listTools({})).tools).toHaveLength(5);
       expect(await codeOf(x.client().listTools({}))).toBe(Code.Unauthenticated);
     } finally {
       await rm(dir, { recursive: true, force: true });

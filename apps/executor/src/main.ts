@@ -46,8 +46,8 @@ const executor = createExecutor({
 // Docker being down is not fatal: calls answer with an error string until it is back.
 await executor.start();
 
-// Only the harness calls the executor; its token is the executor's only grant.
-const verify = createTokenVerifier([{ token: config.token, role: "harness", tenant: "" }]);
+// Only the harness calls the executor: other roles' tokens get PERMISSION_DENIED.
+const verify = createTokenVerifier(config.tokens);
 const server = await startServer({
   ...config.listen,
   services: [bindService(ExecutorService, createExecutorServiceImpl(executor))],

@@ -1,8 +1,6 @@
-import { readFile } from "node:fs/promises";
-import type { TokenGrant } from "@reins/service-kit";
-import { parseListenAddress } from "@reins/service-kit";
+import type { TlsOptions, TokenGrant } from "@reins/service-kit";
+import { loadServerTls, loadTokenGrants, parseListenAddress } from "@reins/service-kit";
 import { maxBatchEvents, type SessionStoreOptions } from "@reins/session-store";
-import { parse as parseYaml } from "yaml";
 
 /** The session daemon's configuration, read from the environment. */
 export interface SessionDaemonConfig {
@@ -12,6 +10,8 @@ export interface SessionDaemonConfig {
   readonly corsOrigins: string[];
   /** Bearer tokens; undefined: no auth (loopback development). */
   readonly tokens: TokenGrant[] | undefined;
+  /** HTTPS (and mTLS with a client CA); undefined: cleartext. */
+  readonly tls: TlsOptions | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -54,25 +54,7 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  const tokensFile = env.REINS_SESSION_TOKENS_FILE;
-  const tokens = tokensFile ? await readTokens(tokensFile) : undefined;
-  return { listen, store, corsOrigins, tokens };
-}
-
-/** A YAML list of `{token, role, tenant}`. */
-async function readTokens(file: string): Promise<TokenGrant[]> {
-  const doc: unknown = parseYaml(await readFile(file, "utf8"));
-  if (!Array.isArray(doc))
-    throw new Error(`REINS_SESSION_TOKENS_FILE ${file}: expected a YAML list of {token, role, tenant}`);
-  return doc.map((entry: unknown, i) => {
-    const e = (entry ?? {}) as Record<string, unknown>;
-    if (typeof e.token !== "string" || e.token.length < 16) {
-      throw new Error(`REINS_SESSION_TOKENS_FILE ${file}: entry ${i} needs a token of at least 16 characters`);
-    }
-    return {
-      token: e.token,
-      role: typeof e.role === "string" ? e.role : "client",
-      tenant: typeof e.tenant === "string" ? e.tenant : "",
-    };
-  });
+  const tokens = loadTokenGrants(env, "REINS_SESSION");
+  const tls = loadServerTls(env, "REINS_SESSION");
+  return { listen, store, corsOrigins, tokens, tls };
 }

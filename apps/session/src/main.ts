@@ -9,7 +9,7 @@ import {
   ServingStatus,
   startServer,
 } from "@reins/service-kit";
-import { createSessionServiceImpl, createSessionStore } from "@reins/session-store";
+import { createSessionServiceImpl, createSessionStore, sessionServicePolicy } from "@reins/session-store";
 import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-session");
@@ -32,7 +32,11 @@ const server = await startServer({
   ...config.listen,
   services: [bindService(SessionService, createSessionServiceImpl(store))],
   corsOrigins: config.corsOrigins,
-  interceptors: config.tokens ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens) })] : [],
+  // Roles per RPC and tenant confinement: see sessionServicePolicy and access.ts in @reins/session-store.
+  interceptors: config.tokens
+    ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: sessionServicePolicy })]
+    : [],
+  ...(config.tls ? { tls: config.tls } : {}),
   // Room above the largest batch, so an oversized batch gets the store's precise
   // INVALID_ARGUMENT rather than a transport-level size error.
   readMaxBytes: (config.store.maxMessageBytes ?? 1024 * 1024) + 1024 * 1024,
@@ -48,7 +52,11 @@ const setHealth = (ready: boolean) => {
 setHealth(store.ready);
 store.onReadyChange(setHealth);
 
-announceListening(log, server.url, { auth: config.tokens !== undefined, cors: config.corsOrigins });
+announceListening(log, server.url, {
+  auth: config.tokens !== undefined,
+  tls: config.tls === undefined ? false : config.tls.requireClientCert ? "mtls" : true,
+  cors: config.corsOrigins,
+});
 onShutdownSignal(
   async () => {
     // Open streams would hold the drain for its whole grace period: end them
