@@ -1,11 +1,19 @@
-import { readFileSync } from "node:fs";
 import type { HostToolSpec } from "@reins/harness-core";
-import { parseListenAddress } from "@reins/service-kit";
+import type { ClientTlsOptions, TlsOptions, TokenGrant } from "@reins/service-kit";
+import { loadClientTls, loadSecret, loadServerTls, loadTokenGrants, parseListenAddress } from "@reins/service-kit";
 import { loadHostTools } from "./host-tools-config.js";
 
 /** Everything the daemon reads from its environment, validated once at startup. */
 export interface HarnessConfig {
   readonly listen: { host: string; port: number };
+  /** Tokens callers present (REINS_HARNESS_TOKENS); undefined: no auth (loopback development). */
+  readonly tokens: TokenGrant[] | undefined;
+  /** HTTPS for callers (and mTLS with a client CA); undefined: cleartext. */
+  readonly tls: TlsOptions | undefined;
+  /** CA to trust and client certificate to present when dialling the session service. */
+  readonly sessionTls: ClientTlsOptions;
+  /** The same for executors. */
+  readonly executorTls: ClientTlsOptions;
   readonly sessionUrl: string;
   /** Bearer token for the session service, when it requires one. */
   readonly sessionToken: string | undefined;
@@ -42,13 +50,20 @@ export interface HarnessConfig {
 
 type Env = Record<string, string | undefined>;
 
+// One client certificate for every service the harness dials (mTLS).
+const clientCert = { cert: "REINS_HARNESS_CLIENT_CERT", key: "REINS_HARNESS_CLIENT_KEY" };
+
 export function loadConfig(env: Env): HarnessConfig {
   return {
     listen: parseListenAddress(env.REINS_HARNESS_LISTEN, 7002),
+    tokens: loadTokenGrants(env, "REINS_HARNESS"),
+    tls: loadServerTls(env, "REINS_HARNESS"),
+    sessionTls: loadClientTls(env, { ca: "REINS_SESSION_CA", ...clientCert }),
+    executorTls: loadClientTls(env, { ca: "REINS_EXECUTOR_CA", ...clientCert }),
     sessionUrl: url(env, "REINS_SESSION_URL", "http://127.0.0.1:7001"),
-    sessionToken: secret(env, "REINS_SESSION_TOKEN"),
+    sessionToken: loadSecret(env, "REINS_SESSION_TOKEN"),
     executorUrl: url(env, "REINS_EXECUTOR_URL", "http://127.0.0.1:7003"),
-    executorToken: secret(env, "REINS_EXECUTOR_TOKEN"),
+    executorToken: loadSecret(env, "REINS_EXECUTOR_TOKEN"),
     executorAllowedUrls: (env.REINS_EXECUTOR_ALLOWED_URLS ?? "")
       .split(",")
       .map((s) => s.trim())
@@ -82,18 +97,6 @@ function url(env: Env, name: string, fallback: string): string {
   if (!URL.canParse(value))
     throw new Error(`${name}=${JSON.stringify(value)} is not a URL (e.g. ${fallback || "http://127.0.0.1:8080"})`);
   return value.replace(/\/+$/, "");
-}
-
-// A secret comes from NAME or from the file named by NAME_FILE (e.g. a mounted secret).
-function secret(env: Env, name: string): string | undefined {
-  if (env[name]) return env[name];
-  const file = env[`${name}_FILE`];
-  if (!file) return undefined;
-  try {
-    return readFileSync(file, "utf8").trim() || undefined;
-  } catch (err) {
-    throw new Error(`${name}_FILE=${file} cannot be read: ${(err as Error).message}`);
-  }
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

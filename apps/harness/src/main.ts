@@ -10,10 +10,19 @@ import {
   createSessionRunner,
   createWakeLeaseTable,
   createWakeQueue,
+  harnessServicePolicy,
   withHostTools,
 } from "@reins/harness-core";
 import { HarnessService, SessionService } from "@reins/proto";
-import { announceListening, bindService, createLogger, onShutdownSignal, startServer } from "@reins/service-kit";
+import {
+  announceListening,
+  bindService,
+  createAuthInterceptor,
+  createLogger,
+  createTokenVerifier,
+  onShutdownSignal,
+  startServer,
+} from "@reins/service-kit";
 import { connect } from "nats";
 import { type HarnessConfig, loadConfig } from "./config.js";
 import { crashHook } from "./fault-hook.js";
@@ -38,12 +47,18 @@ try {
   );
   const sessions = createClient(
     SessionService,
-    createGrpcTransport({ baseUrl: config.sessionUrl, interceptors: bearer(config.sessionToken) }),
+    createGrpcTransport({
+      baseUrl: config.sessionUrl,
+      interceptors: bearer(config.sessionToken),
+      nodeOptions: config.sessionTls,
+    }),
   );
   const executorPool = createExecutorPool({
     defaultAddress: config.executorUrl,
     allowedAddresses: config.executorAllowedUrls,
     token: config.executorToken,
+    transport: (address, interceptors) =>
+      createGrpcTransport({ baseUrl: address, interceptors, nodeOptions: config.executorTls }),
   });
   // Host tools run here, beside the executors: a host tool shadows an executor tool of the same name.
   const executors =
@@ -98,8 +113,18 @@ try {
         }),
       ),
     ],
+    // Roles per RPC and tenant confinement: see harnessServicePolicy and access.ts in @reins/harness-core.
+    interceptors: config.tokens
+      ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: harnessServicePolicy })]
+      : [],
+    ...(config.tls ? { tls: config.tls } : {}),
   });
-  announceListening(log, server.url, { session: config.sessionUrl, executor: config.executorUrl });
+  announceListening(log, server.url, {
+    session: config.sessionUrl,
+    executor: config.executorUrl,
+    auth: config.tokens !== undefined,
+    tls: config.tls === undefined ? false : config.tls.requireClientCert ? "mtls" : true,
+  });
   onShutdownSignal(
     async () => {
       // Runs stop writing and stay resumable; viewers' streams end; then NATS drains.
