@@ -22,6 +22,7 @@ import {
   createSessionLog,
   type EventPayload,
   FencedError,
+  LogFullError,
   loadSession,
   type SessionClient,
   type SessionLog,
@@ -155,6 +156,12 @@ export async function runAgentLoop(
     if (err instanceof FencedError) {
       deps.log?.warn({ sessionId, err: err.message }, "fenced out: another writer owns the session");
       return { kind: "fenced", error: err };
+    }
+    // The log took its terminated status (or nothing more at all): a rerun would
+    // only ask the model again for an answer that cannot be written.
+    if (err instanceof LogFullError) {
+      deps.log?.warn({ sessionId, err: err.message }, "session log full: run ended");
+      return { kind: "terminated", stopReason: StopReason.ERROR };
     }
     if (run.signal.reason === byCaller) return { kind: "stopped" };
     throw err;

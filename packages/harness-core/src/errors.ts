@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ModelError } from "./model.js";
-import { FencedError } from "./session-log.js";
+import { FencedError, LogFullError } from "./session-log.js";
 
 /**
  * The one place where harness errors become wire errors. Errors of the session
@@ -9,6 +9,9 @@ import { FencedError } from "./session-log.js";
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof FencedError) return new ConnectError(err.message, Code.Aborted, undefined, undefined, err);
+  if (err instanceof LogFullError) {
+    return new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+  }
   if (err instanceof ModelError) {
     return new ConnectError(
       err.message,

@@ -46,7 +46,7 @@ export { costOf, priceOf } from "./pricing.js";
 export type { RunStreamOptions } from "./run-stream.js";
 export { streamRun } from "./run-stream.js";
 export type { AppendHook, EventPayload, SessionClient, SessionLog, SessionLogOptions } from "./session-log.js";
-export { createSessionLog, FencedError, loadSession } from "./session-log.js";
+export { createSessionLog, FencedError, isLogFull, LogFullError, loadSession, retryDelayOf } from "./session-log.js";
 export type { SessionRunner, SessionRunnerOptions } from "./session-runner.js";
 export { createSessionRunner } from "./session-runner.js";
 export type { ResolvedTools } from "./tool-specs.js";

@@ -1,9 +1,13 @@
-import { create } from "@bufbuild/protobuf";
+import { setTimeout as sleep } from "node:timers/promises";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { DurationSchema, durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { type Event, EventSchema, type SessionService } from "@reins/proto";
+import { type Event, EventSchema, RunState, type SessionService, StopReason } from "@reins/proto";
 import pRetry from "p-retry";
 import { uuidv7 } from "uuidv7";
 import { createSessionFold, type SessionFold } from "./fold.js";
+import { sessionError, sessionStatus } from "./payloads.js";
 
 export type SessionClient = Client<typeof SessionService>;
 export type EventPayload = Event["payload"];
@@ -13,6 +17,49 @@ export class FencedError extends Error {
   override readonly name = "FencedError";
 }
 
+/**
+ * The session's log reached its size limit: nothing more fits, so the run
+ * cannot go on. The writer recorded the session as terminated (stop reason
+ * error, with a `session.error` saying why) if the service still took that.
+ */
+export class LogFullError extends Error {
+  override readonly name = "LogFullError";
+}
+
+/** The google.rpc.RetryInfo delay of an error, in ms, when the service said when to retry. */
+export function retryDelayOf(err: ConnectError): number | undefined {
+  for (const detail of err.details) {
+    if (!("type" in detail) || detail.type !== "google.rpc.RetryInfo") continue;
+    try {
+      const reader = new BinaryReader(detail.value);
+      while (reader.pos < reader.len) {
+        const [no, wireType] = reader.tag();
+        if (no === 1) return durationMs(fromBinary(DurationSchema, reader.bytes()));
+        reader.skip(wireType);
+      }
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * RESOURCE_EXHAUSTED for a quota (google.rpc.QuotaFailure) with no hint of when
+ * to retry: the session service's log size limit, which no retry gets past.
+ * Its events-per-second limit comes with a RetryInfo and is waited out.
+ */
+export function isLogFull(err: ConnectError): boolean {
+  return (
+    err.code === Code.ResourceExhausted &&
+    err.details.some((d) => "type" in d && d.type === "google.rpc.QuotaFailure") &&
+    retryDelayOf(err) === undefined
+  );
+}
+
+/** Longest wait for a retry the service asked for; beyond it the attempt budget decides. */
+const maxRetryDelayMs = 10_000;
+
 /** Called after every acknowledged append, with the events as written. */
 export type AppendHook = (sessionId: string, events: readonly Event[]) => void;
 
@@ -20,7 +67,7 @@ export interface SessionLogOptions {
   readonly client: SessionClient;
   readonly fold: SessionFold;
   readonly onAppended?: AppendHook;
-  /** Attempts per append on transient failures. Default 6. */
+  /** Attempts per append on transient failures (rate-limit refusals included). Default 6. */
   readonly attempts?: number;
 }
 
@@ -30,7 +77,10 @@ export interface SessionLogOptions {
  * Event ids are made once, before the first attempt, so a retry after a lost
  * ack is a no-op on the service, never a duplicate. ABORTED (or NOT_FOUND)
  * means another writer won: the append throws FencedError and the caller must
- * stop touching the session.
+ * stop touching the session. A full log (see isLogFull) on the writer's own
+ * events ends the session: `append` records it as terminated and throws
+ * LogFullError; `appendEvents` (events a client made) throws the refusal as it
+ * came, for the client to see.
  */
 export interface SessionLog {
   readonly fold: SessionFold;
@@ -55,25 +105,51 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   let fenced: FencedError | undefined;
   let current = true;
 
-  const write = async (events: Event[]): Promise<Event[]> => {
-    if (fenced) throw fenced;
+  const send = async (events: Event[], attempts: number): Promise<Event[]> => {
     const request = { sessionId: fold.sessionId, expectedLastSeq: fold.lastSeq, events };
+    const response = await pRetry(() => client.appendEvents(request), {
+      retries: attempts - 1,
+      minTimeout: 50,
+      maxTimeout: 2_000,
+      shouldRetry: async ({ error }) => {
+        const err = ConnectError.from(error);
+        if (!transient.has(err.code) || isLogFull(err)) return false;
+        // The service said when (its rate limit): wait that long, on top of the backoff.
+        const delay = retryDelayOf(err);
+        if (delay !== undefined) await sleep(Math.min(delay, maxRetryDelayMs));
+        return true;
+      },
+    });
+    for (const event of response.events) fold.apply(event);
+    if (response.lastSeq > fold.lastSeq) current = false;
+    options.onAppended?.(fold.sessionId, response.events);
+    return response.events;
+  };
+
+  // Best effort: the service keeps room past the limit for status events, but
+  // if even this is refused the log stays as it was and the error still ends the run.
+  const recordFull = async (refusal: ConnectError) => {
+    const why = `the session's log is full: ${refusal.rawMessage}`;
+    const payloads = [sessionError(why, "log_full", false), sessionStatus(RunState.TERMINATED, StopReason.ERROR, why)];
+    await send(
+      payloads.map((payload) => create(EventSchema, { id: uuidv7(), payload })),
+      2,
+    ).catch(() => undefined);
+    return why;
+  };
+
+  const write = async (events: Event[], own: boolean): Promise<Event[]> => {
+    if (fenced) throw fenced;
+    const expectedLastSeq = fold.lastSeq;
     try {
-      const response = await pRetry(() => client.appendEvents(request), {
-        retries: (options.attempts ?? 6) - 1,
-        minTimeout: 50,
-        maxTimeout: 2_000,
-        shouldRetry: ({ error }) => transient.has(ConnectError.from(error).code),
-      });
-      for (const event of response.events) fold.apply(event);
-      if (response.lastSeq > fold.lastSeq) current = false;
-      options.onAppended?.(fold.sessionId, response.events);
-      return response.events;
+      return await send(events, options.attempts ?? 6);
     } catch (err) {
-      const code = ConnectError.from(err).code;
+      const refusal = ConnectError.from(err);
+      if (own && isLogFull(refusal)) throw new LogFullError(await recordFull(refusal), { cause: err });
+      const code = refusal.code;
       if (code === Code.Aborted || code === Code.NotFound) {
         fenced = new FencedError(
-          `session ${fold.sessionId} was written by another writer after seq ${request.expectedLastSeq}: ${ConnectError.from(err).rawMessage}`,
+          `session ${fold.sessionId} was written by another writer after seq ${expectedLastSeq}: ${refusal.rawMessage}`,
           { cause: err },
         );
         throw fenced;
@@ -82,8 +158,8 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     }
   };
 
-  const enqueue = (events: Event[]) => {
-    const result = queue.then(() => write(events));
+  const enqueue = (events: Event[], own: boolean) => {
+    const result = queue.then(() => write(events, own));
     queue = result.catch(() => undefined);
     return result;
   };
@@ -93,8 +169,12 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
       return current;
     },
     // Ids are fixed here, once: every retry of this batch resends the same ids.
-    append: (...payloads) => enqueue(payloads.map((payload) => create(EventSchema, { id: uuidv7(), payload }))),
-    appendEvents: enqueue,
+    append: (...payloads) =>
+      enqueue(
+        payloads.map((payload) => create(EventSchema, { id: uuidv7(), payload })),
+        true,
+      ),
+    appendEvents: (events) => enqueue(events, false),
   };
 }
 
