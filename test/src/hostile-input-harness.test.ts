@@ -259,8 +259,7 @@ describe("HarnessService.SendMessage, Wake and Interrupt", () => {
     );
   });
 
-  // Gap: the message names the session service's field, events[0].id, not event_id.
-  it.fails("names event_id when it is invalid", async () => {
+  it("names event_id when it is invalid", async () => {
     const got = await statusOf(fixture().client().sendMessage({ sessionId: victim, message: "hi", eventId: "a b" }));
     expect(got).toEqual(invalid(/^event_id "a b" is invalid/));
   });

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@reins/service-kit";
-import { validateSessionId } from "@reins/service-kit";
+import { quoteForMessage, validateSessionId } from "@reins/service-kit";
 import type Docker from "dockerode";
 import type { Catalog, ToolSpec } from "./catalog.js";
 import { buildScript, CommandInputError, renderArgv, renderTemplate } from "./command.js";
@@ -156,7 +156,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     const tool = catalog.get(input.name);
     if (!tool) {
-      return fail(`unknown tool "${input.name}"; available tools: ${catalog.tools.map((t) => t.name).join(", ")}`);
+      return fail(
+        `unknown tool ${quoteForMessage(input.name)}; available tools: ${catalog.tools.map((t) => t.name).join(", ")}`,
+      );
     }
     const inputBytes = Buffer.byteLength(input.inputJson);
     if (inputBytes > tool.maxInputBytes) {

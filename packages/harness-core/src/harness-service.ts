@@ -9,7 +9,7 @@ import {
   RunState,
   StopReason,
 } from "@reins/proto";
-import { validateSessionId } from "@reins/service-kit";
+import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
 import { sessionsFor } from "./access.js";
 import { notRun, outcomeUnknown } from "./conversation.js";
@@ -157,6 +157,8 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     sendMessage: guarded(async (req, signal, sessions) => {
       validateSessionId(req.sessionId);
       requireText(req.message, "message");
+      const badEventId = eventIdProblem(req.eventId, "event_id");
+      if (badEventId) throw new ConnectError(badEventId, Code.InvalidArgument);
       const fold = await loadSession(sessions, req.sessionId, signal);
       const already = req.eventId ? fold.seqOf(req.eventId) : undefined;
       if (already !== undefined) return { seq: already };

@@ -15,4 +15,4 @@ export { loadClientTls, loadServerTls } from "./tls-config.js";
 export type { TlsOptions } from "./tls-listener.js";
 export type { Role } from "./token-grants.js";
 export { loadSecret, loadTokenGrants, minTokenLength, parseTokenGrants, roles } from "./token-grants.js";
-export { sessionIdPattern, validateSessionId } from "./validate.js";
+export { eventIdPattern, eventIdProblem, quoteForMessage, sessionIdPattern, validateSessionId } from "./validate.js";

@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import { type Event, EventType, eventTypeName, RunState, RunStateSchema, StopReasonSchema } from "@reins/proto";
-import { validateSessionId } from "@reins/service-kit";
+import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { InvalidRequestError } from "./errors.js";
 
 /** Most events one AppendEvents may carry. */
@@ -8,8 +8,7 @@ export const maxBatchEvents = 100;
 /** Most events one GetEvents page may return. */
 export const maxPageEvents = 1_000;
 export const maxTitleLength = 200;
-/** Event ids are idempotency keys: UUIDs, ULIDs and similar fit. */
-export const eventIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+export { eventIdPattern } from "@reins/service-kit";
 
 export function checkSessionId(id: string): string {
   try {
@@ -21,10 +20,8 @@ export function checkSessionId(id: string): string {
 
 export function checkEventId(id: string, field: string): void {
   if (id === "") throw new InvalidRequestError(`${field} is required (a unique id such as a UUIDv7)`);
-  if (!eventIdPattern.test(id)) {
-    const shown = id.length > 80 ? `${JSON.stringify(id.slice(0, 80))}...` : JSON.stringify(id);
-    throw new InvalidRequestError(`${field} ${shown} is invalid: use 1-128 characters from A-Z a-z 0-9 _ - . :`);
-  }
+  const problem = eventIdProblem(id, field);
+  if (problem) throw new InvalidRequestError(problem);
 }
 
 /** Checks a batch for AppendEvents; every message names the offending event. */
