@@ -34,6 +34,7 @@ describe("URL templates", () => {
     expect(fixedOrigin("http://127.0.0.1:8080/items/{id}")).toBe("http://127.0.0.1:8080");
     expect(fixedOrigin("https://API.example.com:443?q={q}")).toBe("https://api.example.com");
     expect(fixedOrigin("http://127.0.0.1:8080{+path}")).toBeUndefined();
+    expect(fixedOrigin("http://127.0.0.1:8080")).toBe("http://127.0.0.1:8080");
     expect(fixedOrigin("{+url}")).toBeUndefined();
     expect(fixedOrigin("http://{host}/x")).toBeUndefined();
   });

@@ -63,8 +63,9 @@ export function refusal(url: URL, allowed: ReadonlySet<string>): string | undefi
  */
 export function fixedOrigin(template: string): string | undefined {
   const first = template.search(/\{\+?[A-Za-z_]/);
+  if (first === -1) return URL.canParse(template) ? new URL(template).origin : undefined;
   const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*[/?#]/.exec(template);
-  if (!authority || (first !== -1 && first < authority[0].length)) return undefined;
+  if (!authority || first < authority[0].length) return undefined;
   return URL.canParse(authority[0]) ? new URL(authority[0]).origin : undefined;
 }
 
