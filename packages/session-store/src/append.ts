@@ -80,10 +80,19 @@ export async function appendEvents(
       // (answered above) and fenced writers (ABORTED) never reach them. The size
       // is checked on every round (the state is fresh after a fence); the rate
       // is charged once per call.
-      ctx.limits.checkSize(state, events, data.length);
-      if (!admitted) {
-        ctx.limits.takeRate(sessionId, events.length);
-        admitted = true;
+      try {
+        ctx.limits.checkSize(state, events, data.length);
+        if (!admitted) {
+          ctx.limits.takeRate(sessionId, events.length);
+          admitted = true;
+        }
+      } catch (err) {
+        // A cached view may miss this very batch, written by a first attempt
+        // whose ack was lost: refuse only on a fresh one.
+        if (fresh) throw err;
+        state = await load(ctx, sessionId);
+        fresh = true;
+        continue;
       }
       const outcome = await fencedPublish(
         ctx,

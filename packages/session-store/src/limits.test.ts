@@ -239,4 +239,27 @@ describe("per-session event rate limit", () => {
       wait = retryDelayMs(result) ?? 100;
     }
   });
+
+  it("answers a retry of a batch another replica wrote with the originals, even with its own bucket empty", async () => {
+    await using nats = await startNatsServer();
+    await using a = await startStore(nats.url, { maxEventsPerSecond: 0 });
+    await using b = await startStore(nats.url, { maxEventsPerSecond: 1, eventsBurst: 100 });
+    await a.createSession({ sessionId: "shared", config: testConfig() });
+    // B writes its whole burst, so its view of the log is cached and its bucket empty.
+    const burst = Array.from({ length: 100 }, (_, i) => userMessage(`b${i}`));
+    expect((await b.appendEvents("shared", 1, burst)).lastSeq).toBe(101);
+    // A writes the next batch; B's cached view does not have it.
+    const batch = [userMessage("from a")];
+    expect((await a.appendEvents("shared", 101, batch)).lastSeq).toBe(102);
+    // The writer retries through B (its first answer lost): the original, not a refusal.
+    const retried = await b.appendEvents("shared", 101, batch);
+    expect(retried.lastSeq).toBe(102);
+    expect(retried.events.map((e) => Number(e.seq))).toEqual([102]);
+    // A new batch through B is refused, on the log as it is.
+    const err = await b.appendEvents("shared", 102, [userMessage("new")]).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.name).toBe("RateLimitedError");
+  });
 });
