@@ -11,7 +11,7 @@ import { runAgentLoop } from "./agent-loop.js";
 import { createAnthropicAdapter } from "./anthropic-adapter.js";
 import { createExecutorPool } from "./executor-pool.js";
 import { sessionStatus, userMessage } from "./payloads.js";
-import { createSessionLog, loadSession } from "./session-log.js";
+import { createSessionLog, LogFullError, loadSession } from "./session-log.js";
 
 /** A real session service with `limits`, and a gRPC client that counts refused appends. */
 async function startSessions(limits: SessionStoreOptions) {
@@ -97,6 +97,18 @@ describe("session log under the session service's limits", () => {
     // Nothing left to do: a second run neither calls the model nor writes.
     expect(await runAgentLoop(deps, "full")).toEqual({ kind: "terminated", stopReason: StopReason.ERROR });
     expect(fake.requests.length).toBe(1);
+  });
+
+  it("writes nothing more once its own append found the log full, not even what would fit", async () => {
+    await using env = await startSessions({ maxLogBytes: 4096 });
+    await env.client.createSession({ sessionId: "stop", config });
+    const log = createSessionLog({ client: env.client, fold: await loadSession(env.client, "stop") });
+    await expect(log.append(userMessage("w".repeat(5000)))).rejects.toBeInstanceOf(LogFullError);
+    const after = (await env.client.getSession({ sessionId: "stop" })).session;
+    expect(after).toMatchObject({ lastSeq: 3n, state: RunState.TERMINATED, stopReason: StopReason.ERROR });
+    await expect(log.append(userMessage("small"))).rejects.toBeInstanceOf(LogFullError);
+    expect(env.refused).toEqual([Code.ResourceExhausted]);
+    expect((await env.client.getSession({ sessionId: "stop" })).session?.lastSeq).toBe(3n);
   });
 
   it("hands a client's refused events back as they came, without ending the session", async () => {

@@ -103,6 +103,9 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   const { client, fold } = options;
   let queue: Promise<unknown> = Promise.resolve();
   let fenced: FencedError | undefined;
+  // Once the log was found full (and the session recorded as terminated),
+  // nothing more is written, not even a smaller event that would still fit.
+  let full: LogFullError | undefined;
   let current = true;
 
   const send = async (events: Event[], attempts: number): Promise<Event[]> => {
@@ -140,12 +143,16 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
 
   const write = async (events: Event[], own: boolean): Promise<Event[]> => {
     if (fenced) throw fenced;
+    if (full) throw full;
     const expectedLastSeq = fold.lastSeq;
     try {
       return await send(events, options.attempts ?? 6);
     } catch (err) {
       const refusal = ConnectError.from(err);
-      if (own && isLogFull(refusal)) throw new LogFullError(await recordFull(refusal), { cause: err });
+      if (own && isLogFull(refusal)) {
+        full = new LogFullError(await recordFull(refusal), { cause: err });
+        throw full;
+      }
       const code = refusal.code;
       if (code === Code.Aborted || code === Code.NotFound) {
         fenced = new FencedError(
