@@ -31,6 +31,11 @@ export function sessionsFor(sessions: SessionClient, ctx: HandlerContext): Sessi
   return scope === undefined ? sessions : forTenant(sessions, scope);
 }
 
+/** The tenant a session this call creates belongs to: the caller's scope, else its token's tenant. */
+export function creatorTenant(ctx: HandlerContext): string {
+  return tenantScope(ctx.values.get(principalKey), ctx.requestHeader) ?? ctx.values.get(principalKey).tenant;
+}
+
 /** `sessions` with `tenantHeader: tenant` added to every call. */
 export function forTenant(sessions: SessionClient, tenant: string): SessionClient {
   const withTenant = (options: CallOptions | undefined): CallOptions => {

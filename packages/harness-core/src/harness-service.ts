@@ -11,7 +11,7 @@ import {
 } from "@reins/proto";
 import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
-import { sessionsFor } from "./access.js";
+import { creatorTenant, sessionsFor } from "./access.js";
 import { notRun, outcomeUnknown } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
 import { toConnectError } from "./errors.js";
@@ -62,13 +62,18 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
 
   // Creates the session and records its first message with a running status;
   // the run is not started.
-  async function record(input: StartInput, sessions: SessionClient, signal: AbortSignal): Promise<Recorded> {
+  async function record(
+    input: StartInput,
+    sessions: SessionClient,
+    tenant: string,
+    signal: AbortSignal,
+  ): Promise<Recorded> {
     if (input.sessionId !== "") validateSessionId(input.sessionId);
     requireText(input.message, "message");
     const ids = startEventIds(input);
     const config = await completeConfig(input.config, signal);
     const created = await sessions.createSession(
-      { sessionId: input.sessionId, config, title: input.title, eventId: ids.created },
+      { sessionId: input.sessionId, config, title: input.title, eventId: ids.created, tenant },
       { signal },
     );
     const sessionId = created.session?.sessionId ?? input.sessionId;
@@ -138,18 +143,18 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
   }
 
   const guarded =
-    <Req, Res>(fn: (req: Req, signal: AbortSignal, sessions: SessionClient) => Promise<Res>) =>
+    <Req, Res>(fn: (req: Req, signal: AbortSignal, sessions: SessionClient, ctx: HandlerContext) => Promise<Res>) =>
     async (req: Req, ctx: HandlerContext): Promise<Res> => {
       try {
-        return await fn(req, ctx.signal, sessionsFor(deps.sessions, ctx));
+        return await fn(req, ctx.signal, sessionsFor(deps.sessions, ctx), ctx);
       } catch (err) {
         throw toConnectError(err);
       }
     };
 
   return {
-    startSession: guarded(async (req, signal, sessions) => {
-      const { sessionId, fold } = await record(req, sessions, signal);
+    startSession: guarded(async (req, signal, sessions, ctx) => {
+      const { sessionId, fold } = await record(req, sessions, creatorTenant(ctx), signal);
       runner.kick(sessionId, fold);
       return { sessionId };
     }),
@@ -227,7 +232,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       let sessions: SessionClient;
       try {
         sessions = sessionsFor(deps.sessions, ctx);
-        started = await record(req, sessions, ctx.signal);
+        started = await record(req, sessions, creatorTenant(ctx), ctx.signal);
       } catch (err) {
         throw toConnectError(err);
       }

@@ -24,6 +24,7 @@ const grants = [
   { token: "client-b-0123456789", role: "client", tenant: "b" },
   { token: "harness-0123456789", role: "harness", tenant: "" },
   { token: "operator-0123456789", role: "operator", tenant: "" },
+  { token: "operator-ops-0123456789", role: "operator", tenant: "ops" },
 ];
 
 // The real handlers behind the real auth interceptor, in-process.
@@ -112,6 +113,9 @@ describe("SessionService roles and tenants", () => {
     const operator = as("operator-0123456789");
     const made = await operator.createSession({ sessionId: "acc-op", config: testConfig(), tenant: "a" });
     expect(made.session?.tenant).toBe("a");
+    // Named by nobody: the tenant of the token that made it.
+    const own = await as("operator-ops-0123456789").createSession({ sessionId: "acc-ops", config: testConfig() });
+    expect(own.session?.tenant).toBe("ops");
     expect((await as("client-a-0123456789").getSession({ sessionId: "acc-op" })).session?.tenant).toBe("a");
     const all = (await operator.listSessions({})).sessions.map((s) => s.sessionId);
     expect(all).toEqual(expect.arrayContaining(["acc-a1", "acc-b1", "acc-op"]));

@@ -38,9 +38,15 @@ export async function checkOwner(store: SessionStore, sessionId: string, scope: 
   if (session.tenant !== scope) throw new SessionNotFoundError(sessionId);
 }
 
-/** The tenant a new session gets: the caller's scope, or the one an unconfined caller names. */
-export function tenantForCreate(requested: string, scope: string | undefined): string {
-  if (scope === undefined || requested === "" || requested === scope) return scope ?? requested;
+/**
+ * The tenant a new session gets: the one an unconfined caller (harness,
+ * operator) names, else the caller's scope, else its token's tenant. A
+ * confined caller naming another tenant is refused.
+ */
+export function tenantForCreate(ctx: HandlerContext, requested: string): string {
+  const scope = scopeOf(ctx);
+  if (scope === undefined) return requested || ctx.values.get(principalKey).tenant;
+  if (requested === "" || requested === scope) return scope;
   throw new ConnectError(
     `tenant ${JSON.stringify(requested.slice(0, 128))}: this caller creates sessions in its own tenant only`,
     Code.PermissionDenied,

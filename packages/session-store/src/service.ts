@@ -62,7 +62,7 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
   return {
     createSession: (req, ctx) =>
       mapped(async () => {
-        const tenant = tenantForCreate(req.tenant, scopeOf(ctx));
+        const tenant = tenantForCreate(ctx, req.tenant);
         // Another tenant's session: that the id is taken is all the caller learns
         // (not its created event id, nor, for a retry of the same ids, the session).
         const taken = (sessionId: string) =>
