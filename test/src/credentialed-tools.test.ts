@@ -127,6 +127,31 @@ describe("credentialed tools run in the harness, outside the sandbox", { timeout
     expect(await leaks(stack, events)).toEqual([]);
   });
 
+  it("Interrupt cancels a host tool call in flight and answers it 'interrupted; outcome unknown'", async () => {
+    await using stack = await startCredentialedStack(() => ({ content: [{ type: "text", text: "unused" }] }));
+    stack.fake.setScript(
+      scriptTurns([
+        {
+          content: [{ type: "tool_use", id: "toolu_slow", name: "fetch", input: { url: `${stack.api.origin}/slow` } }],
+        },
+        { content: [{ type: "text", text: "Understood." }] },
+      ]),
+    );
+    const { sessionId } = await stack
+      .client()
+      .startSession({ config: { model: "claude-test", tools: ["fetch"] }, message: "go" });
+    await expect.poll(() => stack.api.seen.length, { timeout: 60_000 }).toBe(1);
+    await stack.client().interrupt({ sessionId, reason: "too slow" });
+    const events = (await stack.sessions.getEvents({ sessionId })).events;
+    const result = events.find((e) => e.payload.case === "agentToolResult")?.payload.value;
+    expect(result).toMatchObject({ toolUseId: "toolu_slow", isError: true, output: outcomeUnknown });
+    const status = events.findLast((e) => e.payload.case === "sessionStatus")?.payload.value;
+    expect(status).toMatchObject({ state: RunState.IDLE, stopReason: StopReason.INTERRUPTED });
+    stack.api.release();
+    await stack.containers.stop();
+    expect(await leaks(stack, events)).toEqual([]);
+  });
+
   it("a crash while a host tool call is in flight: the call is not re-run unless its tool is idempotent", async () => {
     await using stack = await startCredentialedStack(() => ({ content: [{ type: "text", text: "unused" }] }));
     const slow = `${stack.api.origin}/slow`;
