@@ -23,20 +23,48 @@ export interface DualListener {
   close(graceMs: number): Promise<void>;
 }
 
-export function createDualListener(handler: RequestHandler): DualListener {
+/** Serves a stream itself and returns true, or returns false to leave it to the request handler. */
+export type StreamTaker = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+/**
+ * Offers every HTTP/2 stream to `take` before Node's compatibility layer (which
+ * makes the request/response pair the handler gets) sees it. `onTaken` is told
+ * of each stream taken. Without a recognisable compatibility listener (another
+ * Node version), nothing changes.
+ */
+export function offerStreams(
+  server: http2.Http2Server | http2.Http2SecureServer,
+  take: StreamTaker,
+  onTaken: (stream: http2.ServerHttp2Stream) => void,
+): void {
+  const listeners = server.listeners("stream");
+  const compat = listeners[0];
+  if (listeners.length !== 1 || typeof compat !== "function") return;
+  server.removeListener("stream", compat as (...args: unknown[]) => void);
+  server.on("stream", function (this: unknown, stream, headers, ...rest) {
+    if (take(stream, headers)) onTaken(stream);
+    else compat.call(this, stream, headers, ...rest);
+  });
+}
+
+export function createDualListener(handler: RequestHandler, take?: StreamTaker): DualListener {
   // In-flight requests are counted so close() can drain them, then drop the idle
   // keep-alive connections that clients would otherwise hold open for minutes.
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const counted: RequestHandler = (req, res) => {
+  const track = (closable: { once(event: "close", listener: () => void): unknown }) => {
     inFlight++;
-    res.once("close", () => {
+    closable.once("close", () => {
       inFlight--;
       if (inFlight === 0) drained?.();
     });
+  };
+  const counted: RequestHandler = (req, res) => {
+    track(res);
     handler(req, res);
   };
   const h2 = http2.createServer({}, counted);
+  if (take) offerStreams(h2, take, track);
   const h1 = http.createServer(counted);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
@@ -46,6 +74,9 @@ export function createDualListener(handler: RequestHandler): DualListener {
   });
 
   const server = net.createServer((socket) => {
+    // Small gRPC frames (a unary answer, a stream's next event) go out at once
+    // instead of waiting for the previous segment's ACK.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.once("readable", () => route(socket));

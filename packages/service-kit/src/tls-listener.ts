@@ -1,6 +1,7 @@
 import type http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
+import { offerStreams, type StreamTaker } from "./listener.js";
 
 type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -27,15 +28,18 @@ export interface TlsListener {
  * HTTPS on one port for every protocol: ALPN picks h2 (gRPC, Connect, gRPC-Web)
  * or http/1.1 (browsers), which is what `allowHTTP1` does over TLS.
  */
-export function createTlsListener(handler: RequestHandler, tls: TlsOptions): TlsListener {
+export function createTlsListener(handler: RequestHandler, tls: TlsOptions, take?: StreamTaker): TlsListener {
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const counted: RequestHandler = (req, res) => {
+  const track = (closable: { once(event: "close", listener: () => void): unknown }) => {
     inFlight++;
-    res.once("close", () => {
+    closable.once("close", () => {
       inFlight--;
       if (inFlight === 0) drained?.();
     });
+  };
+  const counted: RequestHandler = (req, res) => {
+    track(res);
     handler(req, res);
   };
   const server = http2.createSecureServer(
@@ -51,9 +55,11 @@ export function createTlsListener(handler: RequestHandler, tls: TlsOptions): Tls
     },
     counted,
   );
+  if (take) offerStreams(server, take, track);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("connection", (socket: net.Socket) => {
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });

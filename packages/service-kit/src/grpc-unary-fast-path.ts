@@ -1,0 +1,323 @@
+import http2 from "node:http2";
+import type { DescMethod } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createHandlerContext,
+  createMethodImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+} from "@connectrpc/connect";
+import {
+  type Compression,
+  compressionNegotiate,
+  createAsyncIterable,
+  createMethodSerializationLookup,
+  encodeEnvelope,
+  envelopeCompress,
+  invokeUnaryImplementation,
+  pipe,
+  type Serialization,
+  transformDecompressEnvelope,
+  transformParseEnvelope,
+  transformSplitEnvelope,
+  validateUniversalHandlerOptions,
+} from "@connectrpc/connect/protocol";
+import {
+  contentTypeProto,
+  headerAcceptEncoding,
+  headerContentType,
+  headerEncoding,
+  headerGrpcStatus,
+  headerTimeout,
+  parseContentType,
+  parseTimeout,
+  setTrailerStatus,
+} from "@connectrpc/connect/protocol-grpc";
+
+/**
+ * Unary gRPC calls with binary messages, served straight on the HTTP/2 stream.
+ *
+ * connect-node's adapter turns every call into a chain of async iterables over
+ * Node's HTTP/2 compatibility objects; for a unary call that machinery costs
+ * more CPU than the call itself (about as much again as a bare HTTP/2 round
+ * trip). Here the same steps run without it, built from the protocol functions
+ * connect's own gRPC handler uses (content type, timeout, compression
+ * negotiation, interceptors, serialization limits, trailer status), so answers
+ * and errors are the same. Anything else (streaming, Connect, gRPC-Web, JSON,
+ * compressed requests, browsers, malformed headers) goes to connect unchanged.
+ */
+export interface UnaryFastPath {
+  /** Wraps the routes callback so unary implementations registered on the router are found here too. */
+  record(router: ConnectRouter): ConnectRouter;
+  /** Serves the stream and returns true, or returns false and leaves it untouched. */
+  take(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+}
+
+export interface UnaryFastPathOptions {
+  readonly interceptors: readonly Interceptor[];
+  readonly readMaxBytes: number;
+  /** The response compressions connect's adapter offers (its default: gzip, brotli). */
+  readonly acceptCompression: readonly Compression[];
+}
+
+type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
+
+interface Route {
+  readonly spec: UnarySpec;
+  readonly input: Serialization<unknown>;
+  readonly output: Serialization<unknown>;
+}
+
+export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPath {
+  const opt = validateUniversalHandlerOptions({
+    interceptors: [...options.interceptors],
+    readMaxBytes: options.readMaxBytes,
+    acceptCompression: [...options.acceptCompression],
+  });
+  const routes = new Map<string, Route>();
+  const add = (method: DescMethod, impl: unknown, bind: object) => {
+    if (method.methodKind !== "unary" || typeof impl !== "function") return;
+    const spec = createMethodImplSpec(method, impl.bind(bind) as never) as UnarySpec;
+    const serialization = createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt);
+    routes.set(`/${method.parent.typeName}/${method.name}`, {
+      spec,
+      input: serialization.getI(true) as Serialization<unknown>,
+      output: serialization.getO(true) as Serialization<unknown>,
+    });
+  };
+
+  return {
+    record(router) {
+      return {
+        get handlers() {
+          return router.handlers;
+        },
+        service(service, impl, handlerOptions) {
+          // Per-service options would change the handler: leave such services to connect.
+          if (handlerOptions === undefined) {
+            for (const method of service.methods)
+              add(method, (impl as Record<string, unknown>)[method.localName], impl);
+          }
+          router.service(service, impl, handlerOptions);
+          return this;
+        },
+        rpc(method, impl, handlerOptions) {
+          if (handlerOptions === undefined) add(method, impl, {});
+          router.rpc(method, impl, handlerOptions);
+          return this;
+        },
+      };
+    },
+
+    take(stream, headers) {
+      if (headers[":method"] !== "POST" || headers.origin !== undefined) return false;
+      const route = routes.get((headers[":path"] ?? "").split("?", 2)[0] ?? "");
+      if (route === undefined || parseContentType(one(headers[lower.contentType]) ?? null)?.binary !== true)
+        return false;
+      const authority = headers[":authority"] ?? headers.host;
+      if (authority === undefined) return false;
+      const timeout = parseTimeout(one(headers[lower.timeout]) ?? null, opt.maxTimeoutMs);
+      if (timeout.error) return false;
+      const compression = compressionNegotiate(
+        opt.acceptCompression,
+        one(headers[lower.encoding]) ?? null,
+        one(headers[lower.acceptEncoding]) ?? null,
+        headerAcceptEncoding,
+      );
+      if (compression.error || compression.request) return false;
+      const socket = stream.session?.socket;
+      const scheme = socket !== undefined && "encrypted" in socket && socket.encrypted ? "https" : "http";
+      void serve(stream, headers, route, {
+        url: new URL(headers[":path"] ?? "", `${scheme}://${authority}`).toString(),
+        timeoutMs: timeout.timeoutMs,
+        response: compression.response,
+      });
+      return true;
+    },
+  };
+
+  async function serve(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    route: Route,
+    call: { url: string; timeoutMs: number | undefined; response: Compression | null },
+  ): Promise<void> {
+    const requestAbort = new AbortController();
+    const context = createHandlerContext({
+      ...route.spec,
+      service: route.spec.method.parent,
+      requestMethod: "POST",
+      protocolName: "grpc",
+      timeoutMs: call.timeoutMs,
+      shutdownSignal: opt.shutdownSignal,
+      requestSignal: requestAbort.signal,
+      requestHeader: webHeaders(headers),
+      url: call.url,
+      responseHeader: { [headerContentType]: contentTypeProto },
+      responseTrailer: { [headerGrpcStatus]: "0" },
+    });
+    stream.once("close", () => requestAbort.abort(errorFromResetCode(stream.rstCode) ?? aborted()));
+    if (call.response) context.responseHeader.set(headerEncoding, call.response.name);
+    let body: Uint8Array | undefined;
+    try {
+      const chunks = await readBody(stream, options.readMaxBytes);
+      if (chunks === undefined) {
+        context.abort(aborted());
+        return;
+      }
+      const input = await parseInput(chunks, route.input, options.readMaxBytes);
+      const output = await invokeUnaryImplementation(route.spec, context, input as never, opt.interceptors);
+      const envelope = await envelopeCompress(
+        { flags: 0, data: route.output.serialize(output) },
+        call.response,
+        opt.compressMinBytes,
+      );
+      body = encodeEnvelope(envelope.flags, envelope.data);
+      context.abort(aborted());
+    } catch (err) {
+      context.abort(err);
+      setTrailerStatus(
+        context.responseTrailer,
+        err instanceof ConnectError
+          ? err
+          : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
+      );
+    }
+    if (stream.destroyed || stream.closed) return;
+    try {
+      stream.respond({ ...nodeHeaders(context.responseHeader), ":status": 200 }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => {
+        if (!stream.destroyed) stream.sendTrailers(nodeHeaders(context.responseTrailer));
+      });
+      stream.end(body);
+    } catch {
+      // The client went away while the answer was being written: nobody to tell.
+    }
+  }
+}
+
+/**
+ * The request body, or undefined when the stream closed before it ended. Stops
+ * reading at an envelope that announces more than readMaxBytes: the parse then
+ * fails on it exactly as connect's reader does.
+ */
+function readBody(stream: http2.ServerHttp2Stream, readMaxBytes: number): Promise<Buffer[] | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (value: Buffer[] | undefined) => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("close", onClose);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= 5 && chunks.length <= 5) {
+        const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+        if (head.readUInt32BE(1) > readMaxBytes) done(chunks);
+      }
+    };
+    const onEnd = () => done(chunks);
+    const onClose = () => done(undefined);
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("close", onClose);
+  });
+}
+
+/** The one message of a unary request: one complete, uncompressed envelope. */
+async function parseInput(chunks: Buffer[], input: Serialization<unknown>, readMaxBytes: number): Promise<unknown> {
+  const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  if (bytes.length >= 5 && bytes[0] === 0) {
+    const length = bytes.readUInt32BE(1);
+    if (length <= readMaxBytes && bytes.length === 5 + length) return input.parse(bytes.subarray(5));
+  }
+  // Anything else is rare: let connect's own reader produce its answer (or its error).
+  const messages = pipe(
+    createAsyncIterable([bytes]),
+    transformSplitEnvelope(readMaxBytes),
+    transformDecompressEnvelope(null, readMaxBytes),
+    transformParseEnvelope(input),
+  )[Symbol.asyncIterator]();
+  const first = await messages.next();
+  if (first.done === true) {
+    throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+  }
+  if ((await messages.next()).done !== true) {
+    throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+  }
+  return first.value;
+}
+
+/**
+ * The reason a finished call's signal is aborted with: the AbortError an argument-less
+ * abort() makes, without capturing a stack trace (a measurable part of a unary call,
+ * and nobody reads the stack of "this call is over").
+ */
+function aborted(): DOMException {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new DOMException("This operation was aborted", "AbortError");
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+const one = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+// Node gives HTTP/2 header names in lower case; connect's constants are capitalised for Headers objects.
+const lower = {
+  contentType: headerContentType.toLowerCase(),
+  timeout: headerTimeout.toLowerCase(),
+  encoding: headerEncoding.toLowerCase(),
+  acceptEncoding: headerAcceptEncoding.toLowerCase(),
+};
+
+// As connect-node reads a Node request's headers: pseudo-headers dropped, repeated values appended.
+function webHeaders(headers: http2.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) out.append(name, v);
+    else out.append(name, String(value));
+  }
+  return out;
+}
+
+function nodeHeaders(headers: Headers): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  return out;
+}
+
+const { constants } = http2;
+const resetCodes: ReadonlyMap<number, [string, Code]> = new Map([
+  [constants.NGHTTP2_PROTOCOL_ERROR, ["PROTOCOL_ERROR", Code.Internal]],
+  [constants.NGHTTP2_INTERNAL_ERROR, ["INTERNAL_ERROR", Code.Internal]],
+  [constants.NGHTTP2_FLOW_CONTROL_ERROR, ["FLOW_CONTROL_ERROR", Code.Internal]],
+  [constants.NGHTTP2_SETTINGS_TIMEOUT, ["SETTINGS_TIMEOUT", Code.Internal]],
+  [constants.NGHTTP2_FRAME_SIZE_ERROR, ["FRAME_SIZE_ERROR", Code.Internal]],
+  [constants.NGHTTP2_COMPRESSION_ERROR, ["COMPRESSION_ERROR", Code.Internal]],
+  [constants.NGHTTP2_CONNECT_ERROR, ["CONNECT_ERROR", Code.Internal]],
+  [constants.NGHTTP2_REFUSED_STREAM, ["REFUSED_STREAM", Code.Unavailable]],
+  [constants.NGHTTP2_CANCEL, ["CANCEL", Code.Canceled]],
+  [constants.NGHTTP2_ENHANCE_YOUR_CALM, ["ENHANCE_YOUR_CALM", Code.ResourceExhausted]],
+  [constants.NGHTTP2_INADEQUATE_SECURITY, ["INADEQUATE_SECURITY", Code.PermissionDenied]],
+  [constants.NGHTTP2_HTTP_1_1_REQUIRED, ["HTTP_1_1_REQUIRED", Code.PermissionDenied]],
+]);
+
+// The reason connect-node gives a handler's signal when the client resets the stream.
+function errorFromResetCode(rstCode: number | undefined): ConnectError | undefined {
+  const known = rstCode === undefined ? undefined : resetCodes.get(rstCode);
+  if (known === undefined || rstCode === undefined) return undefined;
+  return new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);
+}
