@@ -155,7 +155,11 @@ async function main() {
     app: "session",
     env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url, REINS_LOG_LEVEL: "info" },
   });
-  const rawSessions = createClient(SessionService, createGrpcTransport({ baseUrl: sessionDaemon.url }));
+  // The harness daemon's session client settings (apps/harness/src/main.ts): no compression.
+  const rawSessions = createClient(
+    SessionService,
+    createGrpcTransport({ baseUrl: sessionDaemon.url, acceptCompression: [] }),
+  );
   // AppendEvents round trips, timed per session: the floor of every turn.
   const appends: Interval[] = [];
   const sessions: typeof rawSessions = {

@@ -51,6 +51,9 @@ try {
       baseUrl: config.sessionUrl,
       interceptors: bearer(config.sessionToken),
       nodeOptions: config.sessionTls,
+      // The session service is a near neighbour: gzipping each 1000-event page a
+      // Wake reads costs both ends more CPU than sending it as it is.
+      acceptCompression: [],
     }),
   );
   const executorPool = createExecutorPool({
