@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ExecutorService, HarnessService, RunState, SessionService } from "@reins/proto";
+import { ExecutorService, grpcHealthV1, HarnessService, RunState, SessionService } from "@reins/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthStack, startAuthStack, tokens } from "./support/auth-stack.js";
 
@@ -54,6 +54,10 @@ describe("authentication", () => {
       expect(await outcome(stack.client(ExecutorService, stack.executor.url, token).listTools({}))).toEqual(
         unauthenticated,
       );
+    }
+    for (const daemon of stack.daemons) {
+      const health = stack.client(grpcHealthV1.Health, daemon.url);
+      expect((await health.check({ service: "" })).status).toBe(grpcHealthV1.HealthCheckResponse_ServingStatus.SERVING);
     }
   });
 
