@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ExecutorService, grpcHealthV1, HarnessService, RunState, SessionService } from "@reins/proto";
+import { startDaemon } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthStack, startAuthStack, tokens } from "./support/auth-stack.js";
 
@@ -195,5 +196,42 @@ describe("tenants", () => {
     const output = stack.daemons.flatMap((d) => d.output).join("\n");
     expect(output).toContain('"listening"');
     for (const token of Object.values(tokens)) expect(output).not.toContain(token);
+  });
+});
+
+describe("token configuration", () => {
+  it("refuses to start on a bad grants list, naming the variable and entry but never the token", async () => {
+    const secret = "secret-token-that-must-not-leak-0001";
+    const cases = [
+      {
+        app: "session",
+        env: { REINS_SESSION_TOKENS: `[{token: ${secret}, role: admin}]` },
+        says: /REINS_SESSION_TOKENS: entry 0 needs a role/,
+      },
+      {
+        app: "harness",
+        env: { REINS_HARNESS_TOKENS: `- {token: ${secret}, role: client}\n- {token: ${secret}, role: operator}` },
+        says: /REINS_HARNESS_TOKENS: entry 1: the same token is listed twice/,
+      },
+      {
+        app: "executor",
+        env: { REINS_EXECUTOR_TOKENS: `[{token: ${secret}, role: client}]` },
+        says: /harness token, is required/,
+      },
+    ];
+    for (const { app, env, says } of cases) {
+      const failure = await startDaemon({
+        app,
+        env: { ...env, [`REINS_${app.toUpperCase()}_LISTEN`]: "127.0.0.1:0" },
+      }).then(
+        async (daemon) => {
+          await daemon.kill();
+          return "started";
+        },
+        (err: unknown) => (err as Error).message,
+      );
+      expect(failure).toMatch(says);
+      expect(failure).not.toContain(secret);
+    }
   });
 });
