@@ -22,8 +22,9 @@ export function createPromptCache() {
       let read = 0;
       let lastBreakpoint = -1;
       const keys: Array<{ key: string; tokens: number }> = [];
+      const marked = breakpoints(body);
       units.forEach((_, i) => {
-        if (!breakpoints(body).has(i)) return;
+        if (!marked.has(i)) return;
         lastBreakpoint = i;
         const prefix = units.slice(0, i + 1).join("");
         const key = createHash("sha256").update(prefix).digest("hex");
