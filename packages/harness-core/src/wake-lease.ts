@@ -17,28 +17,76 @@ export interface WakeLease {
 
 /** The leases this replica holds, by session: the newest delivery of a session wins. */
 export interface WakeLeaseTable {
-  hold(sessionId: string): WakeLease;
+  /**
+   * Holds the session from now. With `progress` (sends one in-progress ack for
+   * the delivery), the table keeps the lease itself: one ack at once, then one
+   * every `renewEveryMs` from a single timer, and one before each tool call.
+   */
+  hold(sessionId: string, progress?: () => void): WakeLease;
   /**
    * For the agent loop's `beforeToolCall`: throws FencedError when this replica
-   * holds the session under a lease that may have passed to another replica.
-   * Sessions run without a lease (direct mode) are not checked.
+   * holds the session under a lease that may have passed to another replica,
+   * and otherwise renews it, so that the call starts with the whole ack wait
+   * ahead. Sessions run without a lease (direct mode) are not checked.
    */
   check(sessionId: string, toolUseId: string): void;
+  /** The longest the renewal timer has fired late lately (event-loop lag), in ms. */
+  lagMs(): number;
+  /** How often kept leases are renewed. */
+  readonly renewEveryMs: number;
+}
+
+interface Held extends WakeLease {
+  readonly progress: (() => void) | undefined;
+  renew(): void;
 }
 
 export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date.now): WakeLeaseTable {
-  const held = new Map<string, WakeLease>();
+  const held = new Map<string, Held>();
   // The server's clock starts when it sends the message; ours a little later.
   const margin = Math.min(250, ackWaitMs / 5);
+  // Renewing often leaves most of the ack wait as room for event-loop lag: a
+  // lease is lost only if the loop stalls for about ackWait - margin - renewEveryMs.
+  const renewEveryMs = Math.max(50, Math.floor(ackWaitMs / 8));
+  let timer: NodeJS.Timeout | undefined;
+  let lastBeat = 0;
+  let lag = 0;
+
+  const beat = () => {
+    const t = now();
+    // Lag decays, so one stall long ago does not colour every later report.
+    lag = Math.max(lag * 0.9, t - lastBeat - renewEveryMs, 0);
+    lastBeat = t;
+    for (const lease of held.values()) lease.renew();
+  };
+  const keep = () => {
+    if (timer) return;
+    lastBeat = now();
+    timer = setInterval(beat, renewEveryMs);
+    timer.unref();
+  };
+  const idle = () => {
+    for (const lease of held.values()) if (lease.progress) return;
+    clearInterval(timer);
+    timer = undefined;
+  };
 
   return {
-    hold(sessionId) {
+    renewEveryMs,
+    lagMs: () => Math.round(lag),
+    hold(sessionId, progress) {
       let renewedAt = now();
       let gone = false;
-      const lease: WakeLease = {
+      const lease: Held = {
         sessionId,
+        progress,
         renewed() {
           if (!lease.lost()) renewedAt = now();
+        },
+        renew() {
+          if (!lease.progress || lease.lost()) return;
+          lease.progress();
+          renewedAt = now();
         },
         lost() {
           if (!gone && (held.get(sessionId) !== lease || now() - renewedAt >= ackWaitMs - margin)) gone = true;
@@ -47,9 +95,15 @@ export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date
         release() {
           gone = true;
           if (held.get(sessionId) === lease) held.delete(sessionId);
+          idle();
         },
       };
       held.set(sessionId, lease);
+      if (progress) {
+        // The server counts from when it sent the message: restart its clock now.
+        lease.renew();
+        keep();
+      }
       return lease;
     },
     check(sessionId, toolUseId) {
@@ -59,6 +113,8 @@ export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date
           `session ${sessionId}: the work-queue lease ran out before tool call ${toolUseId}; another replica may own the session`,
         );
       }
+      // A call may run for long: give it the whole ack wait before the next timer beat.
+      lease?.renew();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   AckPolicy,
@@ -52,13 +53,15 @@ export interface WakeQueueOptions {
  * One session, one replica: the stream keeps at most one wake per session
  * (a publish while one is queued or being worked is refused and counts as
  * queued), so a second wake never reaches a second replica while the first
- * works. The worker reads the log once more after its ack, so a message sent
- * just before the ack is not left behind.
+ * works. The worker reads the log once more after it is done with a wake
+ * (acked, naked or lost), and queues another if the session still has work: a
+ * message sent just before the ack, or a wake acked by a replica that held it
+ * before, never leaves a session without one.
  */
 export interface WakeQueue extends Pick<SessionRunner, "kick" | "stop" | "isRunning">, AsyncDisposable {
   /** Creates the stream and the consumer if missing, and starts pulling. */
   start(): Promise<void>;
-  /** Queues a wake for the session (after `lastSeq`, for deduplication of retries). */
+  /** Queues a wake for the session (`lastSeq`, the log as the caller saw it, names the wake). */
   publish(sessionId: string, lastSeq: bigint): Promise<void>;
   /** Stops pulling, stops local runs and hands their wakes back at once. */
   close(): Promise<void>;
@@ -88,7 +91,10 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
 
   const publish = async (sessionId: string, lastSeq: bigint) => {
     const h = headers();
-    h.set("Nats-Msg-Id", `${sessionId}:${lastSeq}`);
+    // Unique per call, the same for its retries: a resend after a lost reply is
+    // dropped, but no earlier wake for the same seq (long since worked) can
+    // swallow this one. One wake per session is the stream's own limit.
+    h.set("Nats-Msg-Id", `${sessionId}:${lastSeq}:${randomUUID()}`);
     await pRetry(
       async () => {
         try {
@@ -104,32 +110,33 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
 
   async function work(msg: JsMsg): Promise<void> {
     const sessionId = msg.subject.slice(names.subject.length + 1);
-    const lease = leases.hold(sessionId);
-    const beat = setInterval(() => heartbeat(msg, lease), Math.max(50, Math.floor(options.ackWaitMs / 4)));
+    // The table sends the in-progress acks: one now, then on its timer and before each tool call.
+    const lease = leases.hold(sessionId, () => msg.working());
+    let verdict: Verdict = "lost";
     try {
-      const verdict = await runUnderLease(sessionId, lease, msg.info.redeliveryCount);
+      verdict = await runUnderLease(sessionId, lease, msg.info.redeliveryCount);
       if (verdict === "done") {
         failures.delete(sessionId);
-        msg.ack();
-        await recheck(sessionId);
+        // Confirmed before the re-check: a wake published while this one is still
+        // on the server would be refused as queued, and then nothing would run it.
+        await msg.ackAck().catch(() => msg.ack());
       } else if (verdict === "retry") {
         const failed = (failures.get(sessionId) ?? 0) + 1;
         failures.set(sessionId, failed);
         msg.nak(Math.min(30_000, 250 * 2 ** Math.min(failed - 1, 7)));
       } else if (verdict === "hand-back") {
         msg.nak();
+      } else {
+        // "lost": another replica has (or will get) this wake; an ack here could end its delivery.
+        log?.warn({ sessionId, lagMs: leases.lagMs() }, "wake lease lost: another replica owns the session");
       }
-      // "lost": another replica has (or will get) this wake; an ack here could end its delivery.
     } finally {
-      clearInterval(beat);
       lease.release();
     }
-  }
-
-  function heartbeat(msg: JsMsg, lease: WakeLease) {
-    if (lease.lost()) return;
-    msg.working();
-    lease.renewed();
+    // Whatever this replica did with its wake, a session with work left must keep
+    // one: the wake may have been acked by a replica that held it before (its
+    // in-progress acks late), and then neither a nak nor standing down brings it back.
+    if (verdict !== "hand-back") await recheck(sessionId);
   }
 
   type Verdict = "done" | "retry" | "hand-back" | "lost";
@@ -152,10 +159,7 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
         log?.error({ sessionId, err }, "run failed; the wake will be retried");
         return closing.signal.aborted ? "hand-back" : "retry";
       }
-      if (lease.lost()) {
-        log?.warn({ sessionId, outcome: outcome.kind }, "wake lease lost: another replica owns the session");
-        return "lost";
-      }
+      if (lease.lost()) return "lost";
       if (outcome.kind === "idle" || outcome.kind === "terminated") return "done";
       if (outcome.kind === "stopped") return closing.signal.aborted ? "hand-back" : "done";
       if (attempt >= 3) return "retry";
@@ -163,14 +167,20 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
   }
 
   // Work recorded between the run's last look at the log and the ack found the
-  // wake still queued and relied on it: queue it again.
+  // wake still queued and relied on it: queue it again. A wake still on the
+  // server (naked, or held by another replica) refuses the publish: no harm.
   async function recheck(sessionId: string) {
     try {
-      const fold = await loadSession(options.sessions, sessionId);
+      const fold = await pRetry(() => loadSession(options.sessions, sessionId), {
+        retries: 3,
+        minTimeout: 100,
+        shouldRetry: ({ error }) => ConnectError.from(error).code !== Code.NotFound,
+      });
       const next = fold.next();
       if (next !== "idle" && next !== "terminated") await publish(sessionId, fold.lastSeq);
     } catch (err) {
-      if (ConnectError.from(err).code !== Code.NotFound) log?.warn({ sessionId, err }, "cannot re-check after ack");
+      if (ConnectError.from(err).code !== Code.NotFound)
+        log?.warn({ sessionId, err }, "cannot re-check after the wake");
     }
   }
 
