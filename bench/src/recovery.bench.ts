@@ -36,6 +36,8 @@ const image = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";
 const ackWaitMs = 1_000;
 const rounds = Number(process.env.REINS_BENCH_RECOVERY_ROUNDS ?? 8);
 const sessionsPerRun = Number(process.env.REINS_BENCH_SESSIONS ?? 24);
+// REINS_BENCH_RECOVERY_ONLY=1 skips the throughput part.
+const recoveryOnly = process.env.REINS_BENCH_RECOVERY_ONLY === "1";
 const token = "recovery-bench-token";
 const config = { model: "claude-test", tools: ["sh"] };
 
@@ -180,6 +182,9 @@ try {
     }
   })().catch(() => undefined);
   const recoveries: number[] = [];
+  // Where the time goes: crash -> the wake taken by another replica (the queue) -> the event (the takeover).
+  const queued: number[] = [];
+  const takeovers: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const dead = await Promise.race(live.map((d) => d.exited.then(() => d)));
     const line = dead.output.find((l) => l.includes("fault injection: crashing now"));
@@ -188,7 +193,17 @@ try {
     live = [...live.filter((d) => d !== dead), await armed()];
     const nextSeq = BigInt(crash.seq) + 1n;
     await waitFor(() => arrivals.has(nextSeq), `seq ${nextSeq} after the crash`);
-    recoveries.push((arrivals.get(nextSeq) ?? Number.NaN) - crash.time);
+    const arrived = arrivals.get(nextSeq) ?? Number.NaN;
+    recoveries.push(arrived - crash.time);
+    const taken = live
+      .flatMap((d) => d.output)
+      .filter((l) => l.includes("wake redelivered") && l.includes(endless))
+      .map((l) => (JSON.parse(l) as { time: number }).time)
+      .find((t) => t >= crash.time);
+    if (taken !== undefined) {
+      queued.push(taken - crash.time);
+      takeovers.push(arrived - taken);
+    }
   }
   watching.abort();
   await watch;
@@ -196,7 +211,7 @@ try {
 
   // 2. Throughput with 1, 2, 3 replicas.
   const throughput: Array<{ n: number; perMinute: number; cpu: Record<string, number>; machine: number }> = [];
-  for (const n of [1, 2, 3]) {
+  for (const n of recoveryOnly ? [] : [1, 2, 3]) {
     const group: Daemon[] = [];
     for (let i = 0; i < n; i++) group.push(await startReplica());
     const pids = {
@@ -232,6 +247,11 @@ try {
   console.log(
     `  p50 ${fmt(percentile(recoveries, 50))}  p95 ${fmt(percentile(recoveries, 95))}  (baseline: ack wait ${fmt(ackWaitMs)}; ratio p50/ack wait ${(percentile(recoveries, 50) / ackWaitMs).toFixed(2)})`,
   );
+  console.log(
+    `  of which: crash -> wake taken by another replica p50 ${fmt(percentile(queued, 50))} p95 ${fmt(percentile(queued, 95))}; ` +
+      `wake taken -> next event p50 ${fmt(percentile(takeovers, 50))} p95 ${fmt(percentile(takeovers, 95))}`,
+  );
+  console.log(`  samples (s): ${recoveries.map((r) => (r / 1000).toFixed(2)).join(" ")}`);
   const base = throughput[0]?.perMinute ?? Number.NaN;
   console.log(`throughput: ${sessionsPerRun} sessions of 3 model turns and 2 tool calls (containers), all at once:`);
   for (const t of throughput) {
