@@ -158,6 +158,9 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       responseHeader: { [headerContentType]: contentTypeProto },
       responseTrailer: { [headerGrpcStatus]: "0" },
     });
+    // A client that resets the stream (deadline, cancel) makes it emit "error": the
+    // close that follows tells the handler, through its signal.
+    stream.on("error", () => {});
     stream.once("close", () => requestAbort.abort(errorFromResetCode(stream.rstCode) ?? aborted()));
     if (call.response) context.responseHeader.set(headerEncoding, call.response.name);
     let body: Uint8Array | undefined;
