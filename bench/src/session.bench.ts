@@ -11,7 +11,11 @@
 // Baseline and subject alternate in rounds, so load from other processes on the
 // machine hits both alike.
 
+import { type ChildProcess, spawn } from "node:child_process";
+import http2 from "node:http2";
 import { loadavg } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
@@ -24,6 +28,7 @@ import {
   grpcHealthV1,
   SessionService,
 } from "@reins/proto";
+import { createGrpcClientTransport } from "@reins/service-kit";
 import { createSessionStore, type SessionStore } from "@reins/session-store";
 import { startDaemon, startNatsServer } from "@reins/testkit";
 import { connect, DeliverPolicy, type JetStreamClient, nanos, StorageType } from "nats";
@@ -73,6 +78,37 @@ async function storeWriter(store: SessionStore, sessionId: string): Promise<Op> 
   };
 }
 
+/** A bare echo server (support/echo-server.ts) in its own process, like the daemon. */
+async function startEcho(mode: "raw" | "connect"): Promise<{ url: string; child: ChildProcess }> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "support", "echo-server.ts");
+  const child = spawn(process.execPath, ["--conditions=@reins/source", "--import", "tsx", script, mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`echo server exited (${code})`)));
+    child.stdout?.once("data", (d) => resolve(String(d).trim()));
+  });
+  return { url, child };
+}
+
+/** One empty unary call with node:http2 alone: the floor of any gRPC call here. */
+function rawH2Call(session: http2.ClientHttp2Session): Op {
+  const empty = Buffer.alloc(5);
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/grpc.health.v1.Health/Check",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("data", () => {});
+      stream.on("error", reject);
+      stream.on("close", () => resolve());
+      stream.end(empty);
+    });
+}
+
 async function timeEach(op: Op, n: number, into: number[] = []) {
   for (let i = 0; i < n; i++) {
     const t = now();
@@ -117,6 +153,22 @@ async function main() {
   const grpcGzip = createClient(SessionService, createGrpcTransport({ baseUrl: daemon.url }));
   const connectH2 = createClient(SessionService, createConnectTransport({ ...noCompression, httpVersion: "2" }));
   const health = createClient(grpcHealthV1.Health, createGrpcTransport(noCompression));
+  // The transport the harness uses for its session client.
+  const reinsGrpc = createClient(SessionService, createGrpcClientTransport(noCompression));
+  const reinsHealth = createClient(grpcHealthV1.Health, createGrpcClientTransport(noCompression));
+  // Floors: an empty call to bare servers in their own processes.
+  const rawEcho = await startEcho("raw");
+  const connectEcho = await startEcho("connect");
+  // Killed however the run ends.
+  process.once("exit", () => {
+    rawEcho.child.kill();
+    connectEcho.child.kill();
+  });
+  const rawSession = http2.connect(rawEcho.url);
+  const bareConnect = createClient(
+    grpcHealthV1.Health,
+    createGrpcTransport({ baseUrl: connectEcho.url, acceptCompression: [] }),
+  );
 
   const rows: string[][] = [];
   const row = (measure: string, raw: number | undefined, subject: number, digits: number, higherIsBetter = false) =>
@@ -129,14 +181,22 @@ async function main() {
 
   // 1. Single-event fenced append round trip, one session, sequential.
   {
-    const [raw, lib, rpc, cnt, noop] = await alternate(
+    const [raw, lib, rpc, reins, cnt, noop, reinsNoop, bareH2, bareConnectCall] = await alternate(
       [
         rawWriter(js, "raw.events.latency"),
         await storeWriter(store, "latency-lib"),
         await rpcWriter(grpc, "latency-grpc"),
+        await rpcWriter(reinsGrpc, "latency-reins"),
         await rpcWriter(connectH2, "latency-connect"),
         async () => {
           await health.check({ service: "" });
+        },
+        async () => {
+          await reinsHealth.check({ service: "" });
+        },
+        rawH2Call(rawSession),
+        async () => {
+          await bareConnect.check({ service: "" });
         },
       ],
       6,
@@ -144,10 +204,15 @@ async function main() {
     );
     for (const p of [50, 99]) {
       const r = percentile(raw as number[], p);
-      row(`append p${p}: service via gRPC (ms)`, r, percentile(rpc as number[], p), 3);
-      row(`append p${p}: service via Connect/h2 (ms)`, r, percentile(cnt as number[], p), 3);
-      row(`append p${p}: store library, no RPC (ms)`, r, percentile(lib as number[], p), 3);
-      row(`empty gRPC call p${p}, for reference (ms)`, undefined, percentile(noop as number[], p), 3);
+      const at = (samples: number[] | undefined) => percentile(samples as number[], p);
+      row(`append p${p}: service via gRPC (ms)`, r, at(rpc), 3);
+      row(`append p${p}: service via gRPC, createGrpcClientTransport (ms)`, r, at(reins), 3);
+      row(`append p${p}: service via Connect/h2 (ms)`, r, at(cnt), 3);
+      row(`append p${p}: store library, no RPC (ms)`, r, at(lib), 3);
+      row(`empty gRPC call p${p} to the daemon (ms)`, r, at(noop), 3);
+      row(`empty gRPC call p${p} to the daemon, createGrpcClientTransport (ms)`, r, at(reinsNoop), 3);
+      row(`empty call p${p}, bare node:http2 server and client (ms)`, r, at(bareH2), 3);
+      row(`empty call p${p}, bare connect-node server and client (ms)`, r, at(bareConnectCall), 3);
     }
   }
 
@@ -260,15 +325,17 @@ async function main() {
   };
   {
     const cold = await rpcPages();
-    const samples = [[], [], [], [], []] as number[][];
+    const samples = [[], [], [], [], [], []] as number[][];
     for (let round = 0; round < 5; round++) {
       samples[0]?.push(await rawReplay());
       samples[1]?.push(await rpcPages());
       samples[2]?.push(await libPages());
       samples[3]?.push(await replay());
       samples[4]?.push(await rpcPages(grpcGzip));
+      samples[5]?.push(await rpcPages(reinsGrpc));
     }
-    const [raw, rpc, lib, streamed, gzip] = samples.map((s) => percentile(s, 50)) as number[] as [
+    const [raw, rpc, lib, streamed, gzip, reins] = samples.map((s) => percentile(s, 50)) as number[] as [
+      number,
       number,
       number,
       number,
@@ -276,12 +343,16 @@ async function main() {
       number,
     ];
     row("GetEvents 10k events in 10 pages, via gRPC (ms)", raw, rpc, 1);
+    row("GetEvents 10k events, createGrpcClientTransport (ms)", raw, reins, 1);
     row("GetEvents 10k events, gRPC client accepting gzip (ms)", raw, gzip, 1);
     row("GetEvents 10k events, first read on a replica (ms)", raw, cold, 1);
     row("GetEvents 10k events, store library (ms)", raw, lib, 1);
     row("StreamEvents replay via gRPC (events/s)", (total / raw) * 1000, (total / streamed) * 1000, 0, true);
   }
   await nc.close();
+  rawSession.close();
+  rawEcho.child.kill();
+  connectEcho.child.kill();
 
   const header = ["measure", "raw nats", "subject", "cost vs raw"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
