@@ -141,6 +141,14 @@ describe("createGrpcClientTransport", () => {
       ["error status with a message", (s) => respond(s, ok, { "grpc-status": "5", "grpc-message": "gone" })],
       ["reset", (s) => s.close(http2.constants.NGHTTP2_REFUSED_STREAM)],
       ["http 503", (s) => s.respond({ ":status": 503 }, { endStream: true })],
+      ["connection dropped mid-call", (s) => s.session?.destroy()],
+      [
+        "connection dropped mid-answer",
+        (s) => {
+          s.respond({ ":status": 200, "content-type": "application/grpc+proto" });
+          s.write(ok.subarray(0, 3), () => s.session?.destroy());
+        },
+      ],
     ];
     for (const [name, answer] of answers) {
       await using server = await rawServer(answer);
