@@ -38,7 +38,7 @@ import {
   HarnessService,
   SessionService,
 } from "@reins/proto";
-import { bindService, startServer } from "@reins/service-kit";
+import { bindService, createGrpcClientTransport, startServer } from "@reins/service-kit";
 import {
   assistantTurns,
   connectDocker,
@@ -155,10 +155,10 @@ async function main() {
     app: "session",
     env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url, REINS_LOG_LEVEL: "info" },
   });
-  // The harness daemon's session client settings (apps/harness/src/main.ts): no compression.
+  // The harness daemon's session client (apps/harness/src/main.ts): its transport, no compression.
   const rawSessions = createClient(
     SessionService,
-    createGrpcTransport({ baseUrl: sessionDaemon.url, acceptCompression: [] }),
+    createGrpcClientTransport({ baseUrl: sessionDaemon.url, acceptCompression: [] }),
   );
   // AppendEvents round trips, timed per session: the floor of every turn.
   const appends: Interval[] = [];

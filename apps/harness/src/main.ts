@@ -18,6 +18,7 @@ import {
   announceListening,
   bindService,
   createAuthInterceptor,
+  createGrpcClientTransport,
   createLogger,
   createTokenVerifier,
   onShutdownSignal,
@@ -47,7 +48,9 @@ try {
   );
   const sessions = createClient(
     SessionService,
-    createGrpcTransport({
+    // Appends and reads are unary calls on the hot path of every turn: this transport
+    // serves them without connect-node's per-call machinery (grpc-client-transport.ts).
+    createGrpcClientTransport({
       baseUrl: config.sessionUrl,
       interceptors: bearer(config.sessionToken),
       nodeOptions: config.sessionTls,
