@@ -8,6 +8,7 @@ import {
   createHostTools,
   createNatsDeltaBus,
   createSessionRunner,
+  createWakeKeeper,
   createWakeLeaseTable,
   createWakeQueue,
   harnessServicePolicy,
@@ -76,7 +77,12 @@ try {
   if (config.hostTools.length > 0) log.info({ hostTools: config.hostTools.map((t) => t.name) }, "host tools");
   const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
   const deltas = createNatsDeltaBus(nc);
-  const leases = createWakeLeaseTable(config.wake.ackWaitMs);
+  // In queue mode a worker thread keeps the wakes' in-progress acks going while the event loop lags.
+  const keeper =
+    config.wake.mode === "queue"
+      ? createWakeKeeper({ servers: config.natsServers, ackWaitMs: config.wake.ackWaitMs })
+      : undefined;
+  const leases = createWakeLeaseTable(config.wake.ackWaitMs, Date.now, keeper);
   const runner = createSessionRunner({
     sessions,
     beforeToolCall: (sessionId, toolUseId) => leases.check(sessionId, toolUseId),
@@ -136,6 +142,7 @@ try {
       // Runs stop writing and stay resumable; viewers' streams end; then NATS drains.
       closing.abort();
       await (wakes ?? runner).close();
+      await keeper?.close();
       await server.close();
       await nc.drain();
     },

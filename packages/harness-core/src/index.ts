@@ -51,6 +51,8 @@ export type { SessionRunner, SessionRunnerOptions } from "./session-runner.js";
 export { createSessionRunner } from "./session-runner.js";
 export type { ResolvedTools } from "./tool-specs.js";
 export { lookUpTools, resolveTools } from "./tool-specs.js";
+export type { KeptDelivery, WakeKeeper, WakeKeeperOptions } from "./wake-keeper.js";
+export { createWakeKeeper } from "./wake-keeper.js";
 export type { WakeLease, WakeLeaseTable } from "./wake-lease.js";
 export { createWakeLeaseTable } from "./wake-lease.js";
 export type { WakeQueue, WakeQueueLogger, WakeQueueOptions } from "./wake-queue.js";

@@ -1,4 +1,5 @@
 import { FencedError } from "./session-log.js";
+import type { KeptDelivery, WakeKeeper } from "./wake-keeper.js";
 
 /**
  * A replica's hold on one session: a work-queue delivery that the server gives
@@ -21,8 +22,10 @@ export interface WakeLeaseTable {
    * Holds the session from now. With `progress` (sends one in-progress ack for
    * the delivery), the table keeps the lease itself: one ack at once, then one
    * every `renewEveryMs` from a single timer, and one before each tool call.
+   * With `ackSubject` and a keeper, the keeper's worker thread renews too,
+   * whatever the event loop's lag.
    */
-  hold(sessionId: string, progress?: () => void): WakeLease;
+  hold(sessionId: string, progress?: () => void, ackSubject?: string): WakeLease;
   /**
    * For the agent loop's `beforeToolCall`: throws FencedError when this replica
    * holds the session under a lease that may have passed to another replica,
@@ -41,7 +44,11 @@ interface Held extends WakeLease {
   renew(): void;
 }
 
-export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date.now): WakeLeaseTable {
+export function createWakeLeaseTable(
+  ackWaitMs: number,
+  now: () => number = Date.now,
+  keeper?: WakeKeeper,
+): WakeLeaseTable {
   const held = new Map<string, Held>();
   // The server's clock starts when it sends the message; ours a little later.
   const margin = Math.min(250, ackWaitMs / 5);
@@ -57,6 +64,7 @@ export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date
     // Lag decays, so one stall long ago does not colour every later report.
     lag = Math.max(lag * 0.9, t - lastBeat - renewEveryMs, 0);
     lastBeat = t;
+    keeper?.alive(t);
     for (const lease of held.values()) lease.renew();
   };
   const keep = () => {
@@ -74,9 +82,11 @@ export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date
   return {
     renewEveryMs,
     lagMs: () => Math.round(lag),
-    hold(sessionId, progress) {
+    hold(sessionId, progress, ackSubject) {
       let renewedAt = now();
       let gone = false;
+      keeper?.alive(renewedAt);
+      const kept: KeptDelivery | undefined = ackSubject ? keeper?.keep(ackSubject, renewedAt) : undefined;
       const lease: Held = {
         sessionId,
         progress,
@@ -89,11 +99,14 @@ export function createWakeLeaseTable(ackWaitMs: number, now: () => number = Date
           renewedAt = now();
         },
         lost() {
-          if (!gone && (held.get(sessionId) !== lease || now() - renewedAt >= ackWaitMs - margin)) gone = true;
+          // The last ack that went out, from this loop or from the keeper's thread.
+          const last = Math.max(renewedAt, kept?.lastRenewal() ?? -1);
+          if (!gone && (held.get(sessionId) !== lease || now() - last >= ackWaitMs - margin)) gone = true;
           return gone;
         },
         release() {
           gone = true;
+          kept?.release();
           if (held.get(sessionId) === lease) held.delete(sessionId);
           idle();
         },

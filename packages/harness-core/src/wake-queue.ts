@@ -110,28 +110,31 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
 
   async function work(msg: JsMsg): Promise<void> {
     const sessionId = msg.subject.slice(names.subject.length + 1);
-    // The table sends the in-progress acks: one now, then on its timer and before each tool call.
-    const lease = leases.hold(sessionId, () => msg.working());
-    let verdict: Verdict = "lost";
+    // The table sends the in-progress acks: one now, then on its timer and before each
+    // tool call, and its keeper from another thread (it needs the ack subject).
+    const ackSubject = (msg as unknown as { reply?: string }).reply;
+    const lease = leases.hold(sessionId, () => msg.working(), ackSubject);
+    let verdict: Verdict;
     try {
       verdict = await runUnderLease(sessionId, lease, msg.info.redeliveryCount);
-      if (verdict === "done") {
-        failures.delete(sessionId);
-        // Confirmed before the re-check: a wake published while this one is still
-        // on the server would be refused as queued, and then nothing would run it.
-        await msg.ackAck().catch(() => msg.ack());
-      } else if (verdict === "retry") {
-        const failed = (failures.get(sessionId) ?? 0) + 1;
-        failures.set(sessionId, failed);
-        msg.nak(Math.min(30_000, 250 * 2 ** Math.min(failed - 1, 7)));
-      } else if (verdict === "hand-back") {
-        msg.nak();
-      } else {
-        // "lost": another replica has (or will get) this wake; an ack here could end its delivery.
-        log?.warn({ sessionId, lagMs: leases.lagMs() }, "wake lease lost: another replica owns the session");
-      }
     } finally {
+      // Before the ack or nak: no in-progress ack may follow them (it would delay a hand-back).
       lease.release();
+    }
+    if (verdict === "done") {
+      failures.delete(sessionId);
+      // Confirmed before the re-check: a wake published while this one is still
+      // on the server would be refused as queued, and then nothing would run it.
+      await msg.ackAck().catch(() => msg.ack());
+    } else if (verdict === "retry") {
+      const failed = (failures.get(sessionId) ?? 0) + 1;
+      failures.set(sessionId, failed);
+      msg.nak(Math.min(30_000, 250 * 2 ** Math.min(failed - 1, 7)));
+    } else if (verdict === "hand-back") {
+      msg.nak();
+    } else {
+      // "lost": another replica has (or will get) this wake; an ack here could end its delivery.
+      log?.warn({ sessionId, lagMs: leases.lagMs() }, "wake lease lost: another replica owns the session");
     }
     // Whatever this replica did with its wake, a session with work left must keep
     // one: the wake may have been acked by a replica that held it before (its
