@@ -80,7 +80,12 @@ try {
   // In queue mode a worker thread keeps the wakes' in-progress acks going while the event loop lags.
   const keeper =
     config.wake.mode === "queue"
-      ? createWakeKeeper({ servers: config.natsServers, ackWaitMs: config.wake.ackWaitMs })
+      ? createWakeKeeper({
+          servers: config.natsServers,
+          ackWaitMs: config.wake.ackWaitMs,
+          // Room for every session this replica may hold, and slots reused long after their release.
+          capacity: Math.max(4096, 2 * config.wake.concurrency),
+        })
       : undefined;
   const leases = createWakeLeaseTable(config.wake.ackWaitMs, Date.now, keeper);
   const runner = createSessionRunner({
