@@ -33,10 +33,6 @@ import { bearer, errorLines, healthOf, type Status, statusOf, streamStatusOf } f
 // replays one). Properties: only the status codes the contract documents for the RPC come
 // back, each error with a message; no daemon logs an error or stops serving; and the log
 // of a session holds exactly the appends that were accepted.
-//
-// A known gap is kept out of the generators (it has its expected-failure test in the
-// hostile-input suite): tool definitions whose schema is not a JSON object, whose runs the
-// harness retries without end.
 
 const budgetMs = Number(process.env.REINS_FUZZ_MS ?? 2_500);
 const seed = process.env.REINS_FUZZ_SEED ? Number(process.env.REINS_FUZZ_SEED) : undefined;

@@ -248,10 +248,10 @@ async function parseInput(chunks: Buffer[], input: Serialization<unknown>, readM
   )[Symbol.asyncIterator]();
   const first = await messages.next();
   if (first.done === true) {
-    throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+    throw new ConnectError("protocol error: missing input message for unary method", Code.InvalidArgument);
   }
   if ((await messages.next()).done !== true) {
-    throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+    throw new ConnectError("protocol error: received extra input message for unary method", Code.InvalidArgument);
   }
   return first.value;
 }

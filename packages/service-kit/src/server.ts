@@ -86,6 +86,9 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
     interceptors,
     readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
+    // As the protobuf JSON mapping asks of parsers: a field or enum name this server does not
+    // know is refused, not silently dropped (a dropped filter would widen a query).
+    jsonOptions: { ignoreUnknownFields: false },
   });
   const origins = options.corsOrigins ?? [];
   const handler: Parameters<typeof createDualListener>[0] = (req, res) => {
