@@ -381,6 +381,9 @@ describe("SessionService on the wire", () => {
   it("Connect JSON with an unknown enum name is refused, not read as unset", async () => {
     const { daemon } = fixture();
     const got = await connectJson(daemon.url, path("ListSessions"), '{"state": "RUN_STATE_BOGUS"}');
-    expect(got).toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("reins.session.v1.RunState") });
+    expect(got).toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("reins.session.v1.RunState"),
+    });
   });
 });
