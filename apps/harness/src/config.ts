@@ -34,6 +34,8 @@ export interface HarnessConfig {
   readonly hostTools: HostToolSpec[];
   /** Fault injection for tests: see fault-hook.ts. */
   readonly crashAfter: string | undefined;
+  /** Fault injection for tests: an event-loop stall (see fault-hook.ts). */
+  readonly stallAfter: string | undefined;
   /** How sessions reach a replica: the shared wake work queue, or this process only. */
   readonly wake: {
     readonly mode: "queue" | "direct";
@@ -82,6 +84,7 @@ export function loadConfig(env: Env): HarnessConfig {
     defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
     hostTools: loadHostTools(env),
     crashAfter: env.REINS_FAULT_CRASH_AFTER || undefined,
+    stallAfter: env.REINS_FAULT_STALL_AFTER || undefined,
     wake: {
       mode: wakeMode(env.REINS_WAKE_MODE),
       prefix: env.REINS_STREAM_PREFIX || undefined,

@@ -48,3 +48,44 @@ export function crashHook(spec: string | undefined, log: Logger): AppendHook | u
     }
   };
 }
+
+/**
+ * `REINS_FAULT_STALL_AFTER=<event name>:<n>:<ms>` blocks the event loop for
+ * `ms` right after the append holding the n-th event of that name: what a
+ * starved CPU or a long synchronous stretch looks like to the wake queue (its
+ * in-progress acks must keep flowing from the keeper thread).
+ */
+export function stallHook(spec: string | undefined, log: Logger): AppendHook | undefined {
+  if (!spec) return undefined;
+  const match = /^([a-z_.]+):(\d+):(\d+)$/.exec(spec);
+  if (!match?.[1] || parseEventTypeName(match[1]) === undefined || Number(match[2]) < 1) {
+    throw new Error(
+      `REINS_FAULT_STALL_AFTER=${JSON.stringify(spec)} must be <event name>:<n>:<ms>, e.g. agent.tool_use_started:1:5000`,
+    );
+  }
+  const name = match[1];
+  const n = Number(match[2]);
+  const ms = Number(match[3]);
+  log.warn({ event: name, n, ms }, "fault injection armed: this process will block its event loop");
+  let seen = 0;
+  return (sessionId, events) => {
+    for (const event of events) {
+      if (eventNameOf(event) !== name || ++seen !== n) continue;
+      const line = { level: 40, time: Date.now(), pid: process.pid, name: "reins-harness", sessionId, ms };
+      writeSync(2, `${JSON.stringify({ ...line, seq: String(event.seq), msg: "fault injection: stalling now" })}\n`);
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        // blocked, on purpose
+      }
+    }
+  };
+}
+
+/** Every hook in turn. */
+export function allHooks(...hooks: Array<AppendHook | undefined>): AppendHook | undefined {
+  const set = hooks.filter((h): h is AppendHook => h !== undefined);
+  if (set.length === 0) return undefined;
+  return (sessionId, events) => {
+    for (const hook of set) hook(sessionId, events);
+  };
+}

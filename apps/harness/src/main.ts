@@ -27,14 +27,14 @@ import {
 } from "@reins/service-kit";
 import { connect } from "nats";
 import { type HarnessConfig, loadConfig } from "./config.js";
-import { crashHook } from "./fault-hook.js";
+import { allHooks, crashHook, stallHook } from "./fault-hook.js";
 
 const log = createLogger("reins-harness");
 let config: HarnessConfig;
 let onAppended: AppendHook | undefined;
 try {
   config = loadConfig(process.env);
-  onAppended = crashHook(config.crashAfter, log);
+  onAppended = allHooks(stallHook(config.stallAfter, log), crashHook(config.crashAfter, log));
 } catch (err) {
   log.fatal(`invalid configuration: ${(err as Error).message}`);
   process.exit(2);

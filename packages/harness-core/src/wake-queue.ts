@@ -116,7 +116,8 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     const lease = leases.hold(sessionId, () => msg.working(), ackSubject);
     let verdict: Verdict;
     try {
-      verdict = await runUnderLease(sessionId, lease, msg.info.redeliveryCount);
+      // deliveryCount is 1 on the first delivery.
+      verdict = await runUnderLease(sessionId, lease, msg.info.deliveryCount - 1);
     } finally {
       // Before the ack or nak: no in-progress ack may follow them (it would delay a hand-back).
       lease.release();
