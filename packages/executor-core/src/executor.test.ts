@@ -152,6 +152,32 @@ describe("executor: lifecycle", () => {
     expect(mine).not.toBe(theirs);
   });
 
+  it("removes containers it lost track of: never started ones while it runs, any at close", async () => {
+    await using t = await startTestExecutor(shCatalog({}, { size: 0 }), {
+      neverStartedSweep: { everyMs: 100, minAgeMs: 0 },
+    });
+    const lost = (Cmd: string[]) =>
+      t.docker.createContainer({
+        Image: tinyImage,
+        Cmd,
+        Labels: { [daemonLabel]: t.executor.daemonId },
+        HostConfig: { NetworkMode: "none" },
+      });
+    // Created and never started, as after a create whose answer never arrived.
+    const created = await lost(["sleep", "60"]);
+    // Started behind the executor's back: left alone while it runs, as a call's container would be.
+    const running = await lost(["sleep", "60"]);
+    await running.start();
+    const deadline = Date.now() + 15_000;
+    while ((await listLabelledContainers(t.docker, t.label)).includes(created.id) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await listLabelledContainers(t.docker, t.label)).toEqual([running.id]);
+    expect(created.id).not.toBe(running.id);
+    await t.executor.close(1_000);
+    expect(await listLabelledContainers(t.docker, t.label)).toEqual([]);
+  });
+
   it("drains on close: running calls finish within the grace, then everything is removed", async () => {
     const t = await startTestExecutor(shCatalog({ timeout: 60 }, { size: 2 }));
     try {

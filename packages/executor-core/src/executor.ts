@@ -33,6 +33,11 @@ export interface ExecutorOptions {
   readonly poolSize?: number;
   /** Containers started at once by the pool (default 2). */
   readonly parallelStarts?: number;
+  /**
+   * How often, and past what age, containers of this executor that were created but never
+   * started are removed (default every 30 s, older than 60 s). See Reaper.sweepNeverStarted.
+   */
+  readonly neverStartedSweep?: { readonly everyMs: number; readonly minAgeMs: number };
 }
 
 export interface ExecuteInput {
@@ -109,6 +114,17 @@ export function createExecutor(options: ExecutorOptions): Executor {
     onRecovered: (profile) => log.info({ image: profile.image }, "pre-starting sandbox containers again"),
   });
 
+  const neverStarted = options.neverStartedSweep ?? { everyMs: 30_000, minAgeMs: 60_000 };
+  let sweepTimer: NodeJS.Timeout | undefined;
+  const sweepNeverStarted = async () => {
+    try {
+      await reaper.sweepNeverStarted(label, neverStarted.minAgeMs);
+    } catch (err) {
+      log.debug({ err: toDockerFailure(err, "listing containers").message }, "could not look for lost containers");
+    }
+    if (!closing) sweepTimer = setTimeout(sweepNeverStarted, neverStarted.everyMs).unref();
+  };
+
   async function start(): Promise<void> {
     try {
       const removed = await reaper.sweep(label);
@@ -116,6 +132,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     } catch (err) {
       log.warn({ err: toDockerFailure(err, "listing old containers").message }, "could not clean up old containers");
     }
+    if (!closing && !sweepTimer) sweepTimer = setTimeout(sweepNeverStarted, neverStarted.everyMs).unref();
     const size = options.poolSize ?? catalog.pool.size;
     if (size <= 0) return;
     for (const tool of catalog.tools) {
@@ -282,7 +299,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
         for (const call of inFlight) call.abort(new ConnectError("executor is shutting down", Code.Unavailable));
         if (inFlight.size > 0) await new Promise<void>((resolve) => (idle = resolve));
       }
+      clearTimeout(sweepTimer);
       await pool.close();
+      // Every container of this executor, those it lost track of included.
+      await reaper.sweep(label).catch(() => 0);
       await reaper.settled();
     })();
     return closing;

@@ -16,6 +16,13 @@ export interface Reaper {
   remove(id: string): void;
   /** Removes every container carrying `label` ("key=value"); returns how many. */
   sweep(label: string): Promise<number>;
+  /**
+   * Removes containers carrying `label` that were created at least `minAgeMs` ago and never
+   * started; returns how many. Nothing the executor uses stays in that state for long (a
+   * container is started right after it is created), so such a container was lost track of:
+   * say, a create whose answer never arrived.
+   */
+  sweepNeverStarted(label: string, minAgeMs: number): Promise<number>;
   /** Containers whose removal is pending. */
   readonly pending: number;
   /** Resolves when every pending removal is done, or after `timeoutMs`. */
@@ -80,6 +87,14 @@ export function createReaper(docker: Docker, log: ReaperLog, retryMs = { first: 
       if (list.length > 0) log.debug({ count: list.length, label }, "removing containers left by an earlier run");
       await Promise.all(list.map((c) => inFlight.get(c.Id)));
       return list.length;
+    },
+    async sweepNeverStarted(label, minAgeMs) {
+      const list = await docker.listContainers({ all: true, filters: { label: [label], status: ["created"] } });
+      // Docker reports creation time in whole seconds.
+      const stale = list.filter((c) => Date.now() - c.Created * 1000 >= minAgeMs);
+      for (const c of stale) remove(c.Id);
+      if (stale.length > 0) log.warn({ count: stale.length, label }, "removing containers created but never started");
+      return stale.length;
     },
     get pending() {
       return inFlight.size;
