@@ -1,8 +1,16 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ExecutorService, grpcHealthV1, HarnessService, RunState, SessionService } from "@reins/proto";
+import {
+  type AgentConfigSchema,
+  ExecutorService,
+  grpcHealthV1,
+  HarnessService,
+  RunState,
+  SessionService,
+} from "@reins/proto";
 import { startDaemon } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthStack, startAuthStack, tokens } from "./support/auth-stack.js";
+import { type AuthStack, crmKey, startAuthStack, tokens } from "./support/auth-stack.js";
 
 // Roles and tenants through the real daemons: every call crosses a socket and
 // the daemons' own auth interceptors and tenant checks.
@@ -191,11 +199,48 @@ describe("tenants", () => {
     });
   });
 
+  it("offers a host tool limited to tenant A to tenant A's sessions only; tenant B can neither name nor run it", async () => {
+    const resultOf = async (
+      token: string,
+      sessionId: string,
+      sessionConfig: MessageInitShape<typeof AgentConfigSchema>,
+    ) => {
+      for await (const _ of harnessAs(token).runSession({ sessionId, config: sessionConfig, message: "use crm" })) {
+        // until the run is idle
+      }
+      const { events } = await sessionsAs(tokens.operator).getEvents({ sessionId });
+      const result = events.find((e) => e.payload.case === "agentToolResult")?.payload;
+      return result?.case === "agentToolResult" ? result.value : undefined;
+    };
+    expect(await resultOf(tokens.clientA, "host-tool-a", { ...config, tools: ["crm"] })).toMatchObject({
+      isError: false,
+      output: "record of /customers/42",
+    });
+    expect(stack.crm.seen).toEqual([{ method: "GET", url: "/customers/42", apiKey: crmKey }]);
+
+    // Named in config.tools, it is an unknown tool, word for word like one nobody offers.
+    const refusal = async (tool: string) => {
+      const got = await outcome(
+        harnessAs(tokens.clientB).startSession({ config: { ...config, tools: [tool] }, message: "hi" }),
+      );
+      return { ...got, message: got.message.replace(tool, "TOOL") };
+    };
+    const unknown = await refusal("no_such_tool");
+    expect(unknown).toMatchObject({ code: "InvalidArgument", message: expect.stringContaining('unknown tool "TOOL"') });
+    expect(await refusal("crm")).toEqual(unknown);
+    // Declared by the client itself, a call of it goes where it would in a harness without the tool: the executor.
+    const declared = [{ name: "crm", description: "mine", inputSchemaJson: '{"type":"object"}' }];
+    const result = await resultOf(tokens.clientB, "host-tool-b", { ...config, toolDefinitions: declared });
+    expect(result).toMatchObject({ isError: true });
+    expect(result?.output).not.toContain("record of");
+    expect(stack.crm.seen).toHaveLength(1);
+  });
+
   // Last: every token above has been presented to every daemon.
   it("never writes a token to any daemon's log", () => {
     const output = stack.daemons.flatMap((d) => d.output).join("\n");
     expect(output).toContain('"listening"');
-    for (const token of Object.values(tokens)) expect(output).not.toContain(token);
+    for (const token of [...Object.values(tokens), crmKey]) expect(output).not.toContain(token);
   });
 });
 

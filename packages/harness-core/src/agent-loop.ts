@@ -114,7 +114,7 @@ export async function runAgentLoop(
     }
     let tools: ResolvedTools;
     try {
-      tools = await resolveTools(config, deps.executors, run.signal);
+      tools = await resolveTools(config, fold.tenant, deps.executors, run.signal);
     } catch (err) {
       // A config no run can ever use (an executor this harness may not call, a tool its
       // executor does not offer) is the session's problem, not the harness's: it is
@@ -254,7 +254,13 @@ function createTurn(
             await deps.beforeToolCall?.(sessionId, call.toolUse.id);
             outcome = await deps.executors.execute(
               address,
-              { sessionId, toolUseId: call.toolUse.id, name: call.toolUse.name, inputJson: call.toolUse.inputJson },
+              {
+                sessionId,
+                toolUseId: call.toolUse.id,
+                name: call.toolUse.name,
+                inputJson: call.toolUse.inputJson,
+                tenant: fold.tenant,
+              },
               run.signal,
             );
           } catch (err) {

@@ -17,6 +17,8 @@ export interface ToolCall {
   readonly toolUseId: string;
   readonly name: string;
   readonly inputJson: string;
+  /** The session's tenant ("" when it has none): decides which host tools it may use. */
+  readonly tenant: string;
 }
 
 /** The call was cancelled by its caller (interrupt, wall time, shutdown). */
@@ -33,9 +35,16 @@ export class ToolAbortedError extends Error {
 export interface ExecutorPool {
   execute(address: string, call: ToolCall, signal?: AbortSignal): Promise<ToolOutcome>;
   /** The catalog of the executor at `address` (cached for `catalogTtlMs`). */
-  listTools(address: string, options?: { fresh?: boolean; signal?: AbortSignal }): Promise<Tool[]>;
+  listTools(address: string, options?: ListToolsOptions): Promise<Tool[]>;
   /** `address`, or the default when empty; PERMISSION_DENIED for an address not allowed. */
   resolve(address: string): string;
+}
+
+export interface ListToolsOptions {
+  readonly fresh?: boolean;
+  readonly signal?: AbortSignal;
+  /** The tenant the tools are for ("" or absent: none); the executor's catalog is the same for all. */
+  readonly tenant?: string;
 }
 
 export interface ExecutorPoolOptions {

@@ -20,7 +20,8 @@ function logOf() {
   };
   const w = {
     events,
-    created: () => add({ case: "sessionCreated", value: { config: create(AgentConfigSchema, { model: "m" }) } }) && w,
+    created: (tenant = "") =>
+      add({ case: "sessionCreated", value: { config: create(AgentConfigSchema, { model: "m" }), tenant } }) && w,
     user: (text: string) => add({ case: "userMessage", value: { text } }) && w,
     interrupt: (reason = "") => add({ case: "userInterrupt", value: { reason } }) && w,
     agent: (blocks: Block[], stopReason?: StopReason) =>
@@ -61,6 +62,12 @@ function expectValid(messages: unknown[]) {
 }
 
 describe("createSessionFold", () => {
+  it("knows the session's tenant from session.created", () => {
+    expect(createSessionFold("s", logOf().created("acme").user("hi").events).tenant).toBe("acme");
+    expect(createSessionFold("s", logOf().created().events).tenant).toBe("");
+    expect(createSessionFold("s").tenant).toBe("");
+  });
+
   it("groups parallel tool results in tool_use order, whatever order the log holds them in", () => {
     const log = logOf()
       .created()

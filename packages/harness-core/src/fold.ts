@@ -50,6 +50,8 @@ export interface SessionFold {
   apply(event: Event): void;
   readonly sessionId: string;
   readonly config: AgentConfig | undefined;
+  /** The tenant that owns the session, from `session.created` ("" when none). */
+  readonly tenant: string;
   readonly lastSeq: bigint;
   /** Seq of an event already folded, by id. */
   seqOf(eventId: string): bigint | undefined;
@@ -73,6 +75,7 @@ export interface SessionFold {
 
 export function createSessionFold(sessionId: string, events: Iterable<Event> = []): SessionFold {
   let config: AgentConfig | undefined;
+  let tenant = "";
   let lastSeq = 0n;
   const eventIds = new Map<string, bigint>();
   let runState = RunState.UNSPECIFIED;
@@ -92,6 +95,7 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
       switch (p.case) {
         case "sessionCreated":
           config = p.value.config;
+          tenant = p.value.tenant;
           break;
         case "userMessage":
           entries.push({ kind: "user", text: p.value.text });
@@ -143,6 +147,9 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
     sessionId,
     get config() {
       return config;
+    },
+    get tenant() {
+      return tenant;
     },
     get lastSeq() {
       return lastSeq;

@@ -71,7 +71,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     if (input.sessionId !== "") validateSessionId(input.sessionId);
     requireText(input.message, "message");
     const ids = startEventIds(input);
-    const config = await completeConfig(input.config, signal);
+    const config = await completeConfig(input.config, tenant, signal);
     const created = await sessions.createSession(
       { sessionId: input.sessionId, config, title: input.title, eventId: ids.created, tenant },
       { signal },
@@ -96,7 +96,11 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     return { sessionId, messageSeq: event?.seq ?? 0n, fold: log.current ? fold : undefined };
   }
 
-  async function completeConfig(given: AgentConfig | undefined, signal: AbortSignal): Promise<AgentConfig> {
+  async function completeConfig(
+    given: AgentConfig | undefined,
+    tenant: string,
+    signal: AbortSignal,
+  ): Promise<AgentConfig> {
     if (!given) throw new ConnectError("config is required", Code.InvalidArgument);
     const config = create(AgentConfigSchema, given);
     config.model ||= deps.defaultModel ?? "";
@@ -123,7 +127,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     }
     if (config.tools.length === 0) return config;
     try {
-      config.toolDefinitions = await lookUpTools(config.tools, config.executorAddress, deps.executors, signal);
+      config.toolDefinitions = await lookUpTools(config.tools, config.executorAddress, tenant, deps.executors, signal);
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.InvalidArgument)

@@ -10,7 +10,7 @@ export { interruptText, notRun, outcomeUnknown, parseToolInput } from "./convers
 export type { DeltaBus } from "./delta-bus.js";
 export { createLocalDeltaBus, createNatsDeltaBus, deltaSubject } from "./delta-bus.js";
 export { toConnectError } from "./errors.js";
-export type { ExecutorPool, ExecutorPoolOptions, ToolCall, ToolOutcome } from "./executor-pool.js";
+export type { ExecutorPool, ExecutorPoolOptions, ListToolsOptions, ToolCall, ToolOutcome } from "./executor-pool.js";
 export { createExecutorPool, describeExecutorFailure, ToolAbortedError } from "./executor-pool.js";
 export type { NextStep, SessionFold, ToolCallState } from "./fold.js";
 export { createSessionFold } from "./fold.js";

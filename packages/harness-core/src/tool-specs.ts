@@ -13,17 +13,19 @@ export interface ResolvedTools {
 /**
  * The tools a session offers the model: the definitions recorded in its
  * `session.created` event, so a resumed session offers exactly what it offered
- * before. Only a session created without them looks them up in the catalog.
+ * before. Only a session created without them looks them up in the catalog,
+ * as seen by the session's tenant.
  */
 export async function resolveTools(
   config: AgentConfig,
+  tenant: string,
   executors: ExecutorPool,
   signal?: AbortSignal,
 ): Promise<ResolvedTools> {
   const definitions =
     config.toolDefinitions.length > 0 || config.tools.length === 0
       ? config.toolDefinitions
-      : await lookUpTools(config.tools, config.executorAddress, executors, signal);
+      : await lookUpTools(config.tools, config.executorAddress, tenant, executors, signal);
   return {
     specs: definitions.map((d) => ({
       name: d.name,
@@ -35,21 +37,23 @@ export async function resolveTools(
 }
 
 /**
- * Definitions of the named tools from the executor's catalog. An unknown name
- * fails with INVALID_ARGUMENT listing what the catalog offers; a catalog that
- * cannot be read fails with the executor's status (e.g. UNAVAILABLE).
+ * Definitions of the named tools from the catalog a session of `tenant` is
+ * offered. An unknown name fails with INVALID_ARGUMENT listing what the catalog
+ * offers; a catalog that cannot be read fails with the executor's status
+ * (e.g. UNAVAILABLE).
  */
 export async function lookUpTools(
   names: readonly string[],
   address: string,
+  tenant: string,
   executors: ExecutorPool,
   signal?: AbortSignal,
 ): Promise<ToolDefinition[]> {
   const unique = [...new Set(names)];
-  let catalog = await executors.listTools(address, { signal });
+  let catalog = await executors.listTools(address, { signal, tenant });
   // A tool added to the catalog since it was cached must not read as unknown.
   if (unique.some((n) => !catalog.some((t) => t.name === n))) {
-    catalog = await executors.listTools(address, { fresh: true, signal });
+    catalog = await executors.listTools(address, { fresh: true, signal, tenant });
   }
   const missing = unique.filter((n) => !catalog.some((t) => t.name === n));
   if (missing.length > 0) {

@@ -7,12 +7,15 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type Daemon,
   type FakeAnthropic,
+  type FakeScript,
+  lastUserText,
   type NatsServer,
   resolveDockerHost,
   startDaemon,
   startFakeAnthropic,
   startNatsServer,
 } from "@reins/testkit";
+import { type RecordingServer, startRecordingServer } from "./secret-api.js";
 
 /** One token per role and tenant; every one is at least 16 characters. */
 export const tokens = {
@@ -40,12 +43,35 @@ tools:
     command: { argv: [sh, -c, "{{command}}"] }
 `;
 
+/** The key the `crm` host tool sends; only the harness's environment holds it. */
+export const crmKey = "crm-key-3e8b1f6a0d";
+
+// A credentialed host tool for tenant A's sessions only.
+const hostTools = (api: string) => `
+tools:
+  - name: crm
+    description: A customer record from the CRM.
+    input_schema: { type: object, properties: { id: { type: string } }, required: [id] }
+    url: "${api}/customers/{id}"
+    allowed_origins: ["${api}"]
+    secret: { env: REINS_TEST_CRM_KEY, header: x-api-key }
+    tenants: [tenant-a]
+`;
+
+// "Done." to everything, except that a conversation opened with "use crm" first calls the crm tool.
+const script: FakeScript = (request) =>
+  lastUserText(request.body) === "use crm"
+    ? { content: [{ type: "tool_use", id: "toolu_crm", name: "crm", input: { id: "42" } }] }
+    : { content: [{ type: "text", text: "Done." }] };
+
 export interface AuthStack extends AsyncDisposable {
   readonly nats: NatsServer;
   readonly fake: FakeAnthropic;
   readonly session: Daemon;
   readonly executor: Daemon;
   readonly harness: Daemon;
+  /** The API behind the `crm` host tool. */
+  readonly crm: RecordingServer;
   readonly daemons: readonly Daemon[];
   /** A client of `url` presenting `token` (none: no authorization header). */
   client<S extends DescService>(service: S, url: string, token?: string): Client<S>;
@@ -72,10 +98,17 @@ export async function startAuthStack(): Promise<AuthStack> {
     );
     const toolsFile = path.join(dir, "tools.yaml");
     await writeFile(toolsFile, catalog);
+    const crm = await startRecordingServer((req, res) => {
+      if (req.headers["x-api-key"] === crmKey) res.writeHead(200).end(`record of ${req.url}`);
+      else res.writeHead(401).end("no key");
+    });
+    owned.push(async () => crm[Symbol.asyncDispose]());
+    const hostToolsFile = path.join(dir, "host-tools.yaml");
+    await writeFile(hostToolsFile, hostTools(crm.origin));
 
     const nats = await startNatsServer();
     owned.push(() => nats.stop());
-    const fake = await startFakeAnthropic({ script: () => ({ content: [{ type: "text", text: "Done." }] }) });
+    const fake = await startFakeAnthropic({ script });
     owned.push(() => fake.close());
     const session = await startDaemon({
       app: "session",
@@ -108,6 +141,8 @@ export async function startAuthStack(): Promise<AuthStack> {
         ANTHROPIC_API_KEY: "auth-test-key",
         ANTHROPIC_BASE_URL: fake.url,
         REINS_WAKE_MODE: "direct",
+        REINS_HOST_TOOLS_CONFIG: hostToolsFile,
+        REINS_TEST_CRM_KEY: crmKey,
       },
     });
     owned.push(() => harness.kill("SIGTERM"));
@@ -118,6 +153,7 @@ export async function startAuthStack(): Promise<AuthStack> {
       session,
       executor,
       harness,
+      crm,
       daemons: [session, executor, harness],
       client: (service, url, token) =>
         createClient(

@@ -36,6 +36,8 @@ export const hostToolsFileSchema = {
           timeout_ms: { type: "integer", minimum: 1, maximum: 300_000 },
           max_response_bytes: { type: "integer", minimum: 1, maximum: 16 * 1024 * 1024 },
           idempotent: { type: "boolean" },
+          // Tenants whose sessions may use the tool; absent: every tenant's.
+          tenants: { type: "array", minItems: 1, uniqueItems: true, items: { type: "string", minLength: 1 } },
         },
       },
     },
@@ -57,4 +59,5 @@ export interface RawHostTool {
   timeout_ms?: number;
   max_response_bytes?: number;
   idempotent?: boolean;
+  tenants?: string[];
 }

@@ -61,6 +61,16 @@ describe("host tools config", () => {
     expect(spec?.credential?.value()).toBe(`Bearer ${canary}`);
   });
 
+  it("reads the tenants a tool is limited to; none listed means every tenant", () => {
+    const [limited] = parseHostToolsConfig(tool("    tenants: [acme, globex]"), "f", sources);
+    expect(limited?.tenants).toEqual(["acme", "globex"]);
+    const [open] = parseHostToolsConfig(tool(), "f", sources);
+    expect(open?.tenants).toBeUndefined();
+    expect(problems(tool("    tenants: []"))).toContain("/tools/0/tenants must NOT have fewer than 1 items");
+    expect(problems(tool('    tenants: [""]'))).toContain("/tools/0/tenants/0");
+    expect(problems(tool("    tenants: [acme, acme]"))).toContain("/tools/0/tenants must NOT have duplicate items");
+  });
+
   it("reports every problem at once, naming where a secret was to be found but never a secret", () => {
     const text = `
 tools:

@@ -21,6 +21,12 @@ export interface HostToolSpec {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   readonly idempotent: boolean;
+  /**
+   * Tenants whose sessions may use the tool (and so its credential); undefined:
+   * every tenant's. To any other session the harness behaves as if the tool
+   * were not configured.
+   */
+  readonly tenants?: readonly string[];
 }
 
 /**
@@ -117,6 +123,7 @@ function resolveTool(raw: RawHostTool, ajv: Ajv, secrets: SecretSources): HostTo
     timeoutMs: raw.timeout_ms ?? defaultTimeoutMs,
     maxResponseBytes: raw.max_response_bytes ?? defaultMaxResponseBytes,
     idempotent: raw.idempotent ?? false,
+    ...(raw.tenants !== undefined ? { tenants: raw.tenants } : {}),
   };
 }
 

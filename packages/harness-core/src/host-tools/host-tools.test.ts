@@ -95,6 +95,7 @@ tools:
     url: "${origin}/echo"
     allowed_origins: ["${origin}"]
     secret: { env: API_KEY, header: x-api-key }
+    tenants: [acme]
 `;
 
 async function setUp() {
@@ -103,8 +104,8 @@ async function setUp() {
   const tools = createHostTools(
     parseHostToolsConfig(config(server.origin), "test", { env: { API_KEY: canary }, readFile: () => "" }),
   );
-  const call = (name: string, input: unknown, signal?: AbortSignal) =>
-    tools.execute({ sessionId: "s", toolUseId: "t", name, inputJson: JSON.stringify(input) }, signal);
+  const call = (name: string, input: unknown, signal?: AbortSignal, tenant = "acme") =>
+    tools.execute({ sessionId: "s", toolUseId: "t", name, inputJson: JSON.stringify(input), tenant }, signal);
   return {
     server,
     attacker,
@@ -124,7 +125,7 @@ describe("host tools over real HTTP", () => {
     expect(outcome).toMatchObject({ isError: false, exitCode: 0, truncated: false });
     expect(JSON.parse(outcome.output)).toEqual({ data: "forty-two", q: "?q=a+b" });
     expect(t.server.seen).toEqual([{ method: "GET", url: "/data?q=a+b", key: canary, body: "" }]);
-    expect(t.tools.catalog().map((tool) => [tool.name, tool.idempotent])).toEqual([
+    expect(t.tools.catalog("acme").map((tool) => [tool.name, tool.idempotent])).toEqual([
       ["fetch", false],
       ["post", false],
     ]);
@@ -160,6 +161,20 @@ describe("host tools over real HTTP", () => {
     expect(t.attacker.seen).toEqual([]);
   });
 
+  it("offers and runs a tool limited to some tenants for those tenants' sessions only", async () => {
+    await using t = await setUp();
+    expect([...t.tools.namesFor("acme")]).toEqual(["fetch", "post"]);
+    expect([...t.tools.namesFor("globex")]).toEqual(["fetch"]);
+    expect([...t.tools.namesFor("")]).toEqual(["fetch"]);
+    expect(t.tools.catalog("globex").map((tool) => tool.name)).toEqual(["fetch"]);
+    // Refused exactly like a name that is no host tool at all, before any request.
+    await expect(t.call("post", { note: "hi" }, undefined, "globex")).rejects.toThrow('"post" is not a host tool');
+    await expect(t.call("none", {}, undefined, "globex")).rejects.toThrow('"none" is not a host tool');
+    expect(t.server.seen).toEqual([]);
+    expect((await t.call("post", { note: "hi" }, undefined, "acme")).isError).toBe(false);
+    expect(t.server.seen).toHaveLength(1);
+  });
+
   it("checks the input against the schema before any request", async () => {
     await using t = await setUp();
     for (const input of [{ url: 42 }, { q: "no url" }, { url: "/data", extra: 1 }]) {
@@ -167,7 +182,13 @@ describe("host tools over real HTTP", () => {
       expect(outcome.isError).toBe(true);
       expect(outcome.output).toContain("does not match the schema of tool fetch");
     }
-    const notJson = await t.tools.execute({ sessionId: "s", toolUseId: "t", name: "fetch", inputJson: "{" });
+    const notJson = await t.tools.execute({
+      sessionId: "s",
+      toolUseId: "t",
+      name: "fetch",
+      inputJson: "{",
+      tenant: "",
+    });
     expect(notJson.output).toContain("is not valid JSON");
     expect(t.server.seen).toEqual([]);
   });

@@ -12,10 +12,14 @@ import { callHostTool } from "./http-call.js";
  * HTTP from the harness process, so their secrets stay here.
  */
 export interface HostTools {
-  readonly names: ReadonlySet<string>;
-  /** Catalog entries, as an executor's ListTools would describe them. */
-  catalog(): Tool[];
-  /** Runs a call of one of `names`; throws ToolAbortedError only when `signal` stops it. */
+  /** The names of the tools a session of `tenant` may use (see HostToolSpec.tenants). */
+  namesFor(tenant: string): ReadonlySet<string>;
+  /** Catalog entries of those tools, as an executor's ListTools would describe them. */
+  catalog(tenant: string): Tool[];
+  /**
+   * Runs a call of one of `namesFor(call.tenant)`; throws ToolAbortedError only
+   * when `signal` stops it, and a plain error for any other name.
+   */
   execute(call: ToolCall, signal?: AbortSignal): Promise<ToolOutcome>;
 }
 
@@ -26,21 +30,36 @@ export function createHostTools(specs: readonly HostToolSpec[]): HostTools {
     if (byName.has(spec.name)) throw new Error(`host tool ${JSON.stringify(spec.name)} is defined twice`);
     byName.set(spec.name, { spec, validate: ajv.compile(spec.inputSchema) });
   }
-  const catalog = specs.map((spec) =>
-    create(ToolSchema, {
+  const catalog = specs.map((spec) => ({
+    spec,
+    tool: create(ToolSchema, {
       name: spec.name,
       description: spec.description,
       inputSchemaJson: JSON.stringify(spec.inputSchema),
       idempotent: spec.idempotent,
       timeout: durationFromMs(spec.timeoutMs),
     }),
-  );
+  }));
+  const serves = (spec: HostToolSpec, tenant: string) => spec.tenants === undefined || spec.tenants.includes(tenant);
+  const offered = new Map<string, { names: ReadonlySet<string>; tools: Tool[] }>();
+  const offeredTo = (tenant: string) => {
+    let entry = offered.get(tenant);
+    if (!entry) {
+      const tools = catalog.filter((c) => serves(c.spec, tenant)).map((c) => c.tool);
+      entry = { names: new Set(tools.map((t) => t.name)), tools };
+      // Tenants come from tokens and the log: a bounded set, but not a fixed one.
+      if (offered.size >= 1024) offered.clear();
+      offered.set(tenant, entry);
+    }
+    return entry;
+  };
   return {
-    names: new Set(byName.keys()),
-    catalog: () => catalog,
+    namesFor: (tenant) => offeredTo(tenant).names,
+    catalog: (tenant) => offeredTo(tenant).tools,
     async execute(call, signal) {
       const tool = byName.get(call.name);
-      if (!tool) throw new Error(`${JSON.stringify(call.name)} is not a host tool`);
+      // The same refusal for a tool of another tenant as for none at all.
+      if (!tool || !serves(tool.spec, call.tenant)) throw new Error(`${JSON.stringify(call.name)} is not a host tool`);
       return callHostTool(tool.spec, tool.validate, call.inputJson, signal);
     },
   };

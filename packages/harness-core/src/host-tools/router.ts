@@ -13,6 +13,11 @@ export interface HostToolRouterOptions {
  * executor calls. Routing is by name, and a host tool takes precedence over an
  * executor tool of the same name: the harness's own configuration decides
  * where a credential goes, never an executor's catalog.
+ *
+ * Both directions take the session's tenant: a host tool limited to other
+ * tenants is, for this session, as if it were not configured (not listed, its
+ * name routed to the executor like any other), so neither the tool nor its
+ * credential is reachable and its existence does not show.
  */
 export function withHostTools(
   executors: ExecutorPool,
@@ -23,19 +28,20 @@ export function withHostTools(
   return {
     resolve: (address) => executors.resolve(address),
     async execute(address, call, signal) {
-      if (hostTools.names.has(call.name)) return hostTools.execute(call, signal);
+      if (hostTools.namesFor(call.tenant).has(call.name)) return hostTools.execute(call, signal);
       return executors.execute(address, call, signal);
     },
     async listTools(address, listOptions) {
       const catalog = await executors.listTools(address, listOptions);
-      const shadowed = catalog.filter((t) => hostTools.names.has(t.name));
+      const names = hostTools.namesFor(listOptions?.tenant ?? "");
+      const shadowed = catalog.filter((t) => names.has(t.name));
       for (const tool of shadowed) {
         const key = `${address}\n${tool.name}`;
         if (told.has(key)) continue;
         told.add(key);
         options.onShadowed?.(address, tool.name);
       }
-      return [...hostTools.catalog(), ...catalog.filter((t) => !hostTools.names.has(t.name))];
+      return [...hostTools.catalog(listOptions?.tenant ?? ""), ...catalog.filter((t) => !names.has(t.name))];
     },
   };
 }
