@@ -1,7 +1,5 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { type MethodPolicy, principalKey, tenantScope } from "@reins/service-kit";
-import { SessionNotFoundError } from "./errors.js";
-import type { SessionStore } from "./session-store.js";
 
 /**
  * Who may call what on the session service, when tokens are configured.
@@ -26,17 +24,6 @@ export const sessionServicePolicy: MethodPolicy = {
 /** The tenant a call is confined to, or undefined when it may touch every tenant. */
 export const scopeOf = (ctx: HandlerContext): string | undefined =>
   tenantScope(ctx.values.get(principalKey), ctx.requestHeader);
-
-/**
- * For a call confined to a tenant, refuses a session of another tenant with the
- * very error a missing session gets, so a caller cannot tell "not yours" from
- * "does not exist".
- */
-export async function checkOwner(store: SessionStore, sessionId: string, scope: string | undefined): Promise<void> {
-  if (scope === undefined) return;
-  const session = await store.getSession(sessionId);
-  if (session.tenant !== scope) throw new SessionNotFoundError(sessionId);
-}
 
 /**
  * The tenant a new session gets: the one an unconfined caller (harness,

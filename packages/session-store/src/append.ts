@@ -30,12 +30,18 @@ export interface AppendResult {
  * - Otherwise the batch is published as one message fenced on the subject's last
  *   stream sequence, so a concurrent writer anywhere makes exactly one of the two
  *   fail; the loser re-reads the log and lands in one of the cases above.
+ *
+ * With `tenant`, every state the loop decides on must belong to it (else NOT_FOUND,
+ * as for a missing session): the write is fenced on the state that was checked,
+ * so a session deleted and created again by another tenant in between fails the
+ * fence, and its re-read fails the check.
  */
 export async function appendEvents(
   ctx: StoreContext,
   sessionId: string,
   expectedLastSeqInput: bigint | number,
   input: readonly Event[],
+  tenant?: string,
 ): Promise<AppendResult> {
   checkSessionId(sessionId);
   const expectedLastSeq = checkExpectedLastSeq(expectedLastSeqInput);
@@ -44,18 +50,30 @@ export async function appendEvents(
   const subject = ctx.subjectOf(sessionId);
   const ids = input.map((e) => e.id);
 
+  const load = async (): Promise<SessionState> => {
+    const state = await ctx.cache.load(sessionId);
+    if (!state) throw new SessionNotFoundError(sessionId);
+    return state;
+  };
   return ctx.withLock(sessionId, async () => {
-    let state = ctx.cache.peek(sessionId) ?? (await load(ctx, sessionId));
+    let state = ctx.cache.peek(sessionId) ?? (await load());
     let fresh = false;
     let admitted = false;
     // Each extra round needs another writer to have written in between; the
     // bound only turns a pathological storm into ABORTED instead of a spin.
     for (let round = 0; ; round++) {
       if (round === 10) throw new FencedError(sessionId, expectedLastSeqInput, state.lastSeq);
+      if (tenant !== undefined && state.tenant !== tenant) {
+        // A cached view may be of a session deleted since: decide on a fresh one.
+        if (fresh) throw new SessionNotFoundError(sessionId);
+        state = await load();
+        fresh = true;
+        continue;
+      }
       const existing = findExisting(state, input);
       if (existing && !fresh) {
         // Answer with the log's current last seq, not a cached one.
-        state = await load(ctx, sessionId);
+        state = await load();
         fresh = true;
         continue;
       }
@@ -67,7 +85,7 @@ export async function appendEvents(
       if (state.lastSeq !== expectedLastSeq) {
         // The cached view may be behind the log; decide on a fresh one.
         if (!fresh) {
-          state = await load(ctx, sessionId);
+          state = await load();
           fresh = true;
           continue;
         }
@@ -90,7 +108,7 @@ export async function appendEvents(
         // A cached view may miss this very batch, written by a first attempt
         // whose ack was lost: refuse only on a fresh one.
         if (fresh) throw err;
-        state = await load(ctx, sessionId);
+        state = await load();
         fresh = true;
         continue;
       }
@@ -105,7 +123,7 @@ export async function appendEvents(
       if (outcome.kind === "fenced" || outcome.kind === "duplicate") {
         // Someone (maybe our own lost first attempt) wrote since our view: re-read
         // the log and decide again; the loop ends in one of the cases above.
-        state = await load(ctx, sessionId);
+        state = await load();
         fresh = true;
         continue;
       }
@@ -122,12 +140,6 @@ export async function appendEvents(
       return { events, lastSeq: state.lastSeq };
     }
   });
-}
-
-async function load(ctx: StoreContext, sessionId: string): Promise<SessionState> {
-  const state = await ctx.cache.load(sessionId);
-  if (!state) throw new SessionNotFoundError(sessionId);
-  return state;
 }
 
 /** The originals when every id of the batch is already in the log. */

@@ -28,7 +28,7 @@ export { isUnavailable, toConnectError } from "./nats-error.js";
 export type { EventsPage, GetEventsOptions } from "./read-events.js";
 export { createSessionServiceImpl } from "./service.js";
 export { lazyDelayMs as indexLazyDelayMs } from "./session-index.js";
-export type { CreateSessionInput, SessionStore } from "./session-store.js";
+export type { CreateSessionInput, OwnerOption, SessionStore } from "./session-store.js";
 export { createSessionStore } from "./session-store.js";
 export type { StreamEventsOptions } from "./stream-events.js";
 export { eventIdPattern, maxBatchEvents, maxPageEvents, maxTitleLength } from "./validate.js";

@@ -11,6 +11,8 @@ export interface GetEventsOptions {
   readonly limit?: number;
   /** Only these types; empty means all. */
   readonly types?: readonly EventType[];
+  /** Only a session of this tenant: any other is SessionNotFoundError. */
+  readonly tenant?: string;
 }
 
 export interface EventsPage {
@@ -51,7 +53,10 @@ export async function getEvents(ctx: StoreContext, sessionId: string, options: G
   ctx.conn.assertReady();
 
   const state = await ctx.cache.load(sessionId);
-  if (!state) throw new SessionNotFoundError(sessionId);
+  // Checked on the state the page is cut from.
+  if (!state || (options.tenant !== undefined && state.tenant !== options.tenant)) {
+    throw new SessionNotFoundError(sessionId);
+  }
   const lastSeq = state.lastSeq;
   const seqs: number[] = [];
   let examined = afterSeq;

@@ -12,11 +12,11 @@ import {
   type SessionService,
   StreamEventsResponseSchema,
 } from "@reins/proto";
-import { checkOwner, scopeOf, tenantForCreate } from "./access.js";
+import { scopeOf, tenantForCreate } from "./access.js";
 import { wireFormOf } from "./batch-codec.js";
 import { SessionExistsError, SessionNotFoundError } from "./errors.js";
 import { toConnectError } from "./nats-error.js";
-import type { SessionStore } from "./session-store.js";
+import type { OwnerOption, SessionStore } from "./session-store.js";
 
 /** Runs a handler body and maps whatever it throws through toConnectError. */
 async function mapped<T>(work: () => Promise<T>): Promise<T> {
@@ -26,6 +26,15 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
     throw toConnectError(err);
   }
 }
+
+/**
+ * The store option that confines a call to the caller's tenant: the store checks
+ * the owner on the state it acts on, under its lock, never in a step before.
+ */
+const ownerOf = (ctx: HandlerContext): OwnerOption => {
+  const scope = scopeOf(ctx);
+  return scope === undefined ? {} : { tenant: scope };
+};
 
 const isBinary = (ctx: HandlerContext) => !(ctx.requestHeader.get("content-type") ?? "").includes("json");
 
@@ -110,18 +119,22 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
 
     appendEvents: (req, ctx) =>
       mapped(async () => {
-        await checkOwner(store, req.sessionId, scopeOf(ctx));
-        const { events, lastSeq } = await store.appendEvents(req.sessionId, req.expectedLastSeq, req.events);
+        const { events, lastSeq } = await store.appendEvents(
+          req.sessionId,
+          req.expectedLastSeq,
+          req.events,
+          ownerOf(ctx),
+        );
         return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
       }),
 
     getEvents: (req, ctx) =>
       mapped(async () => {
-        await checkOwner(store, req.sessionId, scopeOf(ctx));
         const page = await store.getEvents(req.sessionId, {
           afterSeq: req.afterSeq,
           limit: req.limit,
           types: req.types,
+          ...ownerOf(ctx),
         });
         const response = create(GetEventsResponseSchema, {
           // Nothing examined: echo the cursor as sent (it may exceed 2^53).
@@ -137,11 +150,11 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
       }),
 
     async *streamEvents(req, ctx) {
-      await mapped(() => checkOwner(store, req.sessionId, scopeOf(ctx)));
       const events = store.streamEvents(req.sessionId, {
         afterSeq: req.afterSeq,
         types: req.types,
         signal: ctx.signal,
+        ...ownerOf(ctx),
       });
       try {
         for await (const event of events) {
@@ -156,8 +169,7 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
 
     deleteSession: (req, ctx) =>
       mapped(async () => {
-        await checkOwner(store, req.sessionId, scopeOf(ctx));
-        const { purgedEvents } = await store.deleteSession(req.sessionId);
+        const { purgedEvents } = await store.deleteSession(req.sessionId, ownerOf(ctx));
         return create(DeleteSessionResponseSchema, { purgedEvents: BigInt(purgedEvents) });
       }),
   };

@@ -60,6 +60,11 @@ export class SessionState {
   /** Id of the `session.created` event (seq 1). */
   createdEventId = "";
 
+  /** The tenant that owns the session, from its `session.created` event. */
+  get tenant(): string {
+    return this.summaryValue.tenant;
+  }
+
   /**
    * Applies one stored batch. Batches must come in stream order; a batch already
    * applied (several readers can catch up concurrently) is ignored.

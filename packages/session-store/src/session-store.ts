@@ -30,6 +30,17 @@ export interface CreateSessionInput {
   readonly tenant?: string;
 }
 
+/**
+ * Confines an operation to one tenant's sessions. The owner is checked on the
+ * very state the operation reads or writes against (under the session's lock,
+ * and for appends on the state the write is fenced on), so a session deleted
+ * and created again by another tenant meanwhile cannot slip through.
+ */
+export interface OwnerOption {
+  /** Only a session of this tenant; any other is SessionNotFoundError, exactly like a missing one. Absent: any. */
+  readonly tenant?: string;
+}
+
 /** The session log on JetStream plus its KV index. Errors: see errors.ts; map with toConnectError. */
 export interface SessionStore extends AsyncDisposable {
   readonly names: StoreNames;
@@ -45,10 +56,15 @@ export interface SessionStore extends AsyncDisposable {
     /** Only this tenant's sessions; absent: every tenant's. */
     tenant?: string;
   }): Promise<{ sessions: Session[]; nextPageToken: string }>;
-  appendEvents(sessionId: string, expectedLastSeq: bigint | number, events: readonly Event[]): Promise<AppendResult>;
-  getEvents(sessionId: string, options?: GetEventsOptions): Promise<EventsPage>;
-  streamEvents(sessionId: string, options?: StreamEventsOptions): AsyncGenerator<Event>;
-  deleteSession(sessionId: string): Promise<{ purgedEvents: number }>;
+  appendEvents(
+    sessionId: string,
+    expectedLastSeq: bigint | number,
+    events: readonly Event[],
+    options?: OwnerOption,
+  ): Promise<AppendResult>;
+  getEvents(sessionId: string, options?: GetEventsOptions & OwnerOption): Promise<EventsPage>;
+  streamEvents(sessionId: string, options?: StreamEventsOptions & OwnerOption): AsyncGenerator<Event>;
+  deleteSession(sessionId: string, options?: OwnerOption): Promise<{ purgedEvents: number }>;
   /** Number of StreamEvents calls currently open. */
   readonly openStreams: number;
   /**
@@ -128,11 +144,12 @@ export async function createSessionStore(
         ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
       });
     },
-    appendEvents: (sessionId, expectedLastSeq, events) => appendEvents(ctx, sessionId, expectedLastSeq, events),
+    appendEvents: (sessionId, expectedLastSeq, events, opts = {}) =>
+      appendEvents(ctx, sessionId, expectedLastSeq, events, opts.tenant),
     getEvents: (sessionId, opts = {}) => getEvents(ctx, sessionId, opts),
     streamEvents: (sessionId, opts = {}) => streamEvents(ctx, streams, sessionId, opts),
-    async deleteSession(sessionId) {
-      const result = await deleteSession(ctx, sessionId);
+    async deleteSession(sessionId, opts = {}) {
+      const result = await deleteSession(ctx, sessionId, opts.tenant);
       streams.endSession(sessionId);
       return result;
     },
@@ -213,11 +230,21 @@ async function getSession(ctx: StoreContext, sessionId: string): Promise<Session
   return state.summary();
 }
 
-async function deleteSession(ctx: StoreContext, sessionId: string): Promise<{ purgedEvents: number }> {
+async function deleteSession(
+  ctx: StoreContext,
+  sessionId: string,
+  tenant: string | undefined,
+): Promise<{ purgedEvents: number }> {
   checkSessionId(sessionId);
   ctx.conn.assertReady();
   return ctx.withLock(sessionId, async () => {
     const subject = ctx.subjectOf(sessionId);
+    if (tenant !== undefined) {
+      // Under the lock, so no create or delete through this replica lands between
+      // the check and the purge (across replicas, see SECURITY.md).
+      const state = await ctx.cache.load(sessionId);
+      if (state?.tenant !== tenant) throw new SessionNotFoundError(sessionId);
+    }
     const last = await ctx.reader.last(subject);
     const indexed = ctx.index.get(sessionId);
     if (!last && !indexed) throw new SessionNotFoundError(sessionId);

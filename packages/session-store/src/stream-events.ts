@@ -10,6 +10,8 @@ export interface StreamEventsOptions {
   readonly types?: readonly EventType[];
   /** Ends the stream (normally) when aborted: the client left. */
   readonly signal?: AbortSignal;
+  /** Only a session of this tenant: any other is SessionNotFoundError. */
+  readonly tenant?: string;
 }
 
 /** Ends open streams from outside: on delete of their session, or on shutdown. */
@@ -91,7 +93,10 @@ export async function* streamEvents(
   let deleteConsumer: (() => Promise<unknown>) | undefined;
   try {
     const state = await ctx.cache.load(sessionId);
-    if (!state) throw new SessionNotFoundError(sessionId);
+    // Checked on the snapshot that is replayed; a later delete (and create) ends the stream.
+    if (!state || (options.tenant !== undefined && state.tenant !== options.tenant)) {
+      throw new SessionNotFoundError(sessionId);
+    }
     const snapshotSeq = state.lastSeq;
     const consumer = await ctx.conn.js.consumers.get(ctx.options.names.stream, {
       filterSubjects: ctx.subjectOf(sessionId),
