@@ -19,6 +19,8 @@ export interface LogReader {
   last(subject: string): Promise<StoredBatch | undefined>;
   /** The batch at a stream sequence, or undefined if it is gone or on another subject. */
   at(subject: string, streamSeq: number): Promise<StoredBatch | undefined>;
+  /** The subject's first batch at or after a stream sequence, or undefined when there is none. */
+  firstFrom(subject: string, streamSeq: number): Promise<StoredBatch | undefined>;
   /**
    * Delivers the subject's batches from `fromStreamSeq` on, in order, until
    * `onBatch` returns false or the subject has no more.
@@ -26,8 +28,10 @@ export interface LogReader {
   scan(subject: string, fromStreamSeq: number, onBatch: (batch: StoredBatch) => boolean): Promise<void>;
 }
 
+type DirectQuery = { last_by_subj: string } | { seq: number } | { seq: number; next_by_subj: string };
+
 interface DirectGet {
-  getMessage(stream: string, query: { last_by_subj: string } | { seq: number }): Promise<StoredMsg>;
+  getMessage(stream: string, query: DirectQuery): Promise<StoredMsg>;
 }
 
 export function createLogReader(options: {
@@ -41,7 +45,7 @@ export function createLogReader(options: {
   // nats.js 2.29 implements direct gets but leaves them out of the public
   // JetStreamManager type.
   const directApi = (jsm as unknown as { direct: DirectGet }).direct;
-  const direct = async (query: { last_by_subj: string } | { seq: number }) => {
+  const direct = async (query: DirectQuery) => {
     try {
       return await directApi.getMessage(stream, query);
     } catch (err) {
@@ -60,6 +64,11 @@ export function createLogReader(options: {
       const msg = await direct({ seq: streamSeq });
       if (!msg || msg.subject !== subject) return undefined;
       return { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
+    },
+
+    async firstFrom(subject, streamSeq) {
+      const msg = await direct({ seq: Math.max(1, streamSeq), next_by_subj: subject });
+      return msg && { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
     },
 
     async scan(subject, fromStreamSeq, onBatch) {

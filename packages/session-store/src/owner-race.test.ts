@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, createRouterTransport, type Intercept
 import { SessionService } from "@reins/proto";
 import { createAuthInterceptor, createTokenVerifier, tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
+import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionServicePolicy } from "./access.js";
 import { createSessionServiceImpl } from "./service.js";
@@ -127,4 +128,32 @@ describe("tenant confinement against a delete and re-create by another tenant", 
       }
     });
   }
+});
+
+describe("a replica's cached log across a delete it has not heard of", () => {
+  it("is not joined to a new log that continues its numbering: the new owner's events stay hidden", async () => {
+    const sessionId = "race-stale-cache";
+    await near.createSession({ sessionId, config: testConfig(), tenant: "a" });
+    expect((await near.getEvents(sessionId, { tenant: "a" })).events).toHaveLength(1);
+    // The log goes away without the index entry's removal (which tells replicas to drop
+    // their copy) having reached `near`; tenant B then creates the id and writes seq 2.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.purge(near.names.stream, { filter: `${near.names.eventsSubject}.${sessionId}` });
+    } finally {
+      await nc.close();
+    }
+    await far.createSession({ sessionId, config: testConfig(), tenant: "b" });
+    await far.appendEvents(sessionId, 1, [userMessage("tenant b's secret")]);
+
+    const hidden = { name: "SessionNotFoundError", message: `session "${sessionId}" not found` };
+    await expect(near.getEvents(sessionId, { tenant: "a" })).rejects.toMatchObject(hidden);
+    await expect(
+      near.appendEvents(sessionId, 2, [userMessage("from tenant a")], { tenant: "a" }),
+    ).rejects.toMatchObject(hidden);
+    const seen = (await near.getEvents(sessionId, { tenant: "b" })).events;
+    expect(seen.map((e) => e.payload.case)).toEqual(["sessionCreated", "userMessage"]);
+    expect((await near.getSession(sessionId)).tenant).toBe("b");
+  });
 });

@@ -72,8 +72,14 @@ export function createStateCache(options: {
     if (last.streamSeq === state.lastStreamSeq) return state;
     if (last.streamSeq < state.lastStreamSeq) return coldLoad(state.sessionId);
     if (firstSeqOf(last) === state.lastSeq + 1) {
-      apply(state, last);
-      return state;
+      // Only when it is the one batch since the copy: a log deleted and created
+      // again (by any tenant) can also continue the copy's numbering. Else the
+      // scan below tells a continuation from a new log.
+      const next = await reader.firstFrom(subject, state.lastStreamSeq + 1);
+      if (next?.streamSeq === last.streamSeq) {
+        apply(state, last);
+        return state;
+      }
     }
     let restarted = false;
     await reader.scan(subject, state.lastStreamSeq + 1, (batch) => {
