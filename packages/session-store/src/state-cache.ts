@@ -73,10 +73,11 @@ export function createStateCache(options: {
     if (last.streamSeq < state.lastStreamSeq) return coldLoad(state.sessionId);
     if (firstSeqOf(last) === state.lastSeq + 1) {
       // Only when it is the one batch since the copy: a log deleted and created
-      // again (by any tenant) can also continue the copy's numbering. Else the
-      // scan below tells a continuation from a new log.
-      const next = await reader.firstFrom(subject, state.lastStreamSeq + 1);
-      if (next?.streamSeq === last.streamSeq) {
+      // again (by any tenant) can also continue the copy's numbering, but takes
+      // two messages at least. Else the scan below tells a continuation from a
+      // new log.
+      const adjacent = last.streamSeq === state.lastStreamSeq + 1;
+      if (adjacent || (await reader.firstFrom(subject, state.lastStreamSeq + 1))?.streamSeq === last.streamSeq) {
         apply(state, last);
         return state;
       }
