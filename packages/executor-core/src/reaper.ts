@@ -62,7 +62,9 @@ export function createReaper(docker: Docker, log: ReaperLog, retryMs = { first: 
       } catch {
         return;
       }
-      await new Promise((r) => setTimeout(r, 50).unref());
+      // Not unref'd: a daemon shutting down awaits this, and must not exit while the engine
+      // is still removing the container (the wait is bounded anyway).
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
@@ -84,7 +86,7 @@ export function createReaper(docker: Docker, log: ReaperLog, retryMs = { first: 
     async sweep(label) {
       const list = await docker.listContainers({ all: true, filters: { label: [label] } });
       for (const c of list) remove(c.Id);
-      if (list.length > 0) log.debug({ count: list.length, label }, "removing containers left by an earlier run");
+      if (list.length > 0) log.debug({ count: list.length, label }, "removing containers carrying the label");
       await Promise.all(list.map((c) => inFlight.get(c.Id)));
       return list.length;
     },
