@@ -28,6 +28,7 @@ import {
   type GrpcTransportOptions,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { errorFromResetCode, nodeHeaders, webHeaders } from "./http2-mapping.js";
 
 /**
  * A gRPC transport like connect-node's `createGrpcTransport`, whose unary calls
@@ -233,24 +234,6 @@ async function parseOutput(
 
 const h2 = http2.constants;
 
-function nodeHeaders(headers: Headers): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {};
-  headers.forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
-}
-
-function webHeaders(headers: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(":") || value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.append(name, v);
-    else out.append(name, String(value));
-  }
-  return out;
-}
-
 function errorCodes(reason: unknown): string[] {
   const codes: string[] = [];
   const seen = new Set<unknown>();
@@ -278,26 +261,4 @@ function errorFromNodeReason(reason: unknown): ConnectError {
   const err = ConnectError.from(reason, code);
   if (err !== reason) err.cause = reason;
   return err;
-}
-
-const resetCodes: ReadonlyMap<number, [string, Code]> = new Map([
-  [h2.NGHTTP2_PROTOCOL_ERROR, ["PROTOCOL_ERROR", Code.Internal]],
-  [h2.NGHTTP2_INTERNAL_ERROR, ["INTERNAL_ERROR", Code.Internal]],
-  [h2.NGHTTP2_FLOW_CONTROL_ERROR, ["FLOW_CONTROL_ERROR", Code.Internal]],
-  [h2.NGHTTP2_SETTINGS_TIMEOUT, ["SETTINGS_TIMEOUT", Code.Internal]],
-  [h2.NGHTTP2_FRAME_SIZE_ERROR, ["FRAME_SIZE_ERROR", Code.Internal]],
-  [h2.NGHTTP2_COMPRESSION_ERROR, ["COMPRESSION_ERROR", Code.Internal]],
-  [h2.NGHTTP2_CONNECT_ERROR, ["CONNECT_ERROR", Code.Internal]],
-  [h2.NGHTTP2_REFUSED_STREAM, ["REFUSED_STREAM", Code.Unavailable]],
-  [h2.NGHTTP2_CANCEL, ["CANCEL", Code.Canceled]],
-  [h2.NGHTTP2_ENHANCE_YOUR_CALM, ["ENHANCE_YOUR_CALM", Code.ResourceExhausted]],
-  [h2.NGHTTP2_INADEQUATE_SECURITY, ["INADEQUATE_SECURITY", Code.PermissionDenied]],
-  [h2.NGHTTP2_HTTP_1_1_REQUIRED, ["HTTP_1_1_REQUIRED", Code.PermissionDenied]],
-]);
-
-// connect-node's status for a stream the peer reset (its node-error.ts).
-export function errorFromResetCode(rstCode: number | undefined): ConnectError | undefined {
-  const known = rstCode === undefined ? undefined : resetCodes.get(rstCode);
-  if (known === undefined || rstCode === undefined) return undefined;
-  return new ConnectError(`http/2 stream closed with error code ${known[0]} (0x${rstCode.toString(16)})`, known[1]);
 }
