@@ -15,10 +15,10 @@ import { describe, expect, it } from "vitest";
 import { createAnthropicAdapter } from "./anthropic-adapter.js";
 import { outcomeUnknown } from "./conversation.js";
 import { createExecutorPool } from "./executor-pool.js";
-import { FencedError } from "./session-log.js";
+import { FencedError, type SessionClient } from "./session-log.js";
 import { createSessionRunner } from "./session-runner.js";
 import { logProblems, names, toolPairingProblems, transcript } from "./testing/assertions.js";
-import { startLoopEnv } from "./testing/loop-env.js";
+import { type LoopEnv, startLoopEnv } from "./testing/loop-env.js";
 
 const config = (limits: MessageInitShape<typeof AgentConfigSchema>["limits"] = undefined) =>
   create(AgentConfigSchema, { model: "claude-test", systemPrompt: "Be brief.", tools: ["bash", "read"], limits });
@@ -383,6 +383,108 @@ describe("the agent loop", () => {
     // Whoever holds the session next reports the calls, without running them twice.
     expect(await runner.runSession("leased")).toMatchObject({ kind: "idle" });
     expect(env.executor.calls.map((c) => JSON.parse(c.inputJson).command)).toEqual(["cat notes"]);
+  });
+
+  describe("the model request after tool calls, sent while their results are being acknowledged", () => {
+    // A runner whose results appends wait for `release`, with the real model and executor.
+    async function heldResults(env: LoopEnv, release: Promise<unknown>, onHeld: () => Promise<void> = async () => {}) {
+      const sessions: SessionClient = {
+        ...env.sessions,
+        async appendEvents(request, options) {
+          if (request.events?.some((e) => e.payload?.case === "agentToolResult")) {
+            await onHeld();
+            await release;
+          }
+          return env.sessions.appendEvents(request, options);
+        },
+      };
+      const model = createAnthropicAdapter({ apiKey: "k", baseURL: env.fake.url });
+      let answers = 0;
+      const answered: Array<() => void> = [];
+      const runner = createSessionRunner({
+        sessions,
+        deltas: env.deltas,
+        executors: createExecutorPool({ defaultAddress: env.executor.url }),
+        model: {
+          async stream(request, options) {
+            const response = await model.stream(request, options);
+            answers++;
+            for (const done of answered.splice(0)) done();
+            return response;
+          },
+        },
+      });
+      const sessionId = `held-${answers}-${Math.random().toString(36).slice(2, 8)}`;
+      await env.sessions.createSession({ sessionId, config: config(), eventId: "c1" });
+      const user = create(EventSchema, { id: "u1", payload: { case: "userMessage", value: { text: "go" } } });
+      await env.sessions.appendEvents({ sessionId, expectedLastSeq: 1n, events: [user] });
+      /** Resolves once the model has answered `n` requests in all. */
+      const answersReach = (n: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => (answers >= n ? resolve() : answered.push(check));
+          check();
+        });
+      return { runner, sessionId, answersReach };
+    }
+
+    it("goes out before they are acknowledged; its text is shown and its answer written only after", async () => {
+      await using env = await startLoopEnv(threeTurns);
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const { runner, sessionId, answersReach } = await heldResults(env, released);
+      const texts: { turn: number; text: string }[] = [];
+      await env.deltas.subscribe(sessionId, (d) => texts.push({ turn: d.turn, text: d.text }));
+      const run = runner.runSession(sessionId);
+
+      // The second request reached the model, and its whole answer came back, while
+      // the first turn's results are still unacknowledged.
+      const [, second] = await env.fake.waitForRequests(2);
+      expect(lastToolResults(second?.body).map((r) => r.content)).toEqual(["ran echo one", "ran echo two"]);
+      await answersReach(2);
+      await env.nc.flush(); // every delta published so far has been delivered
+      expect(texts.filter((t) => t.turn === 2)).toEqual([]);
+      expect(names(await env.events(sessionId)).filter((n) => n === "agent.message")).toHaveLength(1);
+
+      release();
+      expect(await run).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });
+      const events = await env.events(sessionId);
+      expect(logProblems(events)).toEqual([]);
+      expect(names(events).filter((n) => n === "agent.message")).toHaveLength(3);
+      expect(
+        texts
+          .filter((t) => t.turn === 2)
+          .map((t) => t.text)
+          .join(""),
+      ).toBe("Got ran echo one and ran echo two.");
+      expect(toolPairingProblems(env.fake.requests)).toEqual([]);
+    });
+
+    it("is cancelled when another writer takes the session meanwhile, and nothing more is written", async () => {
+      const never = new Promise<void>(() => {});
+      await using env = await startLoopEnv(
+        scriptTurns([parallel, { content: [{ type: "text", text: "x" }], hold: never }]),
+      );
+      let intruded = false;
+      const { runner, sessionId } = await heldResults(env, Promise.resolve(), async () => {
+        if (intruded) return;
+        intruded = true;
+        // Hold the append until the next request is streaming, then let another writer in first.
+        await env.fake.waitForRequests(2);
+        const { session } = await env.sessions.getSession({ sessionId });
+        await env.sessions.appendEvents({
+          sessionId,
+          expectedLastSeq: session?.lastSeq ?? 0n,
+          events: [create(EventSchema, { id: "intruder", payload: { case: "userMessage", value: { text: "mine" } } })],
+        });
+      });
+      // Without the cancel, the held answer would keep the run waiting for ever.
+      expect(await runner.runSession(sessionId)).toMatchObject({ kind: "fenced" });
+      const events = await env.events(sessionId);
+      expect(names(events).slice(-2)).toEqual(["agent.tool_use_started", "user.message"]);
+      expect(events.at(-1)?.id).toBe("intruder");
+    });
   });
 
   it("stops writing as soon as another writer owns the session (a zombie)", async () => {

@@ -1,12 +1,12 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type AgentConfig, type ContentBlock, RunState, StopReason } from "@reins/proto";
+import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
 import { notRun, outcomeUnknown, type ToolSpec } from "./conversation.js";
 import type { DeltaBus } from "./delta-bus.js";
 import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "./executor-pool.js";
 import type { SessionFold, ToolCallState } from "./fold.js";
 import { limitReached } from "./limits.js";
-import { ModelAbortedError, type ModelAdapter, ModelError } from "./model.js";
+import { ModelAbortedError, type ModelAdapter, type ModelDelta, ModelError } from "./model.js";
 import {
   agentMessage,
   modelSpan,
@@ -71,16 +71,33 @@ const isConfigError = (err: unknown): err is ConnectError =>
 const byCaller = Symbol("stopped by the caller");
 const byWallTime = Symbol("wall time limit");
 const byFence = Symbol("fenced");
+const byFailedWrite = Symbol("an append failed");
+
+/**
+ * The results of a turn's tool calls, all of them, sent to the session service
+ * but maybe not yet acknowledged. `written` settles with their append(s):
+ * rejected with FencedError (another writer), LogFullError or the service's
+ * error.
+ */
+interface ResultsInFlight {
+  readonly results: ReadonlyMap<string, AgentToolResult>;
+  readonly written: Promise<void>;
+}
 
 /**
  * Runs a session from its log until it needs the user or ends: the agent loop.
  * Every step is written (and acknowledged) before it is acted on: the model's
  * answer before any tool runs, each `agent.tool_use_started` before its
- * Execute, each result before the next model request. So the loop can be
- * killed anywhere and run again, by any process, from the log alone: a call
- * that started without a result is reported "interrupted; outcome unknown"
- * (or run again, if its tool is idempotent). Safe to call on a session that
- * has nothing to do.
+ * Execute, each result before anything the model says about it is shown or
+ * written. So the loop can be killed anywhere and run again, by any process,
+ * from the log alone: a call that started without a result is reported
+ * "interrupted; outcome unknown" (or run again, if its tool is idempotent).
+ * Safe to call on a session that has nothing to do.
+ *
+ * The model request after a turn's tool calls is sent while their results are
+ * still being acknowledged (see ResultsInFlight), so that round trip costs the
+ * turn nothing; the answer waits for the acknowledgement, and a refused results
+ * append cancels the request.
  */
 export async function runAgentLoop(
   deps: AgentLoopDeps,
@@ -140,16 +157,17 @@ export async function runAgentLoop(
         await log.append(sessionStatus(RunState.IDLE, fold.idleReason()));
         return { kind: "idle", stopReason: fold.idleReason() };
       }
-      if (next === "tools") {
-        await turn.runTools();
-        continue;
-      }
+      // Results still in flight can only lead to a model request: nothing else
+      // the loop might do next depends on them.
+      const inFlight = next === "tools" ? await turn.runTools() : undefined;
+      if (next === "tools" && !inFlight) continue;
       const limit = limitReached(config, fold.turns, fold.totalTokens);
       if (limit) {
+        await inFlight?.written;
         await log.append(sessionStatus(RunState.TERMINATED, limit.reason, limit.detail));
         return { kind: "terminated", stopReason: limit.reason };
       }
-      const failed = await turn.callModel();
+      const failed = await turn.callModel(inFlight);
       if (failed) return failed;
     }
   } catch (err) {
@@ -187,22 +205,44 @@ function createTurn(
   const mayWrite = () => !run.signal.aborted || run.signal.reason === byWallTime;
 
   return {
-    async callModel(): Promise<RunOutcome | undefined> {
+    /**
+     * One model request and its answer. With results in flight, the request goes
+     * out at once, but until they are acknowledged its live text is held back and
+     * its answer is not written; if their append fails, the request is cancelled
+     * and the failure ends the run as it would have without the overlap.
+     */
+    async callModel(inFlight?: ResultsInFlight): Promise<RunOutcome | undefined> {
       const turnNumber = fold.turns + 1;
+      const publish = (d: ModelDelta) => deps.deltas?.publish({ sessionId, turn: turnNumber, ...d });
+      let held: ModelDelta[] | undefined = inFlight ? [] : undefined;
+      const acknowledged = (inFlight?.written ?? Promise.resolve()).then(
+        () => {
+          for (const d of held ?? []) publish(d);
+          held = undefined;
+        },
+        (err: unknown) => {
+          held = undefined;
+          run.abort(err instanceof FencedError ? byFence : byFailedWrite);
+          throw err;
+        },
+      );
+      // Observed below on every path; this only keeps an early failure from being "unhandled".
+      acknowledged.catch(() => undefined);
       try {
         const response = await deps.model.stream(
           {
             model: config.model,
             system: config.systemPrompt,
             tools: tools.specs,
-            messages: fold.conversation(),
+            messages: fold.conversation(inFlight?.results),
             maxTokens: config.maxTokens || deps.defaultMaxTokens || 8192,
           },
           {
             signal: run.signal,
-            onDelta: (d) => deps.deltas?.publish({ sessionId, turn: turnNumber, ...d }),
+            onDelta: (d) => (held ? held.push(d) : publish(d)),
           },
         );
+        await acknowledged;
         if (run.signal.aborted) return undefined;
         // The answer and the write-ahead intent of each of its tool calls go in
         // one append: all of it is acknowledged before any call is made, and a
@@ -213,6 +253,8 @@ function createTurn(
         await log.append(message, modelSpan(response), ...started);
         return undefined;
       } catch (err) {
+        // A failed results append decides how the run ends, whatever became of the request.
+        await acknowledged;
         if (err instanceof ModelAbortedError) return undefined;
         if (!(err instanceof ModelError) || !mayWrite()) throw err;
         deps.log?.warn({ sessionId, kind: err.kind, err: err.message }, "model request failed");
@@ -225,7 +267,12 @@ function createTurn(
       }
     },
 
-    async runTools(): Promise<void> {
+    /**
+     * Runs the last turn's open calls. Returns their results still in flight when
+     * every call has one and the run goes on; otherwise waits for what was
+     * written and returns nothing, for the loop to look at the log again.
+     */
+    async runTools(): Promise<ResultsInFlight | undefined> {
       const open = fold.openCalls().filter((c) => c.result === undefined);
       // A call that started but left no result may or may not have run: only an
       // idempotent tool is safe to run again; the model decides about the rest.
@@ -241,13 +288,22 @@ function createTurn(
       const address = config.executorAddress;
       const offered = new Set(tools.specs.map((spec) => spec.name));
       const results = createResultBatcher(log, runnable.length, deps.resultBatchMs ?? 100);
+      const produced = new Map<string, AgentToolResult>();
+      const appends: Promise<void>[] = [];
+      const record = (payload: EventPayload) => {
+        if (payload.case === "agentToolResult") produced.set(payload.value.toolUseId, payload.value);
+        const appended = results.add(payload);
+        // Handled here, as an append may fail while other calls still run; observed through `written`.
+        appended.catch(() => undefined);
+        appends.push(appended);
+      };
       const settled = await Promise.allSettled(
         runnable.map(async (call) => {
           if (run.signal.aborted) return results.skip();
           // The model may name a tool it was never offered (a confused or hostile
           // endpoint): that never reaches an executor.
           if (!offered.has(call.toolUse.name)) {
-            return results.add(syntheticResult(call.toolUse, notOffered(call.toolUse.name, offered)));
+            return record(syntheticResult(call.toolUse, notOffered(call.toolUse.name, offered)));
           }
           let outcome: ToolOutcome;
           try {
@@ -268,14 +324,26 @@ function createTurn(
             throw err;
           }
           if (!mayWrite()) return results.skip();
-          await results.add(toolResult(call.toolUse, outcome));
+          record(toolResult(call.toolUse, outcome));
         }),
       );
+      const written = Promise.all(appends).then(() => undefined);
       for (const result of settled) {
         if (result.status === "fulfilled" || result.reason instanceof ToolAbortedError) continue;
+        // Nothing is left writing behind the run's back.
+        await written.catch(() => undefined);
         if (result.reason instanceof FencedError) run.abort(byFence);
         throw result.reason;
       }
+      const complete = open.every((c) => c.result !== undefined || produced.has(c.toolUse.id));
+      if (complete && !run.signal.aborted) return { results: produced, written };
+      try {
+        await written;
+      } catch (err) {
+        if (err instanceof FencedError) run.abort(byFence);
+        throw err;
+      }
+      return undefined;
     },
 
     /** Ends the run at its wall-time limit, answering any call it cut short. */

@@ -69,8 +69,10 @@ export interface SessionFold {
   /** Tool calls of the last model turn, in tool_use order. */
   openCalls(): readonly ToolCallState[];
   /** The conversation to send to the model. Every tool_use has its tool_result:
-   * calls a crash or an interrupt left without one get an error result. */
-  conversation(): ConversationMessage[];
+   * calls a crash or an interrupt left without one get an error result.
+   * `pending` supplies results written but not yet acknowledged (by tool_use id),
+   * as the fold will hold them once they are. */
+  conversation(pending?: ReadonlyMap<string, AgentToolResult>): ConversationMessage[];
 }
 
 export function createSessionFold(sessionId: string, events: Iterable<Event> = []): SessionFold {
@@ -195,13 +197,16 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
       const last = entries.at(-1);
       return last?.kind === "agent" ? last.calls : [];
     },
-    conversation: () => buildConversation(entries),
+    conversation: (pending) => buildConversation(entries, pending),
   };
   for (const event of events) fold.apply(event);
   return fold;
 }
 
-function buildConversation(entries: readonly Entry[]): ConversationMessage[] {
+function buildConversation(
+  entries: readonly Entry[],
+  pending: ReadonlyMap<string, AgentToolResult> = new Map(),
+): ConversationMessage[] {
   const messages: ConversationMessage[] = [];
   // Consecutive messages of one role are merged, as the API would do, so
   // tool_result blocks always open the user message that follows their tool_use.
@@ -221,7 +226,10 @@ function buildConversation(entries: readonly Entry[]): ConversationMessage[] {
         break;
       case "agent":
         push("assistant", assistantBlocks(entry.message));
-        push("user", entry.calls.map(resultBlock));
+        push(
+          "user",
+          entry.calls.map((call) => resultBlock(call, call.result ?? pending.get(call.toolUse.id))),
+        );
         break;
     }
   }
@@ -257,8 +265,7 @@ function assistantBlocks(message: AgentMessage): ConversationBlock[] {
   return blocks;
 }
 
-function resultBlock(call: ToolCallState): ConversationBlock {
-  const { result } = call;
+function resultBlock(call: ToolCallState, result: AgentToolResult | undefined): ConversationBlock {
   if (result) {
     // The API wants something to read; an empty output is still an answer.
     const content = result.output === "" ? "(no output)" : result.output;
