@@ -16,8 +16,10 @@
 // (scripts/ensure-docker.sh, scripts/build-images.sh). The harness runs in this
 // process, so model and tool time can be measured around its adapters.
 
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
@@ -29,27 +31,12 @@ import {
   type ExecutorPool,
   type ModelAdapter,
 } from "@reins/harness-core";
-import {
-  AgentConfigSchema,
-  type Event,
-  EventSchema,
-  ExecuteResponseSchema,
-  ExecutorService,
-  HarnessService,
-  SessionService,
-} from "@reins/proto";
+import { AgentConfigSchema, type Event, EventSchema, HarnessService, SessionService } from "@reins/proto";
 import { bindService, createGrpcClientTransport, startServer } from "@reins/service-kit";
-import {
-  assistantTurns,
-  connectDocker,
-  type FakeTurn,
-  scriptTurns,
-  startDaemon,
-  startFakeAnthropic,
-  startNatsServer,
-} from "@reins/testkit";
-import { connect } from "nats";
+import { connectDocker, scriptTurns, startDaemon, startFakeAnthropic, startNatsServer } from "@reins/testkit";
+import { connect, type NatsConnection } from "nats";
 import { uuidv7 } from "uuidv7";
+import { startNullExecutor, toolTurnsScript } from "./support/tool-turns.js";
 
 const sandboxImage = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";
 const benchLabel = "reins.bench=harness";
@@ -121,35 +108,94 @@ function overheadPerTurn(
       tools.length === 0 ? 0 : Math.max(...tools.map((t) => t.end)) - Math.min(...tools.map((t) => t.start));
     const appending = appends.filter(within).reduce((sum, a) => sum + (a.end - a.start), 0);
     turns.push({ overhead: next.start - turn.start - (turn.end - turn.start) - toolTime, appending });
+    if (process.env.REINS_BENCH_DEBUG) {
+      const a = appends.filter((t) => t.sessionId === sessionId && t.start >= turn.start && t.start < next.end);
+      console.log(
+        `model ${(turn.end - turn.start).toFixed(2)}`,
+        a.map((x) => `append@${(x.start - turn.start).toFixed(2)}+${(x.end - x.start).toFixed(2)}`).join(" "),
+        tools.map((x) => `tool@${(x.start - turn.start).toFixed(2)}+${(x.end - x.start).toFixed(2)}`).join(" "),
+        `next@${(next.start - turn.start).toFixed(2)}`,
+      );
+    }
   }
   return turns;
 }
 
-// An executor that does no work: tool time is measured around its RPC and excluded anyway.
-async function startNullExecutor() {
-  return startServer({
+/** A harness in this process, its model adapter and executor pool timed (see instrument). */
+async function startHarness(
+  sessions: Client<typeof SessionService>,
+  nc: NatsConnection,
+  modelUrl: string,
+  executorUrl: string,
+) {
+  const meter = instrument(
+    createAnthropicAdapter({ apiKey: "bench", baseURL: modelUrl }),
+    createExecutorPool({ defaultAddress: executorUrl }),
+  );
+  const runner = createSessionRunner({
+    sessions,
+    model: meter.model,
+    executors: meter.executors,
+    deltas: createNatsDeltaBus(nc),
+  });
+  const server = await startServer({
     services: [
-      bindService(ExecutorService, {
-        listTools: () => ({ tools: [] }),
-        execute: () => create(ExecuteResponseSchema, { output: "ok", duration: durationFromMs(0) }),
-      }),
+      bindService(
+        HarnessService,
+        createHarnessServiceImpl({ sessions, executors: meter.executors, runner, deltas: createNatsDeltaBus(nc) }),
+      ),
     ],
   });
+  return {
+    meter,
+    runner,
+    harness: createClient(HarnessService, createGrpcTransport({ baseUrl: server.url })),
+    async [Symbol.asyncDispose]() {
+      await runner.close();
+      await server.close();
+    },
+  };
 }
 
-const toolTurn = (n: number): FakeTurn => ({
-  content: [
-    { type: "text", text: "Working on it." },
-    ...Array.from({ length: n }, (_, k) => ({
-      type: "tool_use" as const,
-      name: "bash",
-      input: { command: `step ${k}` },
-    })),
-  ],
-});
+/** support/model-and-tools.ts in its own process. */
+async function startRemoteModelAndTools(): Promise<{ model: string; executor: string } & AsyncDisposable> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "support", "model-and-tools.ts");
+  const child = spawn(process.execPath, ["--conditions=@reins/source", "--import", "tsx", script], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const urls = await new Promise<{ model: string; executor: string }>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`model-and-tools exited (${code})`)));
+    child.stdout?.once("data", (d) => resolve(JSON.parse(String(d))));
+  });
+  return {
+    ...urls,
+    async [Symbol.asyncDispose]() {
+      child.stdin?.end();
+      await exited;
+    },
+  };
+}
+
+/** Runs `sessions` sessions of turnsPerSession turns, one at a time; the figures of each turn. */
+async function measureTurns(
+  h: Awaited<ReturnType<typeof startHarness>>,
+  config: ReturnType<typeof create<typeof AgentConfigSchema>>,
+  appends: Interval[],
+  sessions: number,
+) {
+  const turns: { overhead: number; appending: number }[] = [];
+  for (let s = 0; s < sessions; s++) {
+    const sessionId = `bench-turns-${uuidv7()}`;
+    h.meter.setCurrent(sessionId);
+    await h.harness.startSession({ sessionId, config, message: "go" });
+    await h.runner.runSession(sessionId);
+    turns.push(...overheadPerTurn(h.meter.modelCalls, h.meter.toolCalls, appends, sessionId));
+  }
+  return turns;
+}
 
 async function main() {
-  const turnsPerSession = 21;
   await using nats = await startNatsServer();
   await using sessionDaemon = await startDaemon({
     app: "session",
@@ -173,34 +219,11 @@ async function main() {
       }
     },
   };
-  // Every assistant turn but the last calls tools (alternating one and two in parallel).
-  await using fake = await startFakeAnthropic({
-    script: (request) => {
-      const n = assistantTurns(request.body);
-      return n < turnsPerSession - 1 ? toolTurn(1 + (n % 2)) : { content: [{ type: "text", text: "Done." }] };
-    },
-  });
+  await using fake = await startFakeAnthropic({ script: toolTurnsScript });
   await using executor = await startNullExecutor();
   const nc = await connect({ servers: nats.url });
-  const meter = instrument(
-    createAnthropicAdapter({ apiKey: "bench", baseURL: fake.url }),
-    createExecutorPool({ defaultAddress: executor.url }),
-  );
-  const runner = createSessionRunner({
-    sessions,
-    model: meter.model,
-    executors: meter.executors,
-    deltas: createNatsDeltaBus(nc),
-  });
-  await using harnessServer = await startServer({
-    services: [
-      bindService(
-        HarnessService,
-        createHarnessServiceImpl({ sessions, executors: meter.executors, runner, deltas: createNatsDeltaBus(nc) }),
-      ),
-    ],
-  });
-  const harness = createClient(HarnessService, createGrpcTransport({ baseUrl: harnessServer.url }));
+  await using local = await startHarness(sessions, nc, fake.url, executor.url);
+  const { harness } = local;
   const config = create(AgentConfigSchema, {
     model: "claude-bench",
     systemPrompt: "You are a benchmark.",
@@ -235,24 +258,19 @@ async function main() {
   const leftovers = await docker.listContainers({ all: true, filters: { label: [benchLabel] } });
   await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
 
-  // 2. Overhead per turn.
-  fake.setScript((request) => {
-    const n = assistantTurns(request.body);
-    return n < turnsPerSession - 1 ? toolTurn(1 + (n % 2)) : { content: [{ type: "text", text: "Done." }] };
-  });
-  const overheads: number[] = [];
-  const appending: number[] = [];
-  for (let s = 0; s < 5; s++) {
-    const sessionId = `bench-turns-${uuidv7()}`;
-    meter.setCurrent(sessionId);
-    await harness.startSession({ sessionId, config, message: "go" });
-    await runner.runSession(sessionId);
-    for (const turn of overheadPerTurn(meter.modelCalls, meter.toolCalls, appends, sessionId)) {
-      overheads.push(turn.overhead);
-      appending.push(turn.appending);
-    }
+  // 2. Overhead per turn: with the model API and the executor in another process,
+  // as deployed, and (for comparison) in this one, where their work competes with
+  // the harness's event loop.
+  fake.setScript(toolTurnsScript);
+  const apart: { overhead: number; appending: number }[] = [];
+  {
+    await using remote = await startRemoteModelAndTools();
+    await using h = await startHarness(sessions, nc, remote.model, remote.executor);
+    await measureTurns(h, config, appends, 1); // warm-up
+    apart.push(...(await measureTurns(h, config, appends, 5)));
   }
-  // The floor: a turn with tools appends twice (answer + span + intents, then the results).
+  const together = await measureTurns(local, config, appends, 5);
+  // The floor: one append of a turn's size, alone.
   const appendFloor = await timeAppends(rawSessions, config, 60);
 
   // 3. Wake of a 1,000-event session vs. a fresh one.
@@ -264,7 +282,7 @@ async function main() {
     wakeSmall.push(await timeWake(harness, sessions, fake, config, 2));
   }
 
-  await runner.close();
+  await local[Symbol.asyncDispose]();
   await nc.close();
 
   const p = (xs: number[], q: number) => percentile(xs, q);
@@ -276,16 +294,26 @@ async function main() {
   console.log(
     `  reduction: p50 ${pct(p(ttft, 50), p(baseline, 50))}  p95 ${pct(p(ttft, 95), p(baseline, 95))}   (target: >= 90% at p95)`,
   );
-  console.log("\nHarness overhead per turn (turn time minus model and tool time)");
-  console.log(
-    `  overhead: p50 ${ms(p(overheads, 50))}  p95 ${ms(p(overheads, 95))}   (${overheads.length} turns; target p50 <= 5 ms)`,
-  );
-  console.log(`  of which waiting for AppendEvents (2 per turn): p50 ${ms(p(appending, 50))}`);
-  const own = overheads.map((o, i) => o - (appending[i] ?? 0));
-  console.log(`  the harness's own work (overhead minus appends): p50 ${ms(p(own, 50))}  p95 ${ms(p(own, 95))}`);
-  console.log(
-    `  baseline, 2 AppendEvents alone: p50 ${ms(2 * p(appendFloor, 50))}   (one append p50 ${ms(p(appendFloor, 50))})`,
-  );
+  console.log("\nHarness overhead per turn (turn time minus model and tool time; target p50 <= 5 ms)");
+  for (const [label, turns] of [
+    ["model API and executor in another process (as deployed)", apart],
+    ["model API and executor in the harness's process", together],
+  ] as const) {
+    const overheads = turns.map((t) => t.overhead);
+    const own = turns.map((t) => t.overhead - t.appending);
+    console.log(`  ${label}:`);
+    console.log(`    overhead: p50 ${ms(p(overheads, 50))}  p95 ${ms(p(overheads, 95))}   (${turns.length} turns)`);
+    console.log(
+      `    of which waiting for AppendEvents: p50 ${ms(
+        p(
+          turns.map((t) => t.appending),
+          50,
+        ),
+      )}   (the results append overlaps the next model request)`,
+    );
+    console.log(`    the rest (overhead minus those appends): p50 ${ms(p(own, 50))}  p95 ${ms(p(own, 95))}`);
+  }
+  console.log(`  baseline, one AppendEvents alone: p50 ${ms(p(appendFloor, 50))}`);
   console.log("\nWake -> next model request");
   console.log(`  1,000-event session: p50 ${ms(p(wakeBig, 50))}  p95 ${ms(p(wakeBig, 95))}   (target <= 100 ms)`);
   console.log(`  baseline, 2-event session: p50 ${ms(p(wakeSmall, 50))}  p95 ${ms(p(wakeSmall, 95))}`);

@@ -1,0 +1,37 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { ExecuteResponseSchema, ExecutorService } from "@reins/proto";
+import { bindService, startServer } from "@reins/service-kit";
+import { assistantTurns, type FakeScript, type FakeTurn } from "@reins/testkit";
+
+/** Model turns per session in the overhead run: all but the last call tools. */
+export const turnsPerSession = 21;
+
+const toolTurn = (n: number): FakeTurn => ({
+  content: [
+    { type: "text", text: "Working on it." },
+    ...Array.from({ length: n }, (_, k) => ({
+      type: "tool_use" as const,
+      name: "bash",
+      input: { command: `step ${k}` },
+    })),
+  ],
+});
+
+/** Every assistant turn but the last calls tools (alternating one and two in parallel). */
+export const toolTurnsScript: FakeScript = (request) => {
+  const n = assistantTurns(request.body);
+  return n < turnsPerSession - 1 ? toolTurn(1 + (n % 2)) : { content: [{ type: "text", text: "Done." }] };
+};
+
+/** An executor that does no work: tool time is measured around its RPC and excluded anyway. */
+export async function startNullExecutor() {
+  return startServer({
+    services: [
+      bindService(ExecutorService, {
+        listTools: () => ({ tools: [] }),
+        execute: () => create(ExecuteResponseSchema, { output: "ok", duration: durationFromMs(0) }),
+      }),
+    ],
+  });
+}
