@@ -18,6 +18,7 @@
 
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
@@ -49,6 +50,8 @@ function percentile(samples: readonly number[], p: number): number {
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 type Interval = { sessionId: string; start: number; end: number };
+/** One turn: its overhead, and the part of it spent waiting for AppendEvents. */
+type TurnFigures = { overhead: number; appending: number };
 
 /** Records the time spent inside the model adapter and the executor, per session. */
 function instrument(model: ModelAdapter, executors: ExecutorPool) {
@@ -96,9 +99,9 @@ function overheadPerTurn(
   toolCalls: Interval[],
   appends: Interval[],
   sessionId: string,
-): { overhead: number; appending: number }[] {
+): TurnFigures[] {
   const calls = modelCalls.filter((c) => c.sessionId === sessionId).sort((a, b) => a.start - b.start);
-  const turns: { overhead: number; appending: number }[] = [];
+  const turns: TurnFigures[] = [];
   for (let i = 0; i + 1 < calls.length; i++) {
     const turn = calls[i] as Interval;
     const next = calls[i + 1] as Interval;
@@ -158,9 +161,11 @@ async function startHarness(
 }
 
 /** support/model-and-tools.ts in its own process. */
-async function startRemoteModelAndTools(): Promise<{ model: string; executor: string } & AsyncDisposable> {
+async function startRemoteModelAndTools(
+  chunkDelayMs: number,
+): Promise<{ model: string; executor: string } & AsyncDisposable> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "support", "model-and-tools.ts");
-  const child = spawn(process.execPath, ["--conditions=@reins/source", "--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--conditions=@reins/source", "--import", "tsx", script, `${chunkDelayMs}`], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -184,7 +189,7 @@ async function measureTurns(
   appends: Interval[],
   sessions: number,
 ) {
-  const turns: { overhead: number; appending: number }[] = [];
+  const turns: TurnFigures[] = [];
   for (let s = 0; s < sessions; s++) {
     const sessionId = `bench-turns-${uuidv7()}`;
     h.meter.setCurrent(sessionId);
@@ -219,7 +224,7 @@ async function main() {
       }
     },
   };
-  await using fake = await startFakeAnthropic({ script: toolTurnsScript });
+  await using fake = await startFakeAnthropic({ script: toolTurnsScript() });
   await using executor = await startNullExecutor();
   const nc = await connect({ servers: nats.url });
   await using local = await startHarness(sessions, nc, fake.url, executor.url);
@@ -258,20 +263,25 @@ async function main() {
   const leftovers = await docker.listContainers({ all: true, filters: { label: [benchLabel] } });
   await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
 
-  // 2. Overhead per turn: with the model API and the executor in another process,
-  // as deployed, and (for comparison) in this one, where their work competes with
-  // the harness's event loop.
-  fake.setScript(toolTurnsScript);
-  const apart: { overhead: number; appending: number }[] = [];
-  {
-    await using remote = await startRemoteModelAndTools();
+  // 2. Overhead per turn, with the model API and the executor in another process,
+  // as deployed: a model that writes its answer at once, then one that streams it
+  // over some 100 ms (far quicker than a real one), which leaves the machine idle
+  // while it answers, as a real model does.
+  const instant: TurnFigures[] = [];
+  const streaming: TurnFigures[] = [];
+  for (const [chunkDelayMs, sessionCount, into] of [
+    [0, 5, instant],
+    [6, 3, streaming],
+  ] as const) {
+    await using remote = await startRemoteModelAndTools(chunkDelayMs);
     await using h = await startHarness(sessions, nc, remote.model, remote.executor);
     await measureTurns(h, config, appends, 1); // warm-up
-    apart.push(...(await measureTurns(h, config, appends, 5)));
+    into.push(...(await measureTurns(h, config, appends, sessionCount)));
   }
-  const together = await measureTurns(local, config, appends, 5);
-  // The floor: one append of a turn's size, alone.
-  const appendFloor = await timeAppends(rawSessions, config, 60);
+  // The floor: an append of a turn's answer alone, back to back and after the
+  // machine was idle for as long as a (quick) model takes to answer.
+  const appendHot = await timeAppends(rawSessions, config, 60, 0);
+  const appendCold = await timeAppends(rawSessions, config, 60, 60);
 
   // 3. Wake of a 1,000-event session vs. a fresh one.
   oneShot();
@@ -296,24 +306,26 @@ async function main() {
   );
   console.log("\nHarness overhead per turn (turn time minus model and tool time; target p50 <= 5 ms)");
   for (const [label, turns] of [
-    ["model API and executor in another process (as deployed)", apart],
-    ["model API and executor in the harness's process", together],
+    ["model answers at once", instant],
+    ["model streams its answer over ~100 ms", streaming],
   ] as const) {
     const overheads = turns.map((t) => t.overhead);
     const own = turns.map((t) => t.overhead - t.appending);
-    console.log(`  ${label}:`);
-    console.log(`    overhead: p50 ${ms(p(overheads, 50))}  p95 ${ms(p(overheads, 95))}   (${turns.length} turns)`);
+    console.log(`  ${label} (${turns.length} turns):`);
+    console.log(`    overhead: p50 ${ms(p(overheads, 50))}  p95 ${ms(p(overheads, 95))}`);
     console.log(
-      `    of which waiting for AppendEvents: p50 ${ms(
+      `    of which the answer's append (AppendEvents on the critical path): p50 ${ms(
         p(
           turns.map((t) => t.appending),
           50,
         ),
-      )}   (the results append overlaps the next model request)`,
+      )}`,
     );
-    console.log(`    the rest (overhead minus those appends): p50 ${ms(p(own, 50))}  p95 ${ms(p(own, 95))}`);
+    console.log(`    the rest: p50 ${ms(p(own, 50))}  p95 ${ms(p(own, 95))}`);
   }
-  console.log(`  baseline, one AppendEvents alone: p50 ${ms(p(appendFloor, 50))}`);
+  console.log(
+    `  baseline, one such append alone: back to back p50 ${ms(p(appendHot, 50))}, after 60 ms idle p50 ${ms(p(appendCold, 50))}`,
+  );
   console.log("\nWake -> next model request");
   console.log(`  1,000-event session: p50 ${ms(p(wakeBig, 50))}  p95 ${ms(p(wakeBig, 95))}   (target <= 100 ms)`);
   console.log(`  baseline, 2-event session: p50 ${ms(p(wakeSmall, 50))}  p95 ${ms(p(wakeSmall, 95))}`);
@@ -337,18 +349,22 @@ async function firstRequest(
   return (requests[count]?.receivedAt ?? Number.NaN) - t0;
 }
 
+/** Appends of a turn's answer (message, span, one intent), each after `idleMs` of nothing. */
 async function timeAppends(
   sessions: Client<typeof SessionService>,
   config: ReturnType<typeof create<typeof AgentConfigSchema>>,
   n: number,
+  idleMs: number,
 ): Promise<number[]> {
   const { session } = await sessions.createSession({ config });
   const sessionId = session?.sessionId ?? "";
   let last = 1n;
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (idleMs > 0) await sleep(idleMs);
+    const events = answerOf(i);
     const t = now();
-    last = (await sessions.appendEvents({ sessionId, expectedLastSeq: last, events: [text(`append ${i}`)] })).lastSeq;
+    last = (await sessions.appendEvents({ sessionId, expectedLastSeq: last, events })).lastSeq;
     samples.push(now() - t);
   }
   return samples;
@@ -383,37 +399,50 @@ async function timeWake(
 function historyOf(n: number): Event[] {
   const events: Event[] = [];
   for (let turn = 0; events.length < n; turn++) {
-    const id = `toolu_${turn}`;
-    events.push(text(`Please do step ${turn}.`));
+    const [message, , started] = answerOf(turn);
+    events.push(text(`Please do step ${turn}.`), message as Event, started as Event);
     events.push(
       create(EventSchema, {
         id: uuidv7(),
         payload: {
-          case: "agentMessage",
-          value: {
-            model: "claude-bench",
-            content: [
-              { block: { case: "text", value: { text: `Doing step ${turn}.` } } },
-              { block: { case: "toolUse", value: { id, name: "bash", inputJson: `{"command":"step ${turn}"}` } } },
-            ],
-          },
+          case: "agentToolResult",
+          value: { toolUseId: `toolu_${turn}`, name: "bash", output: `step ${turn} done` },
         },
-      }),
-    );
-    events.push(
-      create(EventSchema, {
-        id: uuidv7(),
-        payload: { case: "agentToolUseStarted", value: { toolUseId: id, name: "bash", inputJson: "{}" } },
-      }),
-    );
-    events.push(
-      create(EventSchema, {
-        id: uuidv7(),
-        payload: { case: "agentToolResult", value: { toolUseId: id, name: "bash", output: `step ${turn} done` } },
       }),
     );
   }
   return events.slice(0, n);
+}
+
+/** What a turn's answer appends: the message with one tool call, its span, the call's intent. */
+function answerOf(turn: number): Event[] {
+  const id = `toolu_${turn}`;
+  return [
+    create(EventSchema, {
+      id: uuidv7(),
+      payload: {
+        case: "agentMessage",
+        value: {
+          model: "claude-bench",
+          content: [
+            { block: { case: "text", value: { text: `Doing step ${turn}.` } } },
+            { block: { case: "toolUse", value: { id, name: "bash", inputJson: `{"command":"step ${turn}"}` } } },
+          ],
+        },
+      },
+    }),
+    create(EventSchema, {
+      id: uuidv7(),
+      payload: {
+        case: "spanModelRequest",
+        value: { model: "claude-bench", attempts: 1, usage: { inputTokens: 900n, outputTokens: 40n } },
+      },
+    }),
+    create(EventSchema, {
+      id: uuidv7(),
+      payload: { case: "agentToolUseStarted", value: { toolUseId: id, name: "bash", inputJson: "{}" } },
+    }),
+  ];
 }
 
 function text(value: string): Event {

@@ -3,12 +3,14 @@
 // work (encoding the answer's SSE, parsing each request) would hold up its event
 // loop and be counted as harness overhead.
 //
+//   model-and-tools.ts [chunk delay ms]   (see toolTurnsScript)
+//
 // Prints {"model": url, "executor": url} on stdout; exits when stdin closes.
 
 import { startFakeAnthropic } from "@reins/testkit";
 import { startNullExecutor, toolTurnsScript } from "./tool-turns.js";
 
-const fake = await startFakeAnthropic({ script: toolTurnsScript });
+const fake = await startFakeAnthropic({ script: toolTurnsScript(Number(process.argv[2] ?? 0)) });
 const executor = await startNullExecutor();
 console.log(JSON.stringify({ model: fake.url, executor: executor.url }));
 process.stdin.resume();
