@@ -328,6 +328,7 @@ function createTurn(
         }),
       );
       const written = Promise.all(appends).then(() => undefined);
+      written.catch(() => undefined); // observed by whoever waits for it
       for (const result of settled) {
         if (result.status === "fulfilled" || result.reason instanceof ToolAbortedError) continue;
         // Nothing is left writing behind the run's back.
