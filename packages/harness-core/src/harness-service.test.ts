@@ -1,9 +1,19 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { AgentConfigSchema, type Event, type RunSessionResponse, RunState, StopReason } from "@reins/proto";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  AgentConfigSchema,
+  type Event,
+  HarnessService,
+  type RunSessionResponse,
+  RunState,
+  StopReason,
+} from "@reins/proto";
 import { lastToolResults, lastUserText, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { interruptText, outcomeUnknown } from "./conversation.js";
+import { createExecutorPool } from "./executor-pool.js";
+import { createHarnessServiceImpl } from "./harness-service.js";
+import type { SessionClient } from "./session-log.js";
 import { logProblems, names, toolPairingProblems } from "./testing/assertions.js";
 import { startLoopEnv } from "./testing/loop-env.js";
 
@@ -64,6 +74,39 @@ describe("HarnessService", () => {
       expect(created.value.config?.toolDefinitions.map((d) => d.name)).toEqual(["bash"]);
     }
     expect(lastStatus(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+  });
+
+  it("writes the session with its first message and running status, or appends them on an older session service", async () => {
+    await using env = await startLoopEnv(scriptTurns([], { content: [{ type: "text", text: "hello" }] }));
+    const appended: string[] = [];
+    // A session service that predates CreateSession's initial_events ignores them.
+    for (const older of [false, true]) {
+      const sessions: SessionClient = {
+        ...env.sessions,
+        createSession: (req, options) =>
+          env.sessions.createSession(older ? { ...req, initialEvents: [] } : req, options),
+        appendEvents: (req, options) => {
+          appended.push(req.sessionId ?? "");
+          return env.sessions.appendEvents(req, options);
+        },
+      };
+      const impl = createHarnessServiceImpl({
+        sessions,
+        executors: createExecutorPool({ defaultAddress: env.executor.url }),
+        runner: env.runner,
+        deltas: env.deltas,
+      });
+      const harness = createClient(
+        HarnessService,
+        createRouterTransport(({ service }) => service(HarnessService, impl)),
+      );
+      const { sessionId } = await harness.startSession({ config: config(), message: "hi" });
+      expect(appended.filter((id) => id === sessionId)).toHaveLength(older ? 1 : 0);
+      const events = await env.settled(sessionId);
+      expect(names(events).slice(0, 3)).toEqual(["session.created", "user.message", "session.status"]);
+      expect(lastStatus(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+      expect(logProblems(events)).toEqual([]);
+    }
   });
 
   it("treats a retried StartSession with a client-chosen id as a no-op, and another request for it as a conflict", async () => {

@@ -72,26 +72,34 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     requireText(input.message, "message");
     const ids = startEventIds(input);
     const config = await completeConfig(input.config, tenant, signal);
+    const initialEvents = [
+      create(EventSchema, { id: ids.message, payload: userMessage(input.message) }),
+      create(EventSchema, { id: ids.running, payload: sessionStatus(RunState.RUNNING) }),
+    ];
+    // The session, its first message and its running status in one write: one
+    // round trip, and a session that never exists without its message.
     const created = await sessions.createSession(
-      { sessionId: input.sessionId, config, title: input.title, eventId: ids.created, tenant },
+      { sessionId: input.sessionId, config, title: input.title, eventId: ids.created, tenant, initialEvents },
       { signal },
     );
     const sessionId = created.session?.sessionId ?? input.sessionId;
     const fold = createSessionFold(sessionId, created.event ? [created.event] : []);
+    if (created.initialEvents.length === initialEvents.length) {
+      for (const event of created.initialEvents) fold.apply(event);
+      // A retried StartSession may find a log that has moved on since.
+      const current = fold.lastSeq === created.session?.lastSeq;
+      return { sessionId, messageSeq: created.initialEvents[0]?.seq ?? 0n, fold: current ? fold : undefined };
+    }
+    // A session service that predates initial_events created the session alone.
     const log = createSessionLog({ client: sessions, fold });
-    const [event] = await log
-      .appendEvents([
-        create(EventSchema, { id: ids.message, payload: userMessage(input.message) }),
-        create(EventSchema, { id: ids.running, payload: sessionStatus(RunState.RUNNING) }),
-      ])
-      .catch(async (err: unknown) => {
-        // The log refused the first message (e.g. too large): a session without it
-        // is half a StartSession, so remove what this call created.
-        if (ConnectError.from(err).code === Code.InvalidArgument) {
-          await sessions.deleteSession({ sessionId }, { signal }).catch(() => undefined);
-        }
-        throw err;
-      });
+    const [event] = await log.appendEvents(initialEvents).catch(async (err: unknown) => {
+      // The log refused the first message (e.g. too large): a session without it
+      // is half a StartSession, so remove what this call created.
+      if (ConnectError.from(err).code === Code.InvalidArgument) {
+        await sessions.deleteSession({ sessionId }, { signal }).catch(() => undefined);
+      }
+      throw err;
+    });
     // A retried StartSession finds its events already written, and a log that may have moved on.
     return { sessionId, messageSeq: event?.seq ?? 0n, fold: log.current ? fold : undefined };
   }

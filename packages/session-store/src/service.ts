@@ -76,12 +76,13 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
         // (not its created event id, nor, for a retry of the same ids, the session).
         const taken = (sessionId: string) =>
           new ConnectError(`session "${sessionId}" already exists`, Code.AlreadyExists);
-        const { session, event } = await store
+        const { session, event, initialEvents } = await store
           .createSession({
             sessionId: req.sessionId,
             title: req.title,
             eventId: req.eventId,
             tenant,
+            initialEvents: req.initialEvents,
             ...(req.config ? { config: req.config } : {}),
           })
           .catch(async (err: unknown) => {
@@ -92,7 +93,7 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
             throw err;
           });
         if (session.tenant !== tenant) throw taken(session.sessionId);
-        return create(CreateSessionResponseSchema, { session, event });
+        return create(CreateSessionResponseSchema, { session, event, initialEvents });
       }),
 
     getSession: (req, ctx) =>

@@ -53,6 +53,60 @@ describe("session store", () => {
     );
   });
 
+  it("writes initial events with session.created in one write, and answers a retry with them", async () => {
+    await using store = await startStore(nats.url);
+    const initial = [userMessage("first", "m-1"), statusEvent(RunState.RUNNING, StopReason.UNSPECIFIED, "r-1")];
+    const first = await store.createSession({
+      sessionId: "s-initial",
+      config: testConfig(),
+      eventId: "c-1",
+      initialEvents: initial,
+    });
+    expect(first.initialEvents.map((e) => [e.id, e.seq])).toEqual([
+      ["m-1", 2n],
+      ["r-1", 3n],
+    ]);
+    expect(first.session).toMatchObject({ lastSeq: 3n, state: RunState.RUNNING });
+    // The log, in order, right after the create.
+    const info = await store.getEvents("s-initial");
+    expect(info.events.map((e) => e.id)).toEqual(["c-1", "m-1", "r-1"]);
+
+    // The retry, from a replica with no cache: the same answer and nothing written twice.
+    await using other = await startStore(nats.url);
+    const again = await other.createSession({
+      sessionId: "s-initial",
+      config: testConfig(),
+      eventId: "c-1",
+      initialEvents: initial,
+    });
+    expect(again.initialEvents).toEqual(first.initialEvents);
+    expect((await other.getEvents("s-initial")).lastSeq).toBe(3);
+    // Same created id, other initial events: another create, not a retry.
+    await expect(
+      other.createSession({
+        sessionId: "s-initial",
+        config: testConfig(),
+        eventId: "c-1",
+        initialEvents: [userMessage("other", "m-2")],
+      }),
+    ).rejects.toThrow(SessionExistsError);
+  });
+
+  it("refuses bad initial events and creates nothing", async () => {
+    await using store = await startStore(nats.url);
+    const bad = [
+      [[userMessage("a", "same"), userMessage("b", "same")], /initial_events\[1\]\.id "same" appears twice/],
+      [[userMessage("a", "c-1")], /initial_events\[0\]\.id "c-1" is the session.created event's id/],
+      [[userMessage("a", "")], /initial_events\[0\]\.id is required/],
+    ] as const;
+    for (const [initialEvents, message] of bad) {
+      await expect(
+        store.createSession({ sessionId: "s-bad-initial", config: testConfig(), eventId: "c-1", initialEvents }),
+      ).rejects.toThrow(message);
+      await expect(store.getSession("s-bad-initial")).rejects.toThrow(SessionNotFoundError);
+    }
+  });
+
   it("appends contiguous seqs and reads them back in pages", async () => {
     await using store = await startStore(nats.url);
     await store.createSession({ sessionId: "s-pages", config: testConfig() });

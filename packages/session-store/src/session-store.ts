@@ -17,7 +17,7 @@ import { lastSeqOf } from "./session-state.js";
 import { createStateCache } from "./state-cache.js";
 import type { StoreContext } from "./store-context.js";
 import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./stream-events.js";
-import { checkEventId, checkSessionId, checkStateFilter, checkTitle } from "./validate.js";
+import { checkAppendBatch, checkEventId, checkSessionId, checkStateFilter, checkTitle } from "./validate.js";
 
 export interface CreateSessionInput {
   /** Empty or absent: a UUIDv7 is generated. */
@@ -28,6 +28,8 @@ export interface CreateSessionInput {
   readonly eventId?: string;
   /** Tenant that owns the session, recorded in `session.created`; absent: "". */
   readonly tenant?: string;
+  /** Events written with `session.created`, atomically, at seqs 2, 3, ... */
+  readonly initialEvents?: readonly Event[];
 }
 
 /**
@@ -47,7 +49,7 @@ export interface SessionStore extends AsyncDisposable {
   /** True while NATS is connected and the stream and bucket exist. */
   readonly ready: boolean;
   onReadyChange(listener: (ready: boolean) => void): () => void;
-  createSession(input: CreateSessionInput): Promise<{ session: Session; event: Event }>;
+  createSession(input: CreateSessionInput): Promise<{ session: Session; event: Event; initialEvents: Event[] }>;
   getSession(sessionId: string): Promise<Session>;
   listSessions(request: {
     pageSize?: number;
@@ -170,39 +172,50 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
   const title = input.title ?? "";
   checkTitle(title);
   if (!input.config) throw new InvalidRequestError("config is required: the session.created event records it");
+  const initial = input.initialEvents ?? [];
+  if (initial.length > 0) checkAppendBatch(initial, "initial_events");
+  const reused = initial.findIndex((e) => e.id === eventId);
+  if (reused >= 0) {
+    throw new InvalidRequestError(`initial_events[${reused}].id "${eventId}" is the session.created event's id`);
+  }
   ctx.conn.assertReady();
   const subject = ctx.subjectOf(sessionId);
+  const time = timestampFromMs(Date.now());
   const event = create(EventSchema, {
     id: eventId,
     seq: 1n,
-    time: timestampFromMs(Date.now()),
+    time,
     payload: { case: "sessionCreated", value: { config: input.config, title, tenant: input.tenant ?? "" } },
   });
+  // One message: the session never exists without its initial events. (No rate
+  // is charged: a new session's budget is full, and the batch limits bound it.)
+  const events = [event, ...initial.map((e, i) => ({ ...e, seq: BigInt(2 + i), time }))];
+  const ids = events.map((e) => e.id);
 
   return ctx.withLock(sessionId, async () => {
     // Fenced on "the subject is empty": of two concurrent creates one wins.
-    const outcome = await fencedPublish(ctx, subject, encodeBatch([event]), batchMsgId(sessionId, 0, [eventId]), 0, [
-      eventId,
-    ]);
+    const outcome = await fencedPublish(ctx, subject, encodeBatch(events), batchMsgId(sessionId, 0, ids), 0, ids);
     if (outcome.kind === "written") {
       const state = ctx.cache.adoptCreated(sessionId, {
         streamSeq: outcome.streamSeq,
         size: outcome.size,
-        wire: [wireFormOf(event) as Uint8Array],
-        events: [event],
+        wire: events.map((e) => wireFormOf(e) as Uint8Array),
+        events,
       });
       await ctx.index.write(sessionId, () => state.summary());
-      return { session: state.summary(), event };
+      return { session: state.summary(), event, initialEvents: events.slice(1) };
     }
     const state = await ctx.cache.load(sessionId);
     // Fenced on an empty subject that is empty again: deleted meanwhile.
     if (!state) throw new SessionNotFoundError(sessionId);
     if (state.createdEventId !== eventId) throw new SessionExistsError(sessionId, state.createdEventId);
-    // A retry of our own create: answer with the original.
+    // A retry of our own create: answer with the original, which holds the same initial events.
     const created = state.at(1);
     if (!created) throw new SessionNotFoundError(sessionId);
+    const written = initial.map((_, i) => state.at(2 + i));
+    if (written.some((w, i) => w?.id !== initial[i]?.id)) throw new SessionExistsError(sessionId, eventId);
     await ctx.index.write(sessionId, () => state.summary());
-    return { session: state.summary(), event: created };
+    return { session: state.summary(), event: created, initialEvents: written as Event[] };
   });
 }
 

@@ -24,9 +24,12 @@ export function checkEventId(id: string, field: string): void {
   if (problem) throw new InvalidRequestError(problem);
 }
 
-/** Checks a batch for AppendEvents; every message names the offending event. */
-export function checkAppendBatch(events: readonly Event[]): void {
-  if (events.length === 0) throw new InvalidRequestError("events is empty: append at least one event");
+/**
+ * Checks a batch for AppendEvents (or CreateSession's initial events, with
+ * `field` "initial_events"); every message names the offending event.
+ */
+export function checkAppendBatch(events: readonly Event[], field = "events"): void {
+  if (events.length === 0) throw new InvalidRequestError(`${field} is empty: append at least one event`);
   if (events.length > maxBatchEvents) {
     throw new InvalidRequestError(
       `batch of ${events.length} events is over the limit of ${maxBatchEvents}: split it into several appends`,
@@ -34,18 +37,18 @@ export function checkAppendBatch(events: readonly Event[]): void {
   }
   const seen = new Set<string>();
   events.forEach((event, i) => {
-    checkEventId(event.id, `events[${i}].id`);
-    if (seen.has(event.id)) throw new InvalidRequestError(`events[${i}].id "${event.id}" appears twice in the batch`);
+    checkEventId(event.id, `${field}[${i}].id`);
+    if (seen.has(event.id)) throw new InvalidRequestError(`${field}[${i}].id "${event.id}" appears twice in the batch`);
     seen.add(event.id);
     if (event.payload.case === undefined) {
-      throw new InvalidRequestError(`events[${i}] (id "${event.id}") has no payload: set exactly one event kind`);
+      throw new InvalidRequestError(`${field}[${i}] (id "${event.id}") has no payload: set exactly one event kind`);
     }
     if (event.payload.case === "sessionCreated") {
       throw new InvalidRequestError(
-        `events[${i}] (id "${event.id}") is a session.created event: only CreateSession writes it`,
+        `${field}[${i}] (id "${event.id}") is a session.created event: only CreateSession writes it`,
       );
     }
-    checkPayload(event, `events[${i}] (id "${event.id}")`);
+    checkPayload(event, `${field}[${i}] (id "${event.id}")`);
   });
 }
 
