@@ -39,7 +39,7 @@ export interface NatsCluster extends AsyncDisposable {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts node `i` again on its store dir, then waits for a meta leader. */
   restart(i: number): Promise<void>;
-  /** Resolves once the running nodes report a running JetStream meta leader; returns its server_name. */
+  /** Resolves once a running node leads the JetStream meta group and sees every other running node as current; returns its server_name. */
   waitForMetaLeader(timeoutMs?: number): Promise<string>;
   /** Index of the node named `serverName`, or -1. */
   indexOf(serverName: string): number;
@@ -99,13 +99,22 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     while (Date.now() < deadline) {
       const up = nodes.filter((n) => n.child && n.child.exitCode === null);
       const leader = await metaLeader(up.map((n) => n.monitorPort));
+      const leaderNode = up.find((n) => n.name === leader);
       // Right after a kill, followers still name the dead leader until their election timeout.
-      if (leader && up.some((n) => n.name === leader)) return leader;
-      last = `${up.length} of ${nodes.length} nodes running, ${leader ? `leader ${leader} is down` : "none reports a leader"}`;
+      if (leader && leaderNode) {
+        // A leader may be elected before it knows every peer is current; until it
+        // does, placing a replicated stream fails with "no suitable peers".
+        const current = await currentPeers(leaderNode.monitorPort);
+        const behind = up.filter((n) => n !== leaderNode && !current.has(n.name)).map((n) => n.name);
+        if (behind.length === 0) return leader;
+        last = `leader ${leader} does not yet see ${behind.join(", ")} as current`;
+      } else {
+        last = `${up.length} of ${nodes.length} nodes running, ${leader ? `leader ${leader} is down` : "none reports a leader"}`;
+      }
       // An election has no event a client can subscribe to before JetStream answers.
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`no JetStream meta leader within ${ms} ms: ${last}`);
+    throw new Error(`no JetStream meta leader with every running peer current within ${ms} ms: ${last}`);
   };
   const stop = async () => {
     await Promise.all(nodes.map((_, i) => kill(i, "SIGTERM")));
@@ -184,4 +193,14 @@ async function metaLeader(monitorPorts: number[]): Promise<string | undefined> {
     if (jsz.meta_cluster?.leader) return jsz.meta_cluster.leader;
   }
   return undefined;
+}
+
+// The peers the meta leader reports current (only the leader's /jsz lists them).
+async function currentPeers(monitorPort: number): Promise<Set<string>> {
+  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz`, { signal: AbortSignal.timeout(2000) }).catch(
+    () => undefined,
+  );
+  if (!response?.ok) return new Set();
+  const jsz = (await response.json()) as { meta_cluster?: { replicas?: { name: string; current?: boolean }[] } };
+  return new Set((jsz.meta_cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name));
 }
