@@ -89,6 +89,25 @@ describe("SessionService roles and tenants", () => {
     expect((await forB.createSession({ sessionId: "acc-b1", config: testConfig() })).session?.tenant).toBe("b");
   });
 
+  it("lets only the roles that may append create a session with initial events", async () => {
+    const initialEvents = [userMessage("forged", "acc-init-m")];
+    const refused = await failure(
+      as("client-a-0123456789").createSession({ sessionId: "acc-init", config: testConfig(), initialEvents }),
+    );
+    expect(refused.code).toBe(Code.PermissionDenied);
+    expect(refused.message).toContain('initial_events: role "client" may not write events');
+    expect(await failure(as("operator-0123456789").getSession({ sessionId: "acc-init" }))).toMatchObject({
+      code: Code.NotFound,
+    });
+    const created = await as("harness-0123456789").createSession({
+      sessionId: "acc-init",
+      config: testConfig(),
+      tenant: "a",
+      initialEvents,
+    });
+    expect(created.initialEvents.map((e) => e.seq)).toEqual([2n]);
+  });
+
   it("refuses a client naming another tenant, and another tenant's retried create", async () => {
     const a = as("client-a-0123456789");
     const b = as("client-b-0123456789");

@@ -21,6 +21,16 @@ export const sessionServicePolicy: MethodPolicy = {
   DeleteSession: ["client", "harness", "operator"],
 };
 
+/**
+ * Whether the caller may write events of its choosing: the roles that may call
+ * AppendEvents (everyone when authentication is off). CreateSession's
+ * `initial_events` are such a write.
+ */
+export function mayWriteEvents(ctx: HandlerContext): boolean {
+  const { role } = ctx.values.get(principalKey);
+  return role === "" || (sessionServicePolicy.AppendEvents ?? []).includes(role);
+}
+
 /** The tenant a call is confined to, or undefined when it may touch every tenant. */
 export const scopeOf = (ctx: HandlerContext): string | undefined =>
   tenantScope(ctx.values.get(principalKey), ctx.requestHeader);

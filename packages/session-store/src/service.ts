@@ -12,7 +12,8 @@ import {
   type SessionService,
   StreamEventsResponseSchema,
 } from "@reins/proto";
-import { scopeOf, tenantForCreate } from "./access.js";
+import { principalKey } from "@reins/service-kit";
+import { mayWriteEvents, scopeOf, tenantForCreate } from "./access.js";
 import { wireFormOf } from "./batch-codec.js";
 import { SessionExistsError, SessionNotFoundError } from "./errors.js";
 import { toConnectError } from "./nats-error.js";
@@ -71,6 +72,13 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
   return {
     createSession: (req, ctx) =>
       mapped(async () => {
+        if (req.initialEvents.length > 0 && !mayWriteEvents(ctx)) {
+          // Else a client could forge the model's answers or tool results (see access.ts).
+          throw new ConnectError(
+            `initial_events: role "${ctx.values.get(principalKey).role}" may not write events; start a session with its first message through the harness`,
+            Code.PermissionDenied,
+          );
+        }
         const tenant = tenantForCreate(ctx, req.tenant);
         // Another tenant's session: that the id is taken is all the caller learns
         // (not its created event id, nor, for a retry of the same ids, the session).
