@@ -135,18 +135,11 @@ async function startHarness(
     createAnthropicAdapter({ apiKey: "bench", baseURL: modelUrl }),
     createExecutorPool({ defaultAddress: executorUrl }),
   );
-  const runner = createSessionRunner({
-    sessions,
-    model: meter.model,
-    executors: meter.executors,
-    deltas: createNatsDeltaBus(nc),
-  });
+  const deltas = createNatsDeltaBus(nc);
+  const runner = createSessionRunner({ sessions, model: meter.model, executors: meter.executors, deltas });
   const server = await startServer({
     services: [
-      bindService(
-        HarnessService,
-        createHarnessServiceImpl({ sessions, executors: meter.executors, runner, deltas: createNatsDeltaBus(nc) }),
-      ),
+      bindService(HarnessService, createHarnessServiceImpl({ sessions, executors: meter.executors, runner, deltas })),
     ],
   });
   return {

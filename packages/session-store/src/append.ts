@@ -3,7 +3,7 @@ import type { Event } from "@reins/proto";
 import { batchMsgId, encodeBatch, wireFormOf } from "./batch-codec.js";
 import { FencedError, InvalidRequestError, SessionNotFoundError } from "./errors.js";
 import { fencedPublish } from "./fenced-publish.js";
-import type { SessionState } from "./session-state.js";
+import { type SessionState, visibleTo } from "./session-state.js";
 import type { StoreContext } from "./store-context.js";
 import { checkAppendBatch, checkExpectedLastSeq, checkSessionId } from "./validate.js";
 
@@ -63,7 +63,7 @@ export async function appendEvents(
     // bound only turns a pathological storm into ABORTED instead of a spin.
     for (let round = 0; ; round++) {
       if (round === 10) throw new FencedError(sessionId, expectedLastSeqInput, state.lastSeq);
-      if (tenant !== undefined && state.tenant !== tenant) {
+      if (!visibleTo(state, tenant)) {
         // A cached view may be of a session deleted since: decide on a fresh one.
         if (fresh) throw new SessionNotFoundError(sessionId);
         state = await load();

@@ -1,6 +1,6 @@
 import type { Event, EventType } from "@reins/proto";
 import { SessionNotFoundError } from "./errors.js";
-import type { SessionState } from "./session-state.js";
+import { type SessionState, visibleTo } from "./session-state.js";
 import type { StoreContext } from "./store-context.js";
 import { checkLimit, checkSessionId, checkTypes } from "./validate.js";
 
@@ -54,9 +54,7 @@ export async function getEvents(ctx: StoreContext, sessionId: string, options: G
 
   const state = await ctx.cache.load(sessionId);
   // Checked on the state the page is cut from.
-  if (!state || (options.tenant !== undefined && state.tenant !== options.tenant)) {
-    throw new SessionNotFoundError(sessionId);
-  }
+  if (!visibleTo(state, options.tenant)) throw new SessionNotFoundError(sessionId);
   const lastSeq = state.lastSeq;
   const seqs: number[] = [];
   let examined = afterSeq;

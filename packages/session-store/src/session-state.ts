@@ -137,3 +137,11 @@ export class SessionState {
     return clone(SessionSchema, this.summaryValue);
   }
 }
+
+/**
+ * Whether a caller confined to `tenant` (undefined: not confined) may see this
+ * session: a session of another tenant reads exactly like a missing one.
+ */
+export function visibleTo(state: SessionState | undefined, tenant: string | undefined): state is SessionState {
+  return state !== undefined && (tenant === undefined || state.tenant === tenant);
+}

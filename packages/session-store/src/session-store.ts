@@ -13,7 +13,7 @@ import { createKeyedMutex } from "./keyed-mutex.js";
 import { createLogReader } from "./log-reader.js";
 import { type EventsPage, type GetEventsOptions, getEvents } from "./read-events.js";
 import { createSessionIndex } from "./session-index.js";
-import { lastSeqOf } from "./session-state.js";
+import { lastSeqOf, visibleTo } from "./session-state.js";
 import { createStateCache } from "./state-cache.js";
 import type { StoreContext } from "./store-context.js";
 import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./stream-events.js";
@@ -255,8 +255,7 @@ async function deleteSession(
     if (tenant !== undefined) {
       // Under the lock, so no create or delete through this replica lands between
       // the check and the purge (across replicas, see SECURITY.md).
-      const state = await ctx.cache.load(sessionId);
-      if (state?.tenant !== tenant) throw new SessionNotFoundError(sessionId);
+      if (!visibleTo(await ctx.cache.load(sessionId), tenant)) throw new SessionNotFoundError(sessionId);
     }
     const last = await ctx.reader.last(subject);
     const indexed = ctx.index.get(sessionId);

@@ -2,6 +2,7 @@ import { type Event, type EventType, eventTypeOf } from "@reins/proto";
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "nats";
 import { decodeBatch } from "./batch-codec.js";
 import { SessionNotFoundError, StoreUnavailableError } from "./errors.js";
+import { visibleTo } from "./session-state.js";
 import type { StoreContext } from "./store-context.js";
 import { checkSessionId, checkTypes } from "./validate.js";
 
@@ -94,9 +95,7 @@ export async function* streamEvents(
   try {
     const state = await ctx.cache.load(sessionId);
     // Checked on the snapshot that is replayed; a later delete (and create) ends the stream.
-    if (!state || (options.tenant !== undefined && state.tenant !== options.tenant)) {
-      throw new SessionNotFoundError(sessionId);
-    }
+    if (!visibleTo(state, options.tenant)) throw new SessionNotFoundError(sessionId);
     const snapshotSeq = state.lastSeq;
     const consumer = await ctx.conn.js.consumers.get(ctx.options.names.stream, {
       filterSubjects: ctx.subjectOf(sessionId),

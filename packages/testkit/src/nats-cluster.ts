@@ -37,7 +37,7 @@ export interface NatsCluster extends AsyncDisposable {
   readonly urls: string[];
   /** SIGKILL (by default) node `i` and wait for it to exit. */
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
-  /** Starts node `i` again on its store dir, then waits for a meta leader. */
+  /** Starts node `i` again on its store dir, then waits as waitForMetaLeader does. */
   restart(i: number): Promise<void>;
   /** Resolves once a running node leads the JetStream meta group and sees every other running node as current; returns its server_name. */
   waitForMetaLeader(timeoutMs?: number): Promise<string>;
@@ -181,26 +181,33 @@ ${routes.map((r) => `    ${r}`).join("\n")}
 `;
 }
 
-// The meta group's leader as the running nodes see it, from their monitoring
-// endpoint: /jsz reports `meta_cluster.leader` once an election has finished.
+interface MetaCluster {
+  leader?: string;
+  /** Listed by the leader only. */
+  replicas?: { name: string; current?: boolean }[];
+}
+
+// A node's view of the JetStream meta group, from its monitoring endpoint (/jsz).
+async function metaCluster(monitorPort: number): Promise<MetaCluster | undefined> {
+  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz`, { signal: AbortSignal.timeout(2000) }).catch(
+    () => undefined,
+  );
+  if (!response?.ok) return undefined;
+  return ((await response.json()) as { meta_cluster?: MetaCluster }).meta_cluster;
+}
+
+// The meta group's leader as the running nodes see it: /jsz reports
+// `meta_cluster.leader` once an election has finished.
 async function metaLeader(monitorPorts: number[]): Promise<string | undefined> {
   for (const port of monitorPorts) {
-    const response = await fetch(`http://127.0.0.1:${port}/jsz`, { signal: AbortSignal.timeout(2000) }).catch(
-      () => undefined,
-    );
-    if (!response?.ok) continue;
-    const jsz = (await response.json()) as { meta_cluster?: { leader?: string } };
-    if (jsz.meta_cluster?.leader) return jsz.meta_cluster.leader;
+    const leader = (await metaCluster(port))?.leader;
+    if (leader) return leader;
   }
   return undefined;
 }
 
-// The peers the meta leader reports current (only the leader's /jsz lists them).
+// The peers the meta leader reports current.
 async function currentPeers(monitorPort: number): Promise<Set<string>> {
-  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz`, { signal: AbortSignal.timeout(2000) }).catch(
-    () => undefined,
-  );
-  if (!response?.ok) return new Set();
-  const jsz = (await response.json()) as { meta_cluster?: { replicas?: { name: string; current?: boolean }[] } };
-  return new Set((jsz.meta_cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name));
+  const replicas = (await metaCluster(monitorPort))?.replicas ?? [];
+  return new Set(replicas.filter((r) => r.current).map((r) => r.name));
 }

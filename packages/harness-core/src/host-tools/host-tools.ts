@@ -41,21 +41,11 @@ export function createHostTools(specs: readonly HostToolSpec[]): HostTools {
     }),
   }));
   const serves = (spec: HostToolSpec, tenant: string) => spec.tenants === undefined || spec.tenants.includes(tenant);
-  const offered = new Map<string, { names: ReadonlySet<string>; tools: Tool[] }>();
-  const offeredTo = (tenant: string) => {
-    let entry = offered.get(tenant);
-    if (!entry) {
-      const tools = catalog.filter((c) => serves(c.spec, tenant)).map((c) => c.tool);
-      entry = { names: new Set(tools.map((t) => t.name)), tools };
-      // Tenants come from tokens and the log: a bounded set, but not a fixed one.
-      if (offered.size >= 1024) offered.clear();
-      offered.set(tenant, entry);
-    }
-    return entry;
-  };
+  // A handful of tools: filtered per call, nothing to cache.
+  const offeredTo = (tenant: string) => catalog.filter((c) => serves(c.spec, tenant)).map((c) => c.tool);
   return {
-    namesFor: (tenant) => offeredTo(tenant).names,
-    catalog: (tenant) => offeredTo(tenant).tools,
+    namesFor: (tenant) => new Set(offeredTo(tenant).map((t) => t.name)),
+    catalog: offeredTo,
     async execute(call, signal) {
       const tool = byName.get(call.name);
       // The same refusal for a tool of another tenant as for none at all.
