@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
@@ -314,6 +315,38 @@ describe("the agent loop", () => {
       expect(result?.payload.value).toMatchObject({ isError: true, output: expect.stringContaining(outcomeUnknown) });
       await wasCancelled;
     });
+  });
+
+  it("ends at the wall-time limit while the tool catalog is still being read", async () => {
+    await using env = await startLoopEnv(scriptTurns([]));
+    // An executor address that accepts connections and never answers.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const runner = createSessionRunner({
+        sessions: env.sessions,
+        model: createAnthropicAdapter({ apiKey: "k", baseURL: env.fake.url }),
+        executors: createExecutorPool({ defaultAddress: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` }),
+      });
+      // Created straight on the session service: tools by name only, so the run looks them up.
+      await env.sessions.createSession({
+        sessionId: "slow-catalog",
+        config: config({ maxWallTime: durationFromMs(300) }),
+        eventId: "c1",
+      });
+      const user = create(EventSchema, { id: "u1", payload: { case: "userMessage", value: { text: "go" } } });
+      await env.sessions.appendEvents({ sessionId: "slow-catalog", expectedLastSeq: 1n, events: [user] });
+      expect(await runner.runSession("slow-catalog")).toEqual({
+        kind: "terminated",
+        stopReason: StopReason.BUDGET_REACHED,
+      });
+      expect(statusOf(await env.events("slow-catalog"))).toEqual([RunState.TERMINATED, StopReason.BUDGET_REACHED]);
+      expect(env.fake.answered()).toHaveLength(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("goes idle with a retryable error when the model stays unavailable, and Wake continues", async () => {

@@ -111,11 +111,14 @@ export async function runAgentLoop(
   if (signal?.aborted) return { kind: "stopped" };
   signal?.addEventListener("abort", stop, { once: true });
   let wallTimer: NodeJS.Timeout | undefined;
+  // Set once the run is under way, for the wall-time limit to end it from anywhere.
+  let log: SessionLog | undefined;
+  let wallMs = 0;
   try {
     const fold = known ?? (await loadSession(deps.sessions, sessionId, run.signal));
     const config = fold.config;
     if (!config) throw new Error(`session ${sessionId} has no session.created event`);
-    const log = createSessionLog({ client: deps.sessions, fold, onAppended: deps.onAppended });
+    log = createSessionLog({ client: deps.sessions, fold, onAppended: deps.onAppended });
     const step = fold.next();
     if (step === "terminated") return { kind: "terminated", stopReason: fold.stopReason };
     if (step === "idle") {
@@ -124,7 +127,7 @@ export async function runAgentLoop(
       return { kind: "idle", stopReason: fold.idleReason() };
     }
     if (fold.runState !== RunState.RUNNING) await log.append(sessionStatus(RunState.RUNNING));
-    const wallMs = config.limits?.maxWallTime ? durationMs(config.limits.maxWallTime) : 0;
+    wallMs = config.limits?.maxWallTime ? durationMs(config.limits.maxWallTime) : 0;
     if (wallMs > 0) {
       const left = (fold.runStartedAt ?? Date.now()) + wallMs - Date.now();
       wallTimer = setTimeout(() => run.abort(byWallTime), Math.max(0, left));
@@ -148,7 +151,7 @@ export async function runAgentLoop(
 
     for (;;) {
       if (run.signal.aborted) {
-        if (run.signal.reason === byWallTime) return await turn.endOnWallTime(wallMs);
+        if (run.signal.reason === byWallTime) return await endOnWallTime(log, wallMs);
         return { kind: "stopped" };
       }
       const next = fold.next();
@@ -182,6 +185,8 @@ export async function runAgentLoop(
       return { kind: "terminated", stopReason: StopReason.ERROR };
     }
     if (run.signal.reason === byCaller) return { kind: "stopped" };
+    // The limit cut a call short (e.g. the catalog lookup of resolveTools): that is the run's end.
+    if (run.signal.reason === byWallTime && log) return await endOnWallTime(log, wallMs);
     throw err;
   } finally {
     clearTimeout(wallTimer);
@@ -346,16 +351,17 @@ function createTurn(
       }
       return undefined;
     },
-
-    /** Ends the run at its wall-time limit, answering any call it cut short. */
-    async endOnWallTime(wallMs: number): Promise<RunOutcome> {
-      const detail = `wall time limit of ${Math.round(wallMs / 1000)} s reached`;
-      const open = fold.next() === "tools" ? fold.openCalls().filter((c) => c.result === undefined) : [];
-      if (open.length > 0) await log.append(...open.map((c) => syntheticResult(c.toolUse, cutShort(c, detail))));
-      await log.append(sessionStatus(RunState.TERMINATED, StopReason.BUDGET_REACHED, detail));
-      return { kind: "terminated", stopReason: StopReason.BUDGET_REACHED };
-    },
   };
+}
+
+/** Ends the run at its wall-time limit, answering any call it cut short. */
+async function endOnWallTime(log: SessionLog, wallMs: number): Promise<RunOutcome> {
+  const { fold } = log;
+  const detail = `wall time limit of ${Math.round(wallMs / 1000)} s reached`;
+  const open = fold.next() === "tools" ? fold.openCalls().filter((c) => c.result === undefined) : [];
+  if (open.length > 0) await log.append(...open.map((c) => syntheticResult(c.toolUse, cutShort(c, detail))));
+  await log.append(sessionStatus(RunState.TERMINATED, StopReason.BUDGET_REACHED, detail));
+  return { kind: "terminated", stopReason: StopReason.BUDGET_REACHED };
 }
 
 function startedOf(block: ContentBlock): EventPayload[] {
