@@ -425,6 +425,7 @@ describe("the agent loop", () => {
         ...env.sessions,
         async appendEvents(request, options) {
           if (request.events?.some((e) => e.payload?.case === "agentToolResult")) {
+            order.push("results append");
             await onHeld();
             await release;
           }
@@ -434,12 +435,15 @@ describe("the agent loop", () => {
       const model = createAnthropicAdapter({ apiKey: "k", baseURL: env.fake.url });
       let answers = 0;
       const answered: Array<() => void> = [];
+      // Model requests and results appends, in the order the loop made them.
+      const order: string[] = [];
       const runner = createSessionRunner({
         sessions,
         deltas: env.deltas,
         executors: createExecutorPool({ defaultAddress: env.executor.url }),
         model: {
           async stream(request, options) {
+            order.push(`request ${order.filter((o) => o.startsWith("request")).length + 1}`);
             const response = await model.stream(request, options);
             answers++;
             for (const done of answered.splice(0)) done();
@@ -457,16 +461,16 @@ describe("the agent loop", () => {
           const check = () => (answers >= n ? resolve() : answered.push(check));
           check();
         });
-      return { runner, sessionId, answersReach };
+      return { runner, sessionId, answersReach, order };
     }
 
-    it("goes out before they are acknowledged; its text is shown and its answer written only after", async () => {
+    it("goes out before they are appended; its text is shown and its answer written only once they are acknowledged", async () => {
       await using env = await startLoopEnv(threeTurns);
       let release = () => {};
       const released = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const { runner, sessionId, answersReach } = await heldResults(env, released);
+      const { runner, sessionId, answersReach, order } = await heldResults(env, released);
       const texts: { turn: number; text: string }[] = [];
       await env.deltas.subscribe(sessionId, (d) => texts.push({ turn: d.turn, text: d.text }));
       const run = runner.runSession(sessionId);
@@ -479,6 +483,8 @@ describe("the agent loop", () => {
       await env.nc.flush(); // every delta published so far has been delivered
       expect(texts.filter((t) => t.turn === 2)).toEqual([]);
       expect(names(await env.events(sessionId)).filter((n) => n === "agent.message")).toHaveLength(1);
+      // The request went out before the (last) results append did its work.
+      expect(order.lastIndexOf("results append")).toBeGreaterThan(order.indexOf("request 2"));
 
       release();
       expect(await run).toEqual({ kind: "idle", stopReason: StopReason.END_TURN });

@@ -74,14 +74,15 @@ const byFence = Symbol("fenced");
 const byFailedWrite = Symbol("an append failed");
 
 /**
- * The results of a turn's tool calls, all of them, sent to the session service
- * but maybe not yet acknowledged. `written` settles with their append(s):
- * rejected with FencedError (another writer), LogFullError or the service's
- * error.
+ * The results of a turn's tool calls, all of them, maybe not all sent to the
+ * session service yet: the last append is left to `send`, so that the model
+ * request they are for can go out first. `send` (idempotent) settles with
+ * their append(s): rejected with FencedError (another writer), LogFullError or
+ * the service's error.
  */
 interface ResultsInFlight {
   readonly results: ReadonlyMap<string, AgentToolResult>;
-  readonly written: Promise<void>;
+  send(): Promise<void>;
 }
 
 /**
@@ -94,10 +95,10 @@ interface ResultsInFlight {
  * "interrupted; outcome unknown" (or run again, if its tool is idempotent).
  * Safe to call on a session that has nothing to do.
  *
- * The model request after a turn's tool calls is sent while their results are
- * still being acknowledged (see ResultsInFlight), so that round trip costs the
- * turn nothing; the answer waits for the acknowledgement, and a refused results
- * append cancels the request.
+ * The model request after a turn's tool calls is sent first, and their results
+ * appended right after it, while the model works (see ResultsInFlight): that
+ * round trip costs the turn nothing; the answer waits for the acknowledgement,
+ * and a refused results append cancels the request.
  */
 export async function runAgentLoop(
   deps: AgentLoopDeps,
@@ -166,12 +167,17 @@ export async function runAgentLoop(
       if (next === "tools" && !inFlight) continue;
       const limit = limitReached(config, fold.turns, fold.totalTokens);
       if (limit) {
-        await inFlight?.written;
+        await inFlight?.send();
         await log.append(sessionStatus(RunState.TERMINATED, limit.reason, limit.detail));
         return { kind: "terminated", stopReason: limit.reason };
       }
-      const failed = await turn.callModel(inFlight);
-      if (failed) return failed;
+      try {
+        const failed = await turn.callModel(inFlight);
+        if (failed) return failed;
+      } finally {
+        // Sent by callModel as soon as its request is out; this is for a request that never went.
+        inFlight?.send().catch(() => undefined);
+      }
     }
   } catch (err) {
     if (err instanceof FencedError) {
@@ -212,15 +218,30 @@ function createTurn(
   return {
     /**
      * One model request and its answer. With results in flight, the request goes
-     * out at once, but until they are acknowledged its live text is held back and
-     * its answer is not written; if their append fails, the request is cancelled
-     * and the failure ends the run as it would have without the overlap.
+     * out first and their append right after; until they are acknowledged, its
+     * live text is held back and its answer is not written; if their append
+     * fails, the request is cancelled and the failure ends the run as it would
+     * have without the overlap.
      */
     async callModel(inFlight?: ResultsInFlight): Promise<RunOutcome | undefined> {
       const turnNumber = fold.turns + 1;
       const publish = (d: ModelDelta) => deps.deltas?.publish({ sessionId, turn: turnNumber, ...d });
       let held: ModelDelta[] | undefined = inFlight ? [] : undefined;
-      const acknowledged = (inFlight?.written ?? Promise.resolve()).then(
+      const request = {
+        model: config.model,
+        system: config.systemPrompt,
+        tools: tools.specs,
+        messages: fold.conversation(inFlight?.results),
+        maxTokens: config.maxTokens || deps.defaultMaxTokens || 8192,
+      };
+      // The request goes out before the results' append does its work: the append
+      // has until the answer to be acknowledged, the request is the turn's critical path.
+      const streaming = (async () =>
+        deps.model.stream(request, {
+          signal: run.signal,
+          onDelta: (d) => (held ? held.push(d) : publish(d)),
+        }))();
+      const acknowledged = (inFlight?.send() ?? Promise.resolve()).then(
         () => {
           for (const d of held ?? []) publish(d);
           held = undefined;
@@ -234,19 +255,7 @@ function createTurn(
       // Observed below on every path; this only keeps an early failure from being "unhandled".
       acknowledged.catch(() => undefined);
       try {
-        const response = await deps.model.stream(
-          {
-            model: config.model,
-            system: config.systemPrompt,
-            tools: tools.specs,
-            messages: fold.conversation(inFlight?.results),
-            maxTokens: config.maxTokens || deps.defaultMaxTokens || 8192,
-          },
-          {
-            signal: run.signal,
-            onDelta: (d) => (held ? held.push(d) : publish(d)),
-          },
-        );
+        const response = await streaming;
         await acknowledged;
         if (run.signal.aborted) return undefined;
         // The answer and the write-ahead intent of each of its tool calls go in
@@ -334,17 +343,21 @@ function createTurn(
       );
       const written = Promise.all(appends).then(() => undefined);
       written.catch(() => undefined); // observed by whoever waits for it
+      const send = () => {
+        results.release();
+        return written;
+      };
       for (const result of settled) {
         if (result.status === "fulfilled" || result.reason instanceof ToolAbortedError) continue;
         // Nothing is left writing behind the run's back.
-        await written.catch(() => undefined);
+        await send().catch(() => undefined);
         if (result.reason instanceof FencedError) run.abort(byFence);
         throw result.reason;
       }
       const complete = open.every((c) => c.result !== undefined || produced.has(c.toolUse.id));
-      if (complete && !run.signal.aborted) return { results: produced, written };
+      if (complete && !run.signal.aborted) return { results: produced, send };
       try {
-        await written;
+        await send();
       } catch (err) {
         if (err instanceof FencedError) run.abort(byFence);
         throw err;
