@@ -33,6 +33,7 @@ import { createSessionStore, type SessionStore } from "@reins/session-store";
 import { startDaemon, startNatsServer } from "@reins/testkit";
 import { connect, DeliverPolicy, type JetStreamClient, nanos, StorageType } from "nats";
 import { uuidv7 } from "uuidv7";
+import { cpuMsOf } from "./support/process-cpu.js";
 
 type Session = Client<typeof SessionService>;
 type Op = () => Promise<void>;
@@ -214,6 +215,29 @@ async function main() {
       row(`empty call p${p}, bare node:http2 server and client (ms)`, r, at(bareH2), 3);
       row(`empty call p${p}, bare connect-node server and client (ms)`, r, at(bareConnectCall), 3);
     }
+  }
+
+  // 1b. Where an append's time goes: CPU each process spends on one, against
+  // what a raw publish costs the same processes. All of this process counts as
+  // "client" (it does nothing else meanwhile).
+  {
+    const n = 1_000;
+    const cpuPerOp = async (op: Op) => {
+      const pids = [daemon.pid, nats.pid ?? -1, process.pid];
+      const before = pids.map(cpuMsOf);
+      for (let i = 0; i < n; i++) await op();
+      return pids.map((pid, i) => ((cpuMsOf(pid) - (before[i] ?? 0)) * 1000) / n);
+    };
+    const [, natsRaw, clientRaw] = await cpuPerOp(rawWriter(js, "raw.events.cpu"));
+    const [daemonCpu, natsCpu, clientCpu] = await cpuPerOp(await rpcWriter(reinsGrpc, "cpu-reins"));
+    row("CPU per append: session daemon (us)", undefined, daemonCpu ?? Number.NaN, 0);
+    row("CPU per append: nats-server (us)", natsRaw, natsCpu ?? Number.NaN, 0);
+    row("CPU per append: client, createGrpcClientTransport (us)", clientRaw, clientCpu ?? Number.NaN, 0);
+    const [daemonEmpty, , clientEmpty] = await cpuPerOp(async () => {
+      await reinsHealth.check({ service: "" });
+    });
+    row("CPU per empty call: session daemon (us)", undefined, daemonEmpty ?? Number.NaN, 0);
+    row("CPU per empty call: client, createGrpcClientTransport (us)", undefined, clientEmpty ?? Number.NaN, 0);
   }
 
   // 2. Pipelined appends: 100 sessions, each writer sequential, all concurrent.
