@@ -13,6 +13,7 @@ import {
   createWakeQueue,
   harnessServicePolicy,
   withHostTools,
+  withStreamedAppends,
 } from "@reins/harness-core";
 import { HarnessService, SessionService } from "@reins/proto";
 import {
@@ -47,18 +48,21 @@ try {
       throw new Error(`cannot reach NATS at ${config.natsServers.join(",")}: ${(err as Error).message}`);
     },
   );
-  const sessions = createClient(
-    SessionService,
-    // Appends and reads are unary calls on the hot path of every turn: this transport
-    // serves them without connect-node's per-call machinery (grpc-client-transport.ts).
-    createGrpcClientTransport({
-      baseUrl: config.sessionUrl,
-      interceptors: bearer(config.sessionToken),
-      nodeOptions: config.sessionTls,
-      // The session service is a near neighbour: gzipping each 1000-event page a
-      // Wake reads costs both ends more CPU than sending it as it is.
-      acceptCompression: [],
-    }),
+  // Appends are on the critical path of every turn: they share one long-lived
+  // stream (streamed-appends.ts); reads are unary calls, served without
+  // connect-node's per-call machinery (grpc-client-transport.ts).
+  const sessions = withStreamedAppends(
+    createClient(
+      SessionService,
+      createGrpcClientTransport({
+        baseUrl: config.sessionUrl,
+        interceptors: bearer(config.sessionToken),
+        nodeOptions: config.sessionTls,
+        // The session service is a near neighbour: gzipping each 1000-event page a
+        // Wake reads costs both ends more CPU than sending it as it is.
+        acceptCompression: [],
+      }),
+    ),
   );
   const executorPool = createExecutorPool({
     defaultAddress: config.executorUrl,
@@ -149,6 +153,7 @@ try {
       await (wakes ?? runner).close();
       await keeper?.close();
       await server.close();
+      await sessions.close();
       await nc.drain();
     },
     (msg) => log.info(msg),

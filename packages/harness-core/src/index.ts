@@ -49,6 +49,8 @@ export type { AppendHook, EventPayload, SessionClient, SessionLog, SessionLogOpt
 export { createSessionLog, FencedError, isLogFull, LogFullError, loadSession, retryDelayOf } from "./session-log.js";
 export type { SessionRunner, SessionRunnerOptions } from "./session-runner.js";
 export { createSessionRunner } from "./session-runner.js";
+export type { StreamedAppendsOptions, StreamedSessionClient } from "./streamed-appends.js";
+export { fromAppendError, withStreamedAppends } from "./streamed-appends.js";
 export type { ResolvedTools } from "./tool-specs.js";
 export { lookUpTools, resolveTools } from "./tool-specs.js";
 export type { KeptDelivery, WakeKeeper, WakeKeeperOptions } from "./wake-keeper.js";

@@ -16,6 +16,7 @@ export const sessionServicePolicy: MethodPolicy = {
   GetSession: ["client", "harness", "operator"],
   ListSessions: ["client", "harness", "operator"],
   AppendEvents: ["harness", "operator"],
+  AppendEventsStream: ["harness", "operator"],
   GetEvents: ["client", "harness", "operator"],
   StreamEvents: ["client", "harness", "operator"],
   DeleteSession: ["client", "harness", "operator"],
@@ -34,6 +35,20 @@ export function mayWriteEvents(ctx: HandlerContext): boolean {
 /** The tenant a call is confined to, or undefined when it may touch every tenant. */
 export const scopeOf = (ctx: HandlerContext): string | undefined =>
   tenantScope(ctx.values.get(principalKey), ctx.requestHeader);
+
+/**
+ * The tenant one append on an AppendEventsStream is confined to: the stream's
+ * scope, narrowed by the append's own `tenant`, which may not widen it.
+ */
+export function appendScopeOf(ctx: HandlerContext, tenant: string): string | undefined {
+  const scope = scopeOf(ctx);
+  if (tenant === "" || tenant === scope) return scope;
+  if (scope === undefined) return tenant;
+  throw new ConnectError(
+    `tenant ${JSON.stringify(tenant.slice(0, 128))}: this stream is confined to another tenant`,
+    Code.PermissionDenied,
+  );
+}
 
 /**
  * The tenant a new session gets: the one an unconfined caller (harness,

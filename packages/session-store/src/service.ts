@@ -13,7 +13,8 @@ import {
   StreamEventsResponseSchema,
 } from "@reins/proto";
 import { principalKey } from "@reins/service-kit";
-import { mayWriteEvents, scopeOf, tenantForCreate } from "./access.js";
+import { appendScopeOf, mayWriteEvents, scopeOf, tenantForCreate } from "./access.js";
+import { serveAppendStream } from "./append-stream.js";
 import { wireFormOf } from "./batch-codec.js";
 import { SessionExistsError, SessionNotFoundError } from "./errors.js";
 import { toConnectError } from "./nats-error.js";
@@ -136,6 +137,22 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
         );
         return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
       }),
+
+    appendEventsStream: (requests, ctx) =>
+      serveAppendStream(
+        requests,
+        async (append, tenant) => {
+          const scope = appendScopeOf(ctx, tenant);
+          const { events, lastSeq } = await store.appendEvents(
+            append.sessionId,
+            append.expectedLastSeq,
+            append.events,
+            scope === undefined ? {} : { tenant: scope },
+          );
+          return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
+        },
+        { register: store.trackStream },
+      ),
 
     getEvents: (req, ctx) =>
       mapped(async () => {

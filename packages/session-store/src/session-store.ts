@@ -67,13 +67,18 @@ export interface SessionStore extends AsyncDisposable {
   getEvents(sessionId: string, options?: GetEventsOptions & OwnerOption): Promise<EventsPage>;
   streamEvents(sessionId: string, options?: StreamEventsOptions & OwnerOption): AsyncGenerator<Event>;
   deleteSession(sessionId: string, options?: OwnerOption): Promise<{ purgedEvents: number }>;
-  /** Number of StreamEvents calls currently open. */
+  /** Number of StreamEvents and AppendEventsStream calls currently open. */
   readonly openStreams: number;
   /**
    * Ends every open stream with UNAVAILABLE (shutting down), e.g. before draining
    * a server; resolves once they have all finished.
    */
   endStreams(): Promise<void>;
+  /**
+   * Registers a stream that is not a session's (an append stream), for
+   * endStreams to end and wait for; returns how to unregister it.
+   */
+  trackStream(end: (reason: Error) => void): () => void;
   /** Ends open streams, writes pending index entries, closes the connection. */
   close(): Promise<void>;
 }
@@ -159,6 +164,8 @@ export async function createSessionStore(
       return streams.size;
     },
     endStreams: () => streams.endAll(),
+    // "" is no session's id, so no delete ever ends it.
+    trackStream: (end) => streams.add("", end),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -17,6 +17,7 @@ import { createExecutorPool } from "../executor-pool.js";
 import { createHarnessServiceImpl } from "../harness-service.js";
 import type { AppendHook, SessionClient } from "../session-log.js";
 import { createSessionRunner, type SessionRunner } from "../session-runner.js";
+import { withStreamedAppends } from "../streamed-appends.js";
 import { type ScriptedExecutor, startScriptedExecutor } from "./scripted-executor.js";
 
 /**
@@ -50,7 +51,11 @@ export async function startLoopEnv(script: FakeScript, options: { onAppended?: A
     const sessionServer = stack.use(
       await startServer({ services: [bindService(SessionService, createSessionServiceImpl(store))] }),
     );
-    const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: sessionServer.url }));
+    // Appends on one stream, as the harness daemon sends them.
+    const sessions = withStreamedAppends(
+      createClient(SessionService, createGrpcTransport({ baseUrl: sessionServer.url })),
+    );
+    stack.defer(() => sessions.close());
     const fake = stack.use(await startFakeAnthropic({ script }));
     const executor = stack.use(await startScriptedExecutor());
     const nc = await connect({ servers: nats.url });

@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Any, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_any, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { AgentConfig, Usage } from "./agent_pb.js";
 import { file_reins_session_v1_agent } from "./agent_pb.js";
 import type { Event, EventType, RunState, StopReason } from "./events_pb.js";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/session/v1/session.proto.
  */
 export const file_reins_session_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWlucy9zZXNzaW9uL3YxL3Nlc3Npb24ucHJvdG8SEHJlaW5zLnNlc3Npb24udjEiggMKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIpCgVzdGF0ZRgDIAEoDjIaLnJlaW5zLnNlc3Npb24udjEuUnVuU3RhdGUSMQoLc3RvcF9yZWFzb24YBCABKA4yHC5yZWlucy5zZXNzaW9uLnYxLlN0b3BSZWFzb24SLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghsYXN0X3NlcRgHIAEoBBImCgV1c2FnZRgIIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuVXNhZ2USEAoIY29zdF91c2QYCSABKAESFgoObW9kZWxfcmVxdWVzdHMYCiABKA0SDQoFbW9kZWwYCyABKAkSEQoJbG9nX2J5dGVzGAwgASgEEg4KBnRlbmFudBgNIAEoCSK7AQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRItCgZjb25maWcYAiABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg0KBXRpdGxlGAMgASgJEhAKCGV2ZW50X2lkGAQgASgJEg4KBnRlbmFudBgFIAEoCRIvCg5pbml0aWFsX2V2ZW50cxgGIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQinAEKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRIqCgdzZXNzaW9uGAEgASgLMhkucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uEiYKBWV2ZW50GAIgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIvCg5pbml0aWFsX2V2ZW50cxgDIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiJwoRR2V0U2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJAChJHZXRTZXNzaW9uUmVzcG9uc2USKgoHc2Vzc2lvbhgBIAEoCzIZLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbiJnChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEikKBXN0YXRlGAMgASgOMhoucmVpbnMuc2Vzc2lvbi52MS5SdW5TdGF0ZSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibQoTQXBwZW5kRXZlbnRzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhkKEWV4cGVjdGVkX2xhc3Rfc2VxGAIgASgEEicKBmV2ZW50cxgDIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiUQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIQCghsYXN0X3NlcRgCIAEoBCJ0ChBHZXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgEEg0KBWxpbWl0GAMgASgNEioKBXR5cGVzGAQgAygOMhsucmVpbnMuc2Vzc2lvbi52MS5FdmVudFR5cGUiZgoRR2V0RXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIWCg5uZXh0X2FmdGVyX3NlcRgCIAEoBBIQCghsYXN0X3NlcRgDIAEoBCJoChNTdHJlYW1FdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgEEioKBXR5cGVzGAMgAygOMhsucmVpbnMuc2Vzc2lvbi52MS5FdmVudFR5cGUiPgoUU3RyZWFtRXZlbnRzUmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50IioKFERlbGV0ZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiLgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEhUKDXB1cmdlZF9ldmVudHMYASABKAQyogUKDlNlc3Npb25TZXJ2aWNlEmAKDUNyZWF0ZVNlc3Npb24SJi5yZWlucy5zZXNzaW9uLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0GicucmVpbnMuc2Vzc2lvbi52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USVwoKR2V0U2Vzc2lvbhIjLnJlaW5zLnNlc3Npb24udjEuR2V0U2Vzc2lvblJlcXVlc3QaJC5yZWlucy5zZXNzaW9uLnYxLkdldFNlc3Npb25SZXNwb25zZRJdCgxMaXN0U2Vzc2lvbnMSJS5yZWlucy5zZXNzaW9uLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaJi5yZWlucy5zZXNzaW9uLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlEl0KDEFwcGVuZEV2ZW50cxIlLnJlaW5zLnNlc3Npb24udjEuQXBwZW5kRXZlbnRzUmVxdWVzdBomLnJlaW5zLnNlc3Npb24udjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVAoJR2V0RXZlbnRzEiIucmVpbnMuc2Vzc2lvbi52MS5HZXRFdmVudHNSZXF1ZXN0GiMucmVpbnMuc2Vzc2lvbi52MS5HZXRFdmVudHNSZXNwb25zZRJfCgxTdHJlYW1FdmVudHMSJS5yZWlucy5zZXNzaW9uLnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaJi5yZWlucy5zZXNzaW9uLnYxLlN0cmVhbUV2ZW50c1Jlc3BvbnNlMAESYAoNRGVsZXRlU2Vzc2lvbhImLnJlaW5zLnNlc3Npb24udjEuRGVsZXRlU2Vzc2lvblJlcXVlc3QaJy5yZWlucy5zZXNzaW9uLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_reins_session_v1_agent, file_reins_session_v1_events]);
+  fileDesc("Ch5yZWlucy9zZXNzaW9uL3YxL3Nlc3Npb24ucHJvdG8SEHJlaW5zLnNlc3Npb24udjEiggMKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIpCgVzdGF0ZRgDIAEoDjIaLnJlaW5zLnNlc3Npb24udjEuUnVuU3RhdGUSMQoLc3RvcF9yZWFzb24YBCABKA4yHC5yZWlucy5zZXNzaW9uLnYxLlN0b3BSZWFzb24SLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghsYXN0X3NlcRgHIAEoBBImCgV1c2FnZRgIIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuVXNhZ2USEAoIY29zdF91c2QYCSABKAESFgoObW9kZWxfcmVxdWVzdHMYCiABKA0SDQoFbW9kZWwYCyABKAkSEQoJbG9nX2J5dGVzGAwgASgEEg4KBnRlbmFudBgNIAEoCSK7AQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRItCgZjb25maWcYAiABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg0KBXRpdGxlGAMgASgJEhAKCGV2ZW50X2lkGAQgASgJEg4KBnRlbmFudBgFIAEoCRIvCg5pbml0aWFsX2V2ZW50cxgGIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQinAEKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRIqCgdzZXNzaW9uGAEgASgLMhkucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uEiYKBWV2ZW50GAIgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIvCg5pbml0aWFsX2V2ZW50cxgDIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiJwoRR2V0U2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJAChJHZXRTZXNzaW9uUmVzcG9uc2USKgoHc2Vzc2lvbhgBIAEoCzIZLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbiJnChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEikKBXN0YXRlGAMgASgOMhoucmVpbnMuc2Vzc2lvbi52MS5SdW5TdGF0ZSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibQoTQXBwZW5kRXZlbnRzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhkKEWV4cGVjdGVkX2xhc3Rfc2VxGAIgASgEEicKBmV2ZW50cxgDIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiUQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIQCghsYXN0X3NlcRgCIAEoBCJzChlBcHBlbmRFdmVudHNTdHJlYW1SZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAQSNQoGYXBwZW5kGAIgASgLMiUucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXF1ZXN0Eg4KBnRlbmFudBgDIAEoCSKjAQoaQXBwZW5kRXZlbnRzU3RyZWFtUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoBBI6CghhcHBlbmRlZBgCIAEoCzImLnJlaW5zLnNlc3Npb24udjEuQXBwZW5kRXZlbnRzUmVzcG9uc2VIABIuCgVlcnJvchgDIAEoCzIdLnJlaW5zLnNlc3Npb24udjEuQXBwZW5kRXJyb3JIAEIICgZyZXN1bHQiUwoLQXBwZW5kRXJyb3ISDAoEY29kZRgBIAEoBRIPCgdtZXNzYWdlGAIgASgJEiUKB2RldGFpbHMYAyADKAsyFC5nb29nbGUucHJvdG9idWYuQW55InQKEEdldEV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSDQoFbGltaXQYAyABKA0SKgoFdHlwZXMYBCADKA4yGy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50VHlwZSJmChFHZXRFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50EhYKDm5leHRfYWZ0ZXJfc2VxGAIgASgEEhAKCGxhc3Rfc2VxGAMgASgEImgKE1N0cmVhbUV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSKgoFdHlwZXMYAyADKA4yGy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50VHlwZSI+ChRTdHJlYW1FdmVudHNSZXNwb25zZRImCgVldmVudBgBIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiKgoURGVsZXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIuChVEZWxldGVTZXNzaW9uUmVzcG9uc2USFQoNcHVyZ2VkX2V2ZW50cxgBIAEoBDKXBgoOU2Vzc2lvblNlcnZpY2USYAoNQ3JlYXRlU2Vzc2lvbhImLnJlaW5zLnNlc3Npb24udjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaJy5yZWlucy5zZXNzaW9uLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJXCgpHZXRTZXNzaW9uEiMucmVpbnMuc2Vzc2lvbi52MS5HZXRTZXNzaW9uUmVxdWVzdBokLnJlaW5zLnNlc3Npb24udjEuR2V0U2Vzc2lvblJlc3BvbnNlEl0KDExpc3RTZXNzaW9ucxIlLnJlaW5zLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnJlaW5zLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVzcG9uc2USXQoMQXBwZW5kRXZlbnRzEiUucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiYucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXNwb25zZRJzChJBcHBlbmRFdmVudHNTdHJlYW0SKy5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1N0cmVhbVJlcXVlc3QaLC5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1N0cmVhbVJlc3BvbnNlKAEwARJUCglHZXRFdmVudHMSIi5yZWlucy5zZXNzaW9uLnYxLkdldEV2ZW50c1JlcXVlc3QaIy5yZWlucy5zZXNzaW9uLnYxLkdldEV2ZW50c1Jlc3BvbnNlEl8KDFN0cmVhbUV2ZW50cxIlLnJlaW5zLnNlc3Npb24udjEuU3RyZWFtRXZlbnRzUmVxdWVzdBomLnJlaW5zLnNlc3Npb24udjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UwARJgCg1EZWxldGVTZXNzaW9uEiYucmVpbnMuc2Vzc2lvbi52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBonLnJlaW5zLnNlc3Npb24udjEuRGVsZXRlU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_any, file_google_protobuf_timestamp, file_reins_session_v1_agent, file_reins_session_v1_events]);
 
 /**
  * Session is the index entry of a session.
@@ -401,6 +401,123 @@ export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@_
   messageDesc(file_reins_session_v1_session, 8);
 
 /**
+ * AppendEventsStreamRequest is one append on an AppendEventsStream.
+ *
+ * @generated from message reins.session.v1.AppendEventsStreamRequest
+ */
+export type AppendEventsStreamRequest = Message<"reins.session.v1.AppendEventsStreamRequest"> & {
+  /**
+   * Chosen by the client and echoed on the answer; unique among this stream's
+   * appends that are still unanswered.
+   *
+   * @generated from field: uint64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * The append, exactly as for AppendEvents.
+   *
+   * @generated from field: reins.session.v1.AppendEventsRequest append = 2;
+   */
+  append?: AppendEventsRequest | undefined;
+
+  /**
+   * Confines this append to one tenant's sessions, as the `reins-tenant` request
+   * header does for a unary call (for callers that span tenants). Empty: the
+   * stream's own scope, from its headers.
+   *
+   * @generated from field: string tenant = 3;
+   */
+  tenant: string;
+};
+
+/**
+ * Describes the message reins.session.v1.AppendEventsStreamRequest.
+ * Use `create(AppendEventsStreamRequestSchema)` to create a new message.
+ */
+export const AppendEventsStreamRequestSchema: GenMessage<AppendEventsStreamRequest> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_session, 9);
+
+/**
+ * AppendEventsStreamResponse answers one append on an AppendEventsStream.
+ *
+ * @generated from message reins.session.v1.AppendEventsStreamResponse
+ */
+export type AppendEventsStreamResponse = Message<"reins.session.v1.AppendEventsStreamResponse"> & {
+  /**
+   * The call_id of the append this answers.
+   *
+   * @generated from field: uint64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * What AppendEvents would have answered.
+   *
+   * @generated from oneof reins.session.v1.AppendEventsStreamResponse.result
+   */
+  result: {
+    /**
+     * The append succeeded.
+     *
+     * @generated from field: reins.session.v1.AppendEventsResponse appended = 2;
+     */
+    value: AppendEventsResponse;
+    case: "appended";
+  } | {
+    /**
+     * The append failed: what AppendEvents would have failed with.
+     *
+     * @generated from field: reins.session.v1.AppendError error = 3;
+     */
+    value: AppendError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message reins.session.v1.AppendEventsStreamResponse.
+ * Use `create(AppendEventsStreamResponseSchema)` to create a new message.
+ */
+export const AppendEventsStreamResponseSchema: GenMessage<AppendEventsStreamResponse> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_session, 10);
+
+/**
+ * AppendError is a failed append's gRPC status, shaped like google.rpc.Status.
+ *
+ * @generated from message reins.session.v1.AppendError
+ */
+export type AppendError = Message<"reins.session.v1.AppendError"> & {
+  /**
+   * The gRPC status code (ABORTED, NOT_FOUND, INVALID_ARGUMENT, ...).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * What was wrong.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * Error details (google.rpc.ErrorInfo, RetryInfo, QuotaFailure, ...).
+   *
+   * @generated from field: repeated google.protobuf.Any details = 3;
+   */
+  details: Any[];
+};
+
+/**
+ * Describes the message reins.session.v1.AppendError.
+ * Use `create(AppendErrorSchema)` to create a new message.
+ */
+export const AppendErrorSchema: GenMessage<AppendError> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_session, 11);
+
+/**
  * GetEventsRequest reads a positional slice of a session's log.
  *
  * @generated from message reins.session.v1.GetEventsRequest
@@ -440,7 +557,7 @@ export type GetEventsRequest = Message<"reins.session.v1.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 9);
+  messageDesc(file_reins_session_v1_session, 12);
 
 /**
  * GetEventsResponse is a slice of the log.
@@ -477,7 +594,7 @@ export type GetEventsResponse = Message<"reins.session.v1.GetEventsResponse"> & 
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 10);
+  messageDesc(file_reins_session_v1_session, 13);
 
 /**
  * StreamEventsRequest opens a replay-then-follow stream.
@@ -512,7 +629,7 @@ export type StreamEventsRequest = Message<"reins.session.v1.StreamEventsRequest"
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 11);
+  messageDesc(file_reins_session_v1_session, 14);
 
 /**
  * StreamEventsResponse carries one event.
@@ -533,7 +650,7 @@ export type StreamEventsResponse = Message<"reins.session.v1.StreamEventsRespons
  * Use `create(StreamEventsResponseSchema)` to create a new message.
  */
 export const StreamEventsResponseSchema: GenMessage<StreamEventsResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 12);
+  messageDesc(file_reins_session_v1_session, 15);
 
 /**
  * DeleteSessionRequest names a session to delete.
@@ -554,7 +671,7 @@ export type DeleteSessionRequest = Message<"reins.session.v1.DeleteSessionReques
  * Use `create(DeleteSessionRequestSchema)` to create a new message.
  */
 export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 13);
+  messageDesc(file_reins_session_v1_session, 16);
 
 /**
  * DeleteSessionResponse confirms a deletion.
@@ -575,7 +692,7 @@ export type DeleteSessionResponse = Message<"reins.session.v1.DeleteSessionRespo
  * Use `create(DeleteSessionResponseSchema)` to create a new message.
  */
 export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 14);
+  messageDesc(file_reins_session_v1_session, 17);
 
 /**
  * SessionService is the durable, append-only event log of every session, backed by
@@ -628,6 +745,25 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof AppendEventsRequestSchema;
     output: typeof AppendEventsResponseSchema;
+  },
+  /**
+   * AppendEventsStream carries many appends over one long-lived stream, for a
+   * writer that appends all the time (the harness): each append on it is an
+   * AppendEvents call (same checks, same fencing, same errors) without the cost
+   * of a new HTTP/2 stream. Every request is answered once, by its call_id;
+   * answers to appends of different sessions may come in any order, and those of
+   * one session are applied in the order sent. A failed append fails only
+   * itself, never the stream. The stream itself fails only for the caller
+   * (unauthenticated, not allowed to append) or when the service goes away;
+   * appends left unanswered then may or may not have been written, and are
+   * retried with the same event ids like a unary append whose answer was lost.
+   *
+   * @generated from rpc reins.session.v1.SessionService.AppendEventsStream
+   */
+  appendEventsStream: {
+    methodKind: "bidi_streaming";
+    input: typeof AppendEventsStreamRequestSchema;
+    output: typeof AppendEventsStreamResponseSchema;
   },
   /**
    * GetEvents reads a positional slice of the log.
