@@ -4,7 +4,14 @@ import path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { EventSchema, grpcHealthV1, SessionService } from "@reins/proto";
+import {
+  type AppendEventsStreamRequest,
+  AppendEventsStreamRequestSchema,
+  EventSchema,
+  grpcHealthV1,
+  SessionService,
+} from "@reins/proto";
+import { createAsyncQueue } from "@reins/service-kit";
 import { startDaemon, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { describe, expect, it } from "vitest";
@@ -136,7 +143,7 @@ describe("session daemon", () => {
     }
   }, 60_000);
 
-  it("drains on SIGTERM, ending open streams, and exits 0", async () => {
+  it("drains on SIGTERM, ending open streams (of events and of appends), and exits 0", async () => {
     await using nats = await startNatsServer();
     const daemon = await startDaemon({
       app: "session",
@@ -151,8 +158,28 @@ describe("session daemon", () => {
         () => "ended without an error",
         (e: unknown) => ConnectError.from(e).code,
       );
+      // An append stream, open with nothing in flight, as a harness keeps one.
+      await c.createSession({ sessionId: "drain-appends", config: { model: "m" } });
+      const appends = createAsyncQueue<AppendEventsStreamRequest>();
+      const answers = c.appendEventsStream(appends)[Symbol.asyncIterator]();
+      appends.push(
+        create(AppendEventsStreamRequestSchema, {
+          callId: 1n,
+          append: { sessionId: "drain-appends", expectedLastSeq: 1n, events: [message("drain-1", "x")] },
+        }),
+      );
+      expect((await answers.next()).value?.result.case).toBe("appended");
+      const appendsEnded = answers.next().then(
+        () => "ended without an error",
+        (e: unknown) => ConnectError.from(e),
+      );
       daemon.signal("SIGTERM");
       expect(await ended).toBe(Code.Unavailable);
+      // Ended by the daemon with UNAVAILABLE, not cut when the drain's grace ran out.
+      expect(await appendsEnded).toMatchObject({
+        code: Code.Unavailable,
+        rawMessage: "session store unavailable: the session store is shutting down",
+      });
       expect(await daemon.exited).toMatchObject({ exitCode: 0 });
     } finally {
       await daemon.kill();

@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
@@ -10,6 +11,23 @@ import { createHealth, type Health, ServingStatus } from "./health.js";
 import { createDualListener } from "./listener.js";
 import { registerReflection } from "./reflection.js";
 import { createTlsListener, type TlsOptions } from "./tls-listener.js";
+
+/**
+ * A bidi call whose handler has answered in full while its client still has the
+ * request open (a stream the service ended, on shutdown say) would otherwise
+ * stay half-open, holding the server's drain until its grace runs out. RFC 9113
+ * (8.1): after a complete response the server may reset the stream with
+ * NO_ERROR, telling the client to stop sending without failing the call.
+ */
+function endRequestWithResponse(req: http2.Http2ServerRequest): void {
+  // gRPC answers end with trailers: the response's own listener (registered
+  // before this one) sends them, and the reset follows them out.
+  req.stream.once("wantTrailers", () => {
+    setImmediate(() => {
+      if (!req.complete && !req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  });
+}
 
 /** One service implementation to mount. */
 export interface ServiceBinding<S extends DescService = DescService> {
@@ -93,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
   const origins = options.corsOrigins ?? [];
   const handler: Parameters<typeof createDualListener>[0] = (req, res) => {
     if (origins.length > 0 && applyCors(req.headers.origin, origins, req.method ?? "", res)) return;
+    if ("stream" in req) endRequestWithResponse(req);
     adapter(req, res);
   };
 
