@@ -7,11 +7,12 @@ and prints one JSON result on stdout:
   job:    {"target": "127.0.0.1:7001", "gen_dir": "/tmp/x", "metadata": [["authorization", "Bearer t"]],
            "health": ["", "reins.session.v1.SessionService"],
            "calls": [{"service": "reins.session.v1.SessionService", "method": "GetSession",
-                      "request": {"sessionId": "abc"}}],
+                      "request": {"sessionId": "abc"}}],   (a bidi method takes "requests": [...])
            "reflect": {"symbol": "reins.session.v1.SessionService",
                        "call": {"method": "GetSession", "request": {...}}}}
   result: {"health": {"": "SERVING", ...},
-           "calls": [{"ok": true, "response": {...}} | {"ok": false, "code": "NOT_FOUND", "message": "..."}],
+           "calls": [{"ok": true, "response": {...}} | {"ok": true, "responses": [...]}
+                     | {"ok": false, "code": "NOT_FOUND", "message": "..."}],
            "reflect": {"services": [...], "files": [...], "methods": [...], "call": <outcome>}}
 
 Messages are proto3 JSON (json_format), so the test can compare them with the other clients.
@@ -82,8 +83,19 @@ def call_generated(spec):
     method = service.methods_by_name[spec["method"]]
     module = modules[service.file.name[: -len(".proto")].replace("/", ".") + "_pb2_grpc"]
     stub = getattr(module, service.name + "Stub")(channel)
+    if method.client_streaming:
+        # A bidi stream: every request is sent, then every answer read until the server ends it.
+        requests = [json_format.ParseDict(r, message_class(method.input_type)()) for r in spec.get("requests", [])]
+        return outcome_stream(lambda: getattr(stub, method.name)(iter(requests), metadata=metadata, timeout=10))
     request = json_format.ParseDict(spec.get("request", {}), message_class(method.input_type)())
     return outcome(lambda: getattr(stub, method.name)(request, metadata=metadata, timeout=10))
+
+
+def outcome_stream(fn):
+    try:
+        return {"ok": True, "responses": [json_format.MessageToDict(r) for r in fn()]}
+    except grpc.RpcError as err:
+        return {"ok": False, "code": err.code().name, "message": err.details() or ""}
 
 
 result["calls"] = [call_generated(spec) for spec in job.get("calls", [])]

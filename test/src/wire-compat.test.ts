@@ -1,7 +1,14 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
+import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { grpcHealthV1 } from "@reins/proto";
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import {
+  AppendEventsStreamRequestSchema,
+  AppendEventsStreamResponseSchema,
+  grpcHealthV1,
+  SessionService,
+} from "@reins/proto";
+import { uuidv7 } from "uuidv7";
 import { describe, expect, it } from "vitest";
 import { createGrpcJsClient, grpcJsCall, grpcTarget } from "./support/grpc-js-client.js";
 import type { Outcome } from "./support/outcome.js";
@@ -85,5 +92,94 @@ describe.each(probes)("$daemon daemon, $method", (probe: Probe) => {
       const request = await probe.request(stack, "connect");
       probe.check(await callWithConnect(stack, probe, request, transport), request);
     }
+  });
+});
+
+describe("session daemon, AppendEventsStream (bidi)", () => {
+  // One stream of four appends: written, fenced (the log moved on), written on top,
+  // and a bad id. Each client must get the same four answers, matched by call_id.
+  const requestsFor = (sessionId: string) =>
+    [
+      { sessionId, expectedLastSeq: "1", text: "a" },
+      { sessionId, expectedLastSeq: "1", text: "b" },
+      { sessionId, expectedLastSeq: "2", text: "c" },
+      { sessionId: "bad.id", expectedLastSeq: "1", text: "d" },
+    ].map(({ text, ...append }, i) => ({
+      callId: String(i + 1),
+      append: { ...append, events: [{ id: uuidv7(), userMessage: { text } }] },
+    }));
+
+  // Answers in proto3 JSON (each client's own rendering), reduced to what must agree.
+  type JsonAnswer = {
+    callId?: string;
+    appended?: { lastSeq?: string };
+    error?: { code?: number; message?: string };
+  };
+  const normalize = (answers: readonly JsonAnswer[], sessionId: string) =>
+    answers
+      .map((a) => ({
+        callId: String(a.callId),
+        ...(a.appended
+          ? { lastSeq: String(a.appended.lastSeq) }
+          : { code: a.error?.code, message: a.error?.message?.replaceAll(sessionId, "<session>") }),
+      }))
+      .sort((x, y) => Number(x.callId) - Number(y.callId));
+
+  const expected = [
+    { callId: "1", lastSeq: "2" },
+    {
+      callId: "2",
+      code: Code.Aborted,
+      message:
+        'session "<session>": expected_last_seq is 1 but the log\'s last seq is 2; nothing was written (another writer appended first)',
+    },
+    { callId: "3", lastSeq: "3" },
+    { callId: "4", code: Code.InvalidArgument, message: expect.stringContaining('"bad.id"') },
+  ];
+
+  it("answers each append the same way to Connect, grpc-js and Python", async () => {
+    const { stack, python } = fixture();
+    const url = stack.session.url;
+    const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: url }));
+    const newSession = async () => (await sessions.createSession({ config: { model: "m" } })).session?.sessionId ?? "";
+
+    const viaConnect = await newSession();
+    const requests = requestsFor(viaConnect).map((r) => fromJson(AppendEventsStreamRequestSchema, r));
+    const connectAnswers: JsonAnswer[] = [];
+    for await (const answer of sessions.appendEventsStream(
+      (async function* () {
+        yield* requests;
+      })(),
+    )) {
+      connectAnswers.push(toJson(AppendEventsStreamResponseSchema, answer) as JsonAnswer);
+    }
+    expect(normalize(connectAnswers, viaConnect)).toEqual(expected);
+
+    const viaGrpcJs = await newSession();
+    const grpcJs = createGrpcJsClient("reins.session.v1.SessionService", grpcTarget(url));
+    try {
+      const call = (grpcJs.AppendEventsStream as () => ClientDuplexStream<object, JsonAnswer>).call(grpcJs);
+      const answers: JsonAnswer[] = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        call.on("data", (answer: JsonAnswer) => answers.push(answer));
+        call.on("end", resolve);
+        call.on("error", reject);
+      });
+      for (const request of requestsFor(viaGrpcJs)) call.write(request);
+      call.end();
+      await ended;
+      expect(normalize(answers, viaGrpcJs)).toEqual(expected);
+    } finally {
+      grpcJs.close();
+    }
+
+    const viaPython = await newSession();
+    const result = await python.run({
+      target: grpcTarget(url),
+      calls: [{ service: SessionService.typeName, method: "AppendEventsStream", requests: requestsFor(viaPython) }],
+    });
+    const streamed = result.calls[0] as unknown as { ok: boolean; responses: JsonAnswer[] };
+    expect(streamed.ok).toBe(true);
+    expect(normalize(streamed.responses, viaPython)).toEqual(expected);
   });
 });

@@ -14,6 +14,8 @@ export interface PythonCall {
   readonly service: string;
   readonly method: string;
   readonly request?: Record<string, unknown>;
+  /** For a bidi method: every message to send (its answers come back as `responses`). */
+  readonly requests?: readonly Record<string, unknown>[];
 }
 
 export interface PythonJob {
