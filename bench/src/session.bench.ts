@@ -20,6 +20,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { withStreamedAppends } from "@reins/harness-core";
 import {
   AgentConfigSchema,
   type Event,
@@ -157,6 +158,8 @@ async function main() {
   // The transport the harness uses for its session client.
   const reinsGrpc = createClient(SessionService, createGrpcClientTransport(noCompression));
   const reinsHealth = createClient(grpcHealthV1.Health, createGrpcClientTransport(noCompression));
+  // ...and how the harness sends its appends: all on one AppendEventsStream.
+  const appendStream = withStreamedAppends(reinsGrpc);
   // Floors: an empty call to bare servers in their own processes.
   const rawEcho = await startEcho("raw");
   const connectEcho = await startEcho("connect");
@@ -182,12 +185,13 @@ async function main() {
 
   // 1. Single-event fenced append round trip, one session, sequential.
   {
-    const [raw, lib, rpc, reins, cnt, noop, reinsNoop, bareH2, bareConnectCall] = await alternate(
+    const [raw, lib, rpc, reins, onStream, cnt, noop, reinsNoop, bareH2, bareConnectCall] = await alternate(
       [
         rawWriter(js, "raw.events.latency"),
         await storeWriter(store, "latency-lib"),
         await rpcWriter(grpc, "latency-grpc"),
         await rpcWriter(reinsGrpc, "latency-reins"),
+        await rpcWriter(appendStream, "latency-stream"),
         await rpcWriter(connectH2, "latency-connect"),
         async () => {
           await health.check({ service: "" });
@@ -208,6 +212,7 @@ async function main() {
       const at = (samples: number[] | undefined) => percentile(samples as number[], p);
       row(`append p${p}: service via gRPC (ms)`, r, at(rpc), 3);
       row(`append p${p}: service via gRPC, createGrpcClientTransport (ms)`, r, at(reins), 3);
+      row(`append p${p}: service via AppendEventsStream, as the harness (ms)`, r, at(onStream), 3);
       row(`append p${p}: service via Connect/h2 (ms)`, r, at(cnt), 3);
       row(`append p${p}: store library, no RPC (ms)`, r, at(lib), 3);
       row(`empty gRPC call p${p} to the daemon (ms)`, r, at(noop), 3);
@@ -233,6 +238,10 @@ async function main() {
     row("CPU per append: session daemon (us)", undefined, daemonCpu ?? Number.NaN, 0);
     row("CPU per append: nats-server (us)", natsRaw, natsCpu ?? Number.NaN, 0);
     row("CPU per append: client, createGrpcClientTransport (us)", clientRaw, clientCpu ?? Number.NaN, 0);
+    const [daemonStream, natsStream, clientStream] = await cpuPerOp(await rpcWriter(appendStream, "cpu-stream"));
+    row("CPU per append on AppendEventsStream: session daemon (us)", undefined, daemonStream ?? Number.NaN, 0);
+    row("CPU per append on AppendEventsStream: nats-server (us)", natsRaw, natsStream ?? Number.NaN, 0);
+    row("CPU per append on AppendEventsStream: client (us)", clientRaw, clientStream ?? Number.NaN, 0);
     const [daemonEmpty, , clientEmpty] = await cpuPerOp(async () => {
       await reinsHealth.check({ service: "" });
     });
@@ -254,11 +263,19 @@ async function main() {
       ids.map((i) => rawWriter(js, `raw.events.pipe-${i}`)),
       await Promise.all(ids.map((i) => storeWriter(store, `pipe-lib-${i}`))),
       await Promise.all(ids.map((i) => rpcWriter(grpc, `pipe-grpc-${i}`))),
+      await Promise.all(ids.map((i) => rpcWriter(appendStream, `pipe-stream-${i}`))),
     ];
     const rates = sets.map(() => [] as number[]);
     for (let round = 0; round < 3; round++) for (const [i, set] of sets.entries()) rates[i]?.push(await rate(set));
     const r = percentile(rates[0] as number[], 50);
     row("pipelined, 100 sessions: service via gRPC (events/s)", r, percentile(rates[2] as number[], 50), 0, true);
+    row(
+      "pipelined, 100 sessions: service via AppendEventsStream (events/s)",
+      r,
+      percentile(rates[3] as number[], 50),
+      0,
+      true,
+    );
     row("pipelined, 100 sessions: store library (events/s)", r, percentile(rates[1] as number[], 50), 0, true);
   }
 
@@ -373,6 +390,7 @@ async function main() {
     row("GetEvents 10k events, store library (ms)", raw, lib, 1);
     row("StreamEvents replay via gRPC (events/s)", (total / raw) * 1000, (total / streamed) * 1000, 0, true);
   }
+  await appendStream.close();
   await nc.close();
   rawSession.close();
   rawEcho.child.kill();
