@@ -52,10 +52,10 @@ export async function* serveAppendStream(
   // started ones are answered, then the stream fails with this reason (the
   // client retries what it sent after them elsewhere).
   let ended: { reason: Error } | undefined;
-  let interrupt: (() => void) | undefined;
-  const interrupted = new Promise<undefined>((resolve) => {
-    interrupt = () => resolve(undefined);
-  });
+  // Ends the reader's current wait early, when the stream is ended from outside.
+  // (A wait per read rather than one race against a shared promise: every race
+  // would leave a reaction on it for as long as the stream lives.)
+  let wake: (() => void) | undefined;
   const unanswered = new Set<bigint>();
   let reading = true;
   let slotFreed: (() => void) | undefined;
@@ -102,21 +102,25 @@ export async function* serveAppendStream(
   // reader ends with the request stream and appends already started still finish.
   const unregister = options.register?.((reason) => {
     ended ??= { reason };
-    interrupt?.();
+    wake?.();
   });
   void (async () => {
     const iterator = requests[Symbol.asyncIterator]();
     try {
       for (;;) {
         while (unanswered.size >= maxInFlight && !ended) {
-          await Promise.race([
-            new Promise<void>((resolve) => {
-              slotFreed = resolve;
-            }),
-            interrupted,
-          ]);
+          await new Promise<void>((resolve) => {
+            slotFreed = resolve;
+            wake = resolve;
+          });
         }
-        const next = ended ? undefined : await Promise.race([iterator.next(), interrupted]);
+        const next = ended
+          ? undefined
+          : await new Promise<IteratorResult<AppendEventsStreamRequest> | undefined>((resolve, reject) => {
+              wake = () => resolve(undefined);
+              iterator.next().then(resolve, reject);
+            });
+        wake = undefined;
         if (next === undefined) {
           void iterator.return?.()?.catch(() => undefined);
           break;
