@@ -315,7 +315,7 @@ async function main() {
     console.log(`  ${label} (${turns.length} turns):`);
     console.log(`    overhead: p50 ${ms(p(overheads, 50))}  p95 ${ms(p(overheads, 95))}`);
     console.log(
-      `    of which the answer's append (AppendEvents on the critical path): p50 ${ms(
+      `    of which the answer's append (on the append stream, on the critical path): p50 ${ms(
         p(
           turns.map((t) => t.appending),
           50,
