@@ -1,12 +1,9 @@
-import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
-import { SessionService } from "@reins/proto";
-import { createAuthInterceptor, createTokenVerifier, tenantHeader } from "@reins/service-kit";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionServicePolicy } from "./access.js";
-import { createSessionServiceImpl } from "./service.js";
 import type { SessionStore } from "./session-store.js";
-import { startStore, testConfig, userMessage } from "./test-util.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "./test-util.js";
 
 let nats: NatsServer;
 let store: SessionStore;
@@ -28,23 +25,7 @@ const grants = [
 ];
 
 // The real handlers behind the real auth interceptor, in-process.
-const as = (token: string, headers: Record<string, string> = {}) =>
-  createClient(
-    SessionService,
-    createRouterTransport(({ service }) => service(SessionService, createSessionServiceImpl(store)), {
-      router: {
-        // Outermost first: the caller's headers, then the service's auth.
-        interceptors: [
-          ((next) => (req) => {
-            req.header.set("authorization", `Bearer ${token}`);
-            for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
-            return next(req);
-          }) satisfies Interceptor,
-          createAuthInterceptor({ verify: createTokenVerifier(grants), methods: sessionServicePolicy }),
-        ],
-      },
-    }),
-  );
+const as = (token: string, headers: Record<string, string> = {}) => clientWithToken(store, grants, token, headers);
 
 const failure = (p: Promise<unknown>) =>
   p.then(

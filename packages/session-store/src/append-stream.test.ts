@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AppendEventsRequest,
   type AppendEventsResponse,
@@ -7,17 +7,14 @@ import {
   type AppendEventsStreamRequest,
   AppendEventsStreamRequestSchema,
   type AppendEventsStreamResponse,
-  SessionService,
 } from "@reins/proto";
-import { createAsyncQueue, createAuthInterceptor, createTokenVerifier, tenantHeader } from "@reins/service-kit";
+import { createAsyncQueue, tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionServicePolicy } from "./access.js";
 import { serveAppendStream } from "./append-stream.js";
 import { StoreUnavailableError } from "./errors.js";
-import { createSessionServiceImpl } from "./service.js";
 import type { SessionStore } from "./session-store.js";
-import { startStore, testConfig, userMessage } from "./test-util.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "./test-util.js";
 
 type RequestInit = Parameters<typeof create<typeof AppendEventsStreamRequestSchema>>[1];
 
@@ -169,22 +166,7 @@ describe("AppendEventsStream on the session service", () => {
     { token: "harness-0123456789", role: "harness", tenant: "" },
   ];
   // The real handlers (serialization included) behind the real auth interceptor, in-process.
-  const as = (token: string, headers: Record<string, string> = {}) =>
-    createClient(
-      SessionService,
-      createRouterTransport(({ service }) => service(SessionService, createSessionServiceImpl(store)), {
-        router: {
-          interceptors: [
-            ((next) => (req) => {
-              req.header.set("authorization", `Bearer ${token}`);
-              for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
-              return next(req);
-            }) satisfies Interceptor,
-            createAuthInterceptor({ verify: createTokenVerifier(grants), methods: sessionServicePolicy }),
-          ],
-        },
-      }),
-    );
+  const as = (token: string, headers: Record<string, string> = {}) => clientWithToken(store, grants, token, headers);
   let harness: ReturnType<typeof as>;
 
   it("applies one session's appends in the order sent, without waiting for answers", async () => {

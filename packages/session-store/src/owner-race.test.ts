@@ -1,13 +1,10 @@
-import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
-import { SessionService } from "@reins/proto";
-import { createAuthInterceptor, createTokenVerifier, tenantHeader } from "@reins/service-kit";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionServicePolicy } from "./access.js";
-import { createSessionServiceImpl } from "./service.js";
 import type { SessionStore } from "./session-store.js";
-import { startStore, testConfig, userMessage } from "./test-util.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "./test-util.js";
 
 // Two replicas of the store on one real nats-server. Tenant A's call is served
 // by `near`; tenant B deletes the session and creates one of the same id through
@@ -55,22 +52,7 @@ function interleaved(store: SessionStore, between: () => Promise<void>): Session
 }
 
 /** The harness acting for tenant A (a client may not append; every other call is confined the same way). */
-const clientA = (store: SessionStore) =>
-  createClient(
-    SessionService,
-    createRouterTransport(({ service }) => service(SessionService, createSessionServiceImpl(store)), {
-      router: {
-        interceptors: [
-          ((next) => (req) => {
-            req.header.set("authorization", "Bearer harness-0123456789");
-            req.header.set(tenantHeader, "a");
-            return next(req);
-          }) satisfies Interceptor,
-          createAuthInterceptor({ verify: createTokenVerifier(grants), methods: sessionServicePolicy }),
-        ],
-      },
-    }),
-  );
+const clientA = (store: SessionStore) => clientWithToken(store, grants, "harness-0123456789", { [tenantHeader]: "a" });
 
 const failure = (p: Promise<unknown>) =>
   p.then(
