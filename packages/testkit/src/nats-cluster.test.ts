@@ -28,7 +28,9 @@ describe("startNatsCluster", { timeout: 90_000 }, () => {
       expect(next).not.toBe(leader);
 
       await cluster.restart(victim);
-      const info = await jsm.streams.info("T");
+      // Asked at once, the restarted node may answer from its own copy before it
+      // has caught up: decide on the stream once every replica is current again.
+      const info = await caughtUp(jsm);
       expect(info.state.messages).toBe(40);
       expect(acked).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     } finally {
@@ -36,6 +38,18 @@ describe("startNatsCluster", { timeout: 90_000 }, () => {
     }
   });
 });
+
+/** The stream's info once it has a leader and every replica reports itself current. */
+async function caughtUp(jsm: Awaited<ReturnType<Awaited<ReturnType<typeof connect>>["jetstreamManager"]>>) {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const info = await jsm.streams.info("T").catch(() => undefined);
+    const replicas = info?.cluster?.replicas ?? [];
+    if (info?.cluster?.leader && replicas.length === 2 && replicas.every((r) => r.current)) return info;
+    if (Date.now() > deadline) throw new Error(`stream T did not catch up: ${JSON.stringify(info?.cluster)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 // Until the new leader answers: a publish without one fails at once ("503", no responders), so
 // the bound is time, not attempts; an election on a loaded machine can take well over 6 s.
