@@ -91,8 +91,10 @@ export function withStreamedAppends(
         failure = new ConnectError("the session service ended the append stream without answering", Code.Unavailable);
       } catch (err) {
         failure = ConnectError.from(err);
-        // This side never cancels the stream: a reset is the connection or the service going away.
-        if (failure.code === Code.Canceled) {
+        // This side never cancels the stream: a reset (CANCELED), a stream cut short
+        // (UNKNOWN, "premature close") or broken (INTERNAL) is the connection or the
+        // service going away, and the appends it carried may or may not be written.
+        if (cutShort.has(failure.code)) {
           failure = new ConnectError(
             `the append stream was cut: ${failure.rawMessage}`,
             Code.Unavailable,
@@ -182,6 +184,8 @@ export function withStreamedAppends(
     },
   };
 }
+
+const cutShort = new Set([Code.Canceled, Code.Unknown, Code.Internal]);
 
 function settle(waiter: Waiter, answer: AppendEventsStreamResponse): void {
   const { result } = answer;
