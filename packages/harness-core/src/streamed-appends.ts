@@ -167,7 +167,7 @@ export function withStreamedAppends(
       });
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      const tenant = new Headers(callOptions?.headers).get(tenantHeader) ?? "";
+      const tenant = callOptions?.headers ? (new Headers(callOptions.headers).get(tenantHeader) ?? "") : "";
       ch.requests.push(create(AppendEventsStreamRequestSchema, { callId, append: request, tenant }));
     });
   };

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
+  type AppendEventsRequest,
   AppendEventsResponseSchema,
   CreateSessionResponseSchema,
   DeleteSessionResponseSchema,
@@ -33,10 +34,8 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
  * The store option that confines a call to the caller's tenant: the store checks
  * the owner on the state it acts on, under its lock, never in a step before.
  */
-const ownerOf = (ctx: HandlerContext): OwnerOption => {
-  const scope = scopeOf(ctx);
-  return scope === undefined ? {} : { tenant: scope };
-};
+const ownerOf = (ctx: HandlerContext): OwnerOption => owner(scopeOf(ctx));
+const owner = (scope: string | undefined): OwnerOption => (scope === undefined ? {} : { tenant: scope });
 
 const isBinary = (ctx: HandlerContext) => !(ctx.requestHeader.get("content-type") ?? "").includes("json");
 
@@ -70,6 +69,10 @@ function withEvents<T extends { $unknown?: { no: number; wireType: WireType; dat
  * call may touch every session.
  */
 export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeof SessionService> {
+  const append = async (req: AppendEventsRequest, confined: OwnerOption) => {
+    const { events, lastSeq } = await store.appendEvents(req.sessionId, req.expectedLastSeq, req.events, confined);
+    return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
+  };
   return {
     createSession: (req, ctx) =>
       mapped(async () => {
@@ -127,32 +130,13 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
         );
       }),
 
-    appendEvents: (req, ctx) =>
-      mapped(async () => {
-        const { events, lastSeq } = await store.appendEvents(
-          req.sessionId,
-          req.expectedLastSeq,
-          req.events,
-          ownerOf(ctx),
-        );
-        return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
-      }),
+    appendEvents: (req, ctx) => mapped(() => append(req, ownerOf(ctx))),
 
+    // Each append on the stream is an AppendEvents (serveAppendStream maps its errors).
     appendEventsStream: (requests, ctx) =>
-      serveAppendStream(
-        requests,
-        async (append, tenant) => {
-          const scope = appendScopeOf(ctx, tenant);
-          const { events, lastSeq } = await store.appendEvents(
-            append.sessionId,
-            append.expectedLastSeq,
-            append.events,
-            scope === undefined ? {} : { tenant: scope },
-          );
-          return create(AppendEventsResponseSchema, { events, lastSeq: BigInt(lastSeq) });
-        },
-        { register: store.trackStream },
-      ),
+      serveAppendStream(requests, (req, tenant) => append(req, owner(appendScopeOf(ctx, tenant))), {
+        register: store.trackStream,
+      }),
 
     getEvents: (req, ctx) =>
       mapped(async () => {
