@@ -3,7 +3,8 @@
 #
 #   - Debian packages (one `apt-get update` + one `apt-get install`, skipped when all present):
 #     nats-server, docker.io, busybox-static, debootstrap (sandbox images), protobuf-compiler,
-#     protobuf-compiler-grpc, python3-grpcio, python3-grpc-tools (the Python wire-compat client);
+#     protobuf-compiler-grpc, libprotobuf-dev (the well-known types protoc imports), python3-grpcio,
+#     python3-grpc-tools (the Python wire-compat client);
 #   - pnpm at the version pinned by package.json's `packageManager`, then
 #     `pnpm install --frozen-lockfile`;
 #   - a Docker engine (scripts/ensure-docker.sh: the one at $DOCKER_HOST or the default socket,
@@ -43,6 +44,7 @@ ensure_apt_packages \
   debootstrap \
   protobuf-compiler \
   protobuf-compiler-grpc \
+  libprotobuf-dev \
   python3-grpcio \
   python3-grpc-tools
 
