@@ -13,10 +13,16 @@
 # Idempotent: a second run changes nothing and takes a few seconds. Needs root (or
 # passwordless sudo) only when something is missing. Node.js >= 20.19 must already be there.
 # Afterwards .reins/docker-host holds the DOCKER_HOST to use.
+#
+# `scripts/bootstrap.sh --check` installs nothing: it runs scripts/doctor.sh, which lists what is
+# missing and the Debian package or script that provides each.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+if [[ "${1:-}" == --check ]]; then
+  exec scripts/doctor.sh
+fi
 APT_SAY_PREFIX=bootstrap
 # shellcheck source=lib/apt.sh
 source "$repo/scripts/lib/apt.sh"

@@ -2,6 +2,7 @@
 # test.sh: the whole test suite, exactly as CI runs it (.ci/run), on a fresh Debian 12 machine.
 #
 #   1. scripts/bootstrap.sh: system packages, pnpm, dependencies, a Docker engine, sandbox images;
+#      then scripts/doctor.sh, which stops the run with a list of anything still missing;
 #   2. contracts: generated code is current (`buf generate` leaves no diff) and no breaking change
 #      (`buf breaking`, see breaking_baseline below);
 #   3. `turbo run lint` (biome with warnings as errors, buf lint), `build`, `typecheck`;
@@ -66,6 +67,12 @@ step() {
 # stops it): it must not carry the marker, or the leak check would report the engine itself.
 if ! step "bootstrap" env -u REINS_TEST_RUN scripts/bootstrap.sh; then
   echo "bootstrap failed: nothing else can run" >&2
+  exit 1
+fi
+# Whatever the bootstrap could not install (no root, no Node 20, a package the archive lacks) is
+# named here with what provides it, instead of surfacing later as a test's obscure failure.
+if ! step "prerequisites (scripts/doctor.sh)" scripts/doctor.sh --quiet; then
+  echo "missing prerequisites: nothing else can run" >&2
   exit 1
 fi
 if [[ -s .reins/docker-host ]]; then
