@@ -47,6 +47,11 @@ export const catalogFileSchema = {
         session_max: { type: "integer", minimum: 0, maximum: 1024 },
       },
     },
+    workspaces: {
+      type: "object",
+      additionalProperties: false,
+      properties: { size: size },
+    },
     tools: {
       type: "array",
       minItems: 1,

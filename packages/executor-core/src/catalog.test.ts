@@ -39,6 +39,20 @@ describe("parseCatalog", () => {
     expect(catalog.get("read_file")?.idempotent).toBe(true);
     expect(catalog.get("read_file")?.timeoutMs).toBe(20_000);
     expect(catalog.pool).toEqual({ size: 2, sessionIdleMs: 120_000, sessionMax: 16 });
+    expect(catalog.workspaces).toEqual({ sizeBytes: 1024 ** 3 });
+  });
+
+  it("sizes workspaces per catalog: 1 GiB unless workspaces.size says otherwise", () => {
+    expect(parseCatalog(tool("")).workspaces.sizeBytes).toBe(1024 ** 3);
+    expect(parseCatalog(tool("workspaces: {size: 64m}")).workspaces.sizeBytes).toBe(64 * 1024 ** 2);
+    expect(parseCatalog(tool("workspaces: {size: 2 GiB}")).workspaces.sizeBytes).toBe(2 * 1024 ** 3);
+    expect(errorOf(tool("workspaces: {size: 1m}"))).toBe(
+      "tools.yaml is invalid:\nworkspaces.size: must be from 16 MiB to 1024 GiB, not 1 MiB",
+    );
+    expect(errorOf(tool("workspaces: {size: 2t}"))).toMatch(/workspaces.size: "2t" is not a size/);
+    expect(errorOf(tool("workspaces: {size: 0}"))).toMatch(/catalog.workspaces.size: has the wrong type or format/);
+    expect(errorOf(tool("workspaces: {size: lots}"))).toMatch(/catalog.workspaces.size: has the wrong type/);
+    expect(errorOf(tool("workspaces: {quota: 1g}"))).toMatch(/catalog.workspaces.quota: is not allowed here/);
   });
 
   it("rejects the default catalog's path patterns that leave the workspace", () => {

@@ -4,7 +4,8 @@ import { parse as parseYaml } from "yaml";
 import { catalogFileSchema } from "./catalog-schema.js";
 import { templateFields } from "./command.js";
 import { formatSchemaErrors } from "./schema-errors.js";
-import { parseBytes, parseDuration } from "./units.js";
+import { formatBytes, parseBytes, parseDuration } from "./units.js";
+import { minWorkspaceBytes } from "./workspace-disk.js";
 
 /** One tool, resolved from the catalog file with defaults applied. */
 export interface ToolSpec {
@@ -44,9 +45,15 @@ export interface PoolSettings {
   readonly sessionMax: number;
 }
 
+export interface WorkspaceLimits {
+  /** Size of each session's workspace filesystem: writing past it fails with ENOSPC. */
+  readonly sizeBytes: number;
+}
+
 export interface Catalog {
   readonly tools: readonly ToolSpec[];
   readonly pool: PoolSettings;
+  readonly workspaces: WorkspaceLimits;
   get(name: string): ToolSpec | undefined;
 }
 
@@ -78,6 +85,7 @@ interface RawTool extends RawLimits {
 interface RawCatalog {
   defaults?: RawLimits;
   pool?: { size?: number; session_idle?: string | number; session_max?: number };
+  workspaces?: { size?: string | number };
   tools: RawTool[];
 }
 
@@ -142,6 +150,12 @@ export function parseCatalog(text: string, source = "catalog", overrides: { imag
       problems.push(`${where}: ${(err as Error).message}`);
     }
   });
+  let workspaceBytes = 0;
+  try {
+    workspaceBytes = workspaceSize(raw.workspaces?.size ?? "1g");
+  } catch (err) {
+    problems.push(`workspaces.size: ${(err as Error).message}`);
+  }
   if (problems.length > 0) throw new CatalogError(`${source} is invalid:\n${problems.join("\n")}`);
   const byName = new Map(tools.map((t) => [t.name, t]));
   return {
@@ -151,6 +165,7 @@ export function parseCatalog(text: string, source = "catalog", overrides: { imag
       sessionIdleMs: parseDuration(raw.pool?.session_idle ?? 60),
       sessionMax: raw.pool?.session_max ?? 16,
     },
+    workspaces: { sizeBytes: workspaceBytes },
     get: (name) => byName.get(name),
   };
 }
@@ -199,6 +214,19 @@ function resolveTool(raw: RawTool, merged: Required<RawLimits>, ajv: Ajv): ToolS
     idempotent: raw.idempotent ?? false,
     validate,
   };
+}
+
+const maxWorkspaceBytes = 1024 ** 4;
+
+// Below 16 MiB ext4's own metadata would eat most of the workspace.
+function workspaceSize(value: string | number): number {
+  const bytes = parseBytes(value);
+  if (bytes < minWorkspaceBytes || bytes > maxWorkspaceBytes) {
+    throw new Error(
+      `must be from ${formatBytes(minWorkspaceBytes)} to ${formatBytes(maxWorkspaceBytes)}, not ${formatBytes(bytes)}`,
+    );
+  }
+  return bytes;
 }
 
 // Docker refuses memory limits under 6 MiB with an error that would only show at the first call.

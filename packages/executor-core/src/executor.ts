@@ -14,6 +14,7 @@ import { formatSchemaErrors } from "./schema-errors.js";
 import { formatBytes } from "./units.js";
 import { createWarmPool, type PoolStats } from "./warm-pool.js";
 import { createWorkspaces } from "./workspace.js";
+import { WorkspaceDiskError } from "./workspace-disk.js";
 
 export interface ExecutorOptions {
   readonly docker: Docker;
@@ -38,7 +39,14 @@ export interface ExecutorOptions {
    * started are removed (default every 30 s, older than 60 s). See Reaper.sweepNeverStarted.
    */
   readonly neverStartedSweep?: { readonly everyMs: number; readonly minAgeMs: number };
+  /**
+   * Directory of the workspaces' image files (default /var/lib/reins-executor/workspaces). It
+   * must be on the Docker engine's host, whose loop devices mount them.
+   */
+  readonly workspaceDir?: string;
 }
+
+export const defaultWorkspaceDir = "/var/lib/reins-executor/workspaces";
 
 export interface ExecuteInput {
   readonly name: string;
@@ -94,7 +102,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const labels = { [daemonLabel]: daemonId };
   const label = `${daemonLabel}=${daemonId}`;
   const reaper = createReaper(docker, log);
-  const workspaces = createWorkspaces(docker, labels);
+  const workspaces = createWorkspaces(docker, labels, {
+    dir: options.workspaceDir ?? defaultWorkspaceDir,
+    sizeBytes: catalog.workspaces.sizeBytes,
+  });
   const limiter = createLimiter(options.maxConcurrent ?? 8, options.maxQueued ?? 64);
   const inFlight = new Set<AbortController>();
   let idle: (() => void) | undefined;
@@ -321,6 +332,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       try {
         return await workspaces.remove(sessionId);
       } catch (err) {
+        if (err instanceof WorkspaceDiskError) throw new ConnectError(err.message, Code.Internal);
         const failure = toDockerFailure(err, "removing a workspace");
         throw new ConnectError(failure.message, failure.code);
       }

@@ -1,4 +1,4 @@
-export type { Catalog, PoolSettings, ToolSpec } from "./catalog.js";
+export type { Catalog, PoolSettings, ToolSpec, WorkspaceLimits } from "./catalog.js";
 export { CatalogError, loadCatalog, parseCatalog } from "./catalog.js";
 export { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./command.js";
 export type { ContainerProfile } from "./container-spec.js";
@@ -14,6 +14,6 @@ export { createDockerClient } from "./docker-client.js";
 export type { DockerFailureKind } from "./docker-errors.js";
 export { DockerFailure, toDockerFailure } from "./docker-errors.js";
 export type { ExecuteInput, ExecuteResult, Executor, ExecutorOptions, ExecutorStats } from "./executor.js";
-export { createExecutor } from "./executor.js";
+export { createExecutor, defaultWorkspaceDir } from "./executor.js";
 export { createExecutorServiceImpl } from "./service.js";
 export { formatBytes, parseBytes, parseDuration } from "./units.js";

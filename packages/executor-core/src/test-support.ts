@@ -1,5 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { connectDocker, dockerCleanup, repoRoot } from "@reins/testkit";
 import type Docker from "dockerode";
 import { type Catalog, parseCatalog } from "./catalog.js";
@@ -50,13 +53,16 @@ export interface TestExecutor extends AsyncDisposable {
   readonly executor: Executor;
   readonly docker: Docker;
   readonly label: string;
+  /** Where the executor keeps its workspaces' image files. */
+  readonly workspaceDir: string;
   /** Runs a tool with an object input. */
   run(name: string, input: Record<string, unknown>, sessionId?: string): ReturnType<Executor["execute"]>;
 }
 
 /**
- * An executor on the shared test engine with a unique daemon id; disposing it
- * closes it and removes anything still carrying its label, even after a failure.
+ * An executor on the shared test engine with a unique daemon id and its own workspace
+ * directory; disposing it closes it and removes anything still carrying its label
+ * (workspace loop devices and images included), even after a failure.
  */
 export async function startTestExecutor(
   catalog: Catalog,
@@ -64,13 +70,15 @@ export async function startTestExecutor(
 ): Promise<TestExecutor> {
   const docker = options.docker ?? connectDocker();
   const daemonId = options.daemonId ?? `test-${randomBytes(4).toString("hex")}`;
-  const executor = createExecutor({ docker, catalog, daemonId, ...options });
+  const workspaceDir = options.workspaceDir ?? (await mkdtemp(path.join(tmpdir(), "reins-ws-test-")));
+  const executor = createExecutor({ docker, catalog, daemonId, workspaceDir, ...options });
   const cleanup = dockerCleanup(docker, executor.label);
   if (!options.skipStart) await executor.start();
   return {
     executor,
     docker,
     label: executor.label,
+    workspaceDir,
     run: (name, input, sessionId) => executor.execute({ name, inputJson: JSON.stringify(input), sessionId }),
     async [Symbol.asyncDispose]() {
       try {
@@ -80,6 +88,7 @@ export async function startTestExecutor(
           // An engine that cannot be reached holds nothing of ours.
           if (err.code !== "ENOENT" && err.code !== "ECONNREFUSED") throw err;
         });
+        if (!options.workspaceDir) await rm(workspaceDir, { recursive: true, force: true });
       }
     },
   };

@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
 import Docker from "dockerode";
+import { execa } from "execa";
 import { repoRoot } from "./daemon.js";
 
 /**
@@ -47,11 +50,36 @@ export async function listLabelledVolumes(docker: Docker, label: LabelFilter): P
   return (Volumes ?? []).map((v) => v.Name);
 }
 
-/** Removes every volume with the label; returns how many. */
+/**
+ * Removes every volume with the label; returns how many. A volume that mounts a loop device
+ * (an executor workspace) also takes the device and its image file `<volume>.img` with it.
+ */
 export async function removeLabelledVolumes(docker: Docker, label: LabelFilter): Promise<number> {
-  const names = await listLabelledVolumes(docker, label);
-  await Promise.all(names.map((name) => ignoreNotFound(docker.getVolume(name).remove({ force: true }))));
-  return names.length;
+  const { Volumes } = await docker.listVolumes({ filters: { label: [label] } });
+  const volumes = Volumes ?? [];
+  await Promise.all(
+    volumes.map(async (v) => {
+      await ignoreNotFound(docker.getVolume(v.Name).remove({ force: true }));
+      const device = (v.Options as Record<string, string> | null | undefined)?.device;
+      if (device && /^\/dev\/loop\d+$/.test(device)) await detachLoop(device, `${v.Name}.img`);
+    }),
+  );
+  return volumes.length;
+}
+
+// Only a device still backed by the volume's own image: after a detach the number may be reused.
+async function detachLoop(device: string, imageName: string): Promise<void> {
+  let backing: string;
+  try {
+    backing = (await readFile(`/sys/block/${path.basename(device)}/loop/backing_file`, "utf8"))
+      .trim()
+      .replace(/ \(deleted\)$/, "");
+  } catch {
+    return; // detached already
+  }
+  if (path.basename(backing) !== imageName) return;
+  await execa("losetup", ["--detach", device], { env: { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` } });
+  await rm(backing, { force: true });
 }
 
 /**
