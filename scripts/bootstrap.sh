@@ -2,7 +2,8 @@
 # bootstrap.sh: install everything the tests and the demo need on a fresh Debian 12 machine.
 #
 #   - Debian packages (one `apt-get update` + one `apt-get install`, skipped when all present):
-#     nats-server, docker.io, busybox-static, debootstrap (sandbox images), protobuf-compiler,
+#     nats-server, docker.io, busybox-static, e2fsprogs and mount (mkfs.ext4, debugfs and losetup
+#     for the workspaces' filesystems), debootstrap (sandbox images), protobuf-compiler,
 #     protobuf-compiler-grpc, libprotobuf-dev (the well-known types protoc imports), python3-grpcio,
 #     python3-grpc-tools (the Python wire-compat client);
 #   - pnpm at the version pinned by package.json's `packageManager`, then
@@ -47,6 +48,8 @@ ensure_apt_packages \
   nats-server \
   docker.io \
   busybox-static \
+  e2fsprogs \
+  mount \
   debootstrap \
   protobuf-compiler \
   protobuf-compiler-grpc \

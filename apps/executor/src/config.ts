@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TlsOptions, TokenGrant } from "@reins/service-kit";
 import { loadSecret, loadServerTls, loadTokenGrants, minTokenLength, parseListenAddress } from "@reins/service-kit";
@@ -23,6 +24,8 @@ export interface ExecutorConfig {
   readonly maxRequestBytes: number;
   /** How long running calls may finish after SIGTERM before they are killed. */
   readonly shutdownGraceMs: number;
+  /** Directory of the workspaces' filesystem images; undefined: the executor's default. */
+  readonly workspaceDir: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -47,6 +50,7 @@ export function loadConfig(env: Env): ExecutorConfig {
     poolSize: env.REINS_EXECUTOR_POOL_SIZE ? integer(env, "REINS_EXECUTOR_POOL_SIZE", 2, 0, 64) : undefined,
     maxRequestBytes: integer(env, "REINS_EXECUTOR_MAX_REQUEST_BYTES", 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     shutdownGraceMs: integer(env, "REINS_EXECUTOR_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    workspaceDir: absolutePath(env, "REINS_EXECUTOR_WORKSPACE_DIR"),
   };
 }
 
@@ -70,6 +74,14 @@ function loadTokens(env: Env): TokenGrant[] {
     throw new Error("REINS_EXECUTOR_TOKEN is also listed in REINS_EXECUTOR_TOKENS: list it once");
   }
   return tokens;
+}
+
+// A relative path would depend on the directory the daemon was started in.
+function absolutePath(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (!path.isAbsolute(raw)) throw new Error(`${name}=${JSON.stringify(raw)} must be an absolute path`);
+  return raw;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

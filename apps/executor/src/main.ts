@@ -42,6 +42,7 @@ const executor = createExecutor({
   maxConcurrent: config.maxConcurrent,
   maxQueued: config.maxQueued,
   ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+  ...(config.workspaceDir === undefined ? {} : { workspaceDir: config.workspaceDir }),
 });
 // Docker being down is not fatal: calls answer with an error string until it is back.
 await executor.start();
