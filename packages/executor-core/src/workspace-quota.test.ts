@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, statfsSync, statSync } from "node:fs";
-import { listLabelledVolumes } from "@reins/testkit";
+import { listLabelledVolumes, waitForNoContainers } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { parseCatalog } from "./catalog.js";
-import { workspaceLabel, workspaceVolumeName } from "./container-spec.js";
+import { sessionLabel, workspaceLabel, workspaceVolumeName } from "./container-spec.js";
 import { defaultCatalog, startTestExecutor } from "./test-support.js";
 
 const GiB = 1024 ** 3;
@@ -16,6 +16,17 @@ const freeBytes = (dir: string) => {
 };
 const loopDevicesOf = (image: string) =>
   execFileSync("losetup", ["--associated", image], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+
+const smallCatalog = `
+workspaces: {size: 32m}
+tools:
+  - name: sh
+    description: Run a shell command.
+    input_schema: {type: object, properties: {command: {type: string}}, required: [command]}
+    command: {argv: [sh, -c, "{{command}}"]}
+    image: reins/sandbox-tiny
+    workspace: session
+`;
 
 describe("workspace quota", () => {
   it("stops a bash call writing 2.5 GiB at the default 1 GiB, inside the sandbox, and deletes it all", async () => {
@@ -57,17 +68,7 @@ describe("workspace quota", () => {
   });
 
   it("sizes workspaces per catalog, and each session has its own", async () => {
-    const text = `
-workspaces: {size: 32m}
-tools:
-  - name: sh
-    description: Run a shell command.
-    input_schema: {type: object, properties: {command: {type: string}}, required: [command]}
-    command: {argv: [sh, -c, "{{command}}"]}
-    image: reins/sandbox-tiny
-    workspace: session
-`;
-    await using t = await startTestExecutor(parseCatalog(text, "test catalog"), { poolSize: 0 });
+    await using t = await startTestExecutor(parseCatalog(smallCatalog, "test catalog"), { poolSize: 0 });
     const [a, b] = [sessionId(), sessionId()];
     const fill = await t.run("sh", { command: "dd if=/dev/zero of=big bs=1M count=64; df -k . | tail -1" }, a);
     expect(fill.stderr).toMatch(/No space left on device/);
@@ -80,5 +81,21 @@ tools:
     expect(await t.executor.deleteWorkspace(a)).toBe(true);
     expect(await t.executor.deleteWorkspace(b)).toBe(true);
     expect(existsSync(`${t.workspaceDir}/${workspaceVolumeName(a)}.img`)).toBe(false);
+  });
+
+  it("DeleteWorkspace also removes the image and loop device of a volume someone else removed", async () => {
+    // No pre-started container for the session's next call: nothing keeps the volume in use.
+    const catalog = parseCatalog(smallCatalog.replace("size: 32m}", "size: 32m}\npool: {session_max: 0}"));
+    await using t = await startTestExecutor(catalog, { poolSize: 0 });
+    const s = sessionId();
+    const image = `${t.workspaceDir}/${workspaceVolumeName(s)}.img`;
+    expect((await t.run("sh", { command: "echo a > a.txt" }, s)).isError).toBe(false);
+    await waitForNoContainers(t.docker, `${sessionLabel}=${s}`); // the used one is removed off the call's path
+    await t.docker.getVolume(workspaceVolumeName(s)).remove();
+    expect(loopDevicesOf(image)).toHaveLength(1);
+    expect(await t.executor.deleteWorkspace(s)).toBe(true);
+    expect(existsSync(image)).toBe(false);
+    expect(execFileSync("losetup", ["--all"], { encoding: "utf8" })).not.toContain(image);
+    expect(await t.executor.deleteWorkspace(s)).toBe(false);
   });
 });
