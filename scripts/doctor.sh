@@ -94,6 +94,10 @@ busybox_static() { /bin/busybox --list && ! ldd /bin/busybox; }
 check "a static busybox (/bin/busybox, the tiny sandbox image)" "Debian package busybox-static" busybox_static
 check "debootstrap (the full sandbox image)" "Debian package debootstrap" have debootstrap
 
+# --- workspaces: each a sized ext4 image on a loop device ------------------------------------
+check "mkfs.ext4 and debugfs (workspace filesystems)" "Debian package e2fsprogs" have mkfs.ext4 debugfs
+check "losetup (workspace loop devices)" "Debian package mount" have losetup
+
 # --- Docker ----------------------------------------------------------------------------------
 engine_answers() { timeout 10 docker version --format '{{.Server.Version}}'; }
 runtime_registered() { timeout 10 docker info --format '{{json .Runtimes}}' | grep -q "\"$1\""; }
