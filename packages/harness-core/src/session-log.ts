@@ -4,6 +4,7 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { DurationSchema, durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type Event, EventSchema, RunState, type SessionService, StopReason } from "@reins/proto";
+import { isAppendFenced } from "@reins/service-kit";
 import pRetry from "p-retry";
 import { uuidv7 } from "uuidv7";
 import { createSessionFold, type SessionFold } from "./fold.js";
@@ -75,9 +76,12 @@ export interface SessionLogOptions {
  * The single writer of one session: appends are serialized, fenced with the
  * last seq this writer has seen, and applied to its fold once acknowledged.
  * Event ids are made once, before the first attempt, so a retry after a lost
- * ack is a no-op on the service, never a duplicate. ABORTED (or NOT_FOUND)
- * means another writer won: the append throws FencedError and the caller must
- * stop touching the session. A full log (see isLogFull) on the writer's own
+ * ack is a no-op on the service, never a duplicate. The service's fence
+ * (ABORTED with its ErrorInfo, see isAppendFenced) or NOT_FOUND means another
+ * writer won: the append throws FencedError and the caller must stop touching
+ * the session. Any other ABORTED is this side's transport (connect-node's code
+ * for a connection reset under the call): the append may or may not have been
+ * written, and is retried like UNAVAILABLE. A full log (see isLogFull) on the writer's own
  * events ends the session: `append` records it as terminated and throws
  * LogFullError; `appendEvents` (events a client made) throws the refusal as it
  * came, for the client to see.
@@ -99,6 +103,23 @@ const transient = new Set([
   Code.ResourceExhausted,
 ]);
 
+/**
+ * Rethrows an append's failure, an ABORTED that is not the service's fence as
+ * UNAVAILABLE: the connection broke under the call, which says nothing about
+ * other writers, and the same batch is sent again.
+ */
+function unlessFenced(err: unknown): never {
+  const failure = ConnectError.from(err);
+  if (failure.code !== Code.Aborted || isAppendFenced(failure)) throw err;
+  throw new ConnectError(
+    `the connection broke under the append (${failure.rawMessage}); it may have been written`,
+    Code.Unavailable,
+    undefined,
+    undefined,
+    err,
+  );
+}
+
 export function createSessionLog(options: SessionLogOptions): SessionLog {
   const { client, fold } = options;
   let queue: Promise<unknown> = Promise.resolve();
@@ -110,7 +131,7 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
 
   const send = async (events: Event[], attempts: number): Promise<Event[]> => {
     const request = { sessionId: fold.sessionId, expectedLastSeq: fold.lastSeq, events };
-    const response = await pRetry(() => client.appendEvents(request), {
+    const response = await pRetry(() => client.appendEvents(request).catch(unlessFenced), {
       retries: attempts - 1,
       minTimeout: 50,
       maxTimeout: 2_000,
@@ -153,8 +174,7 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
         full = new LogFullError(await recordFull(refusal), { cause: err });
         throw full;
       }
-      const code = refusal.code;
-      if (code === Code.Aborted || code === Code.NotFound) {
+      if (isAppendFenced(refusal) || refusal.code === Code.NotFound) {
         fenced = new FencedError(
           `session ${fold.sessionId} was written by another writer after seq ${expectedLastSeq}: ${refusal.rawMessage}`,
           { cause: err },

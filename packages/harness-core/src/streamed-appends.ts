@@ -92,8 +92,11 @@ export function withStreamedAppends(
       } catch (err) {
         failure = ConnectError.from(err);
         // This side never cancels the stream: a reset (CANCELED), a stream cut short
-        // (UNKNOWN, "premature close") or broken (INTERNAL) is the connection or the
-        // service going away, and the appends it carried may or may not be written.
+        // (UNKNOWN, "premature close") or broken (INTERNAL), or a connection reset
+        // (ABORTED in connect-node, the code of a fence; but the service answers a
+        // fence per append, in its AppendError, never by failing the stream) is the
+        // connection or the service going away, and the appends it carried may or
+        // may not be written.
         if (cutShort.has(failure.code)) {
           failure = new ConnectError(
             `the append stream was cut: ${failure.rawMessage}`,
@@ -185,7 +188,7 @@ export function withStreamedAppends(
   };
 }
 
-const cutShort = new Set([Code.Canceled, Code.Unknown, Code.Internal]);
+const cutShort = new Set([Code.Canceled, Code.Unknown, Code.Internal, Code.Aborted]);
 
 function settle(waiter: Waiter, answer: AppendEventsStreamResponse): void {
   const { result } = answer;

@@ -2,6 +2,8 @@ export type { AsyncQueue } from "./async-queue.js";
 export { createAsyncQueue } from "./async-queue.js";
 export type { MethodPolicy, Principal, TokenGrant } from "./auth.js";
 export { createAuthInterceptor, createTokenVerifier, principalKey, tenantHeader, tenantScope } from "./auth.js";
+export type { ErrorInfo } from "./error-info.js";
+export { appendFenced, errorInfoDetail, errorInfoOf, isAppendFenced } from "./error-info.js";
 export { createGrpcClientTransport } from "./grpc-client-transport.js";
 export type { Health } from "./health.js";
 export { createHealth, ServingStatus } from "./health.js";

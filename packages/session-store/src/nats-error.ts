@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { appendFenced, errorInfoDetail } from "@reins/service-kit";
 import { ErrorCode, NatsError } from "nats";
 import { quotaFailureDetail, retryInfoDetail } from "./error-details.js";
 import {
@@ -60,7 +61,22 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof SessionExistsError) {
     return new ConnectError(err.message, Code.AlreadyExists, undefined, undefined, err);
   }
-  if (err instanceof FencedError) return new ConnectError(err.message, Code.Aborted, undefined, undefined, err);
+  // The ErrorInfo is what tells a client that the service fenced the append: a
+  // client's own transport also says ABORTED, for a connection reset under the call.
+  if (err instanceof FencedError) {
+    const error = new ConnectError(err.message, Code.Aborted, undefined, undefined, err);
+    error.details.push(
+      errorInfoDetail({
+        ...appendFenced,
+        metadata: {
+          session_id: err.sessionId,
+          expected_last_seq: String(err.expectedLastSeq),
+          last_seq: String(err.lastSeq),
+        },
+      }),
+    );
+    return error;
+  }
   if (err instanceof InvalidRequestError) {
     return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
   }

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { EventSchema, EventType, type RunState, SessionService, type StopReason } from "@reins/proto";
+import { appendFenced, errorInfoOf, isAppendFenced } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessionServiceImpl } from "./service.js";
@@ -250,6 +251,15 @@ describe("SessionService over a router transport", () => {
       code: Code.Aborted,
       message:
         'session "rpc-fence": expected_last_seq is 1 but the log\'s last seq is 2; nothing was written (another writer appended first)',
+    });
+    // The ErrorInfo marks it as the service's fence, not a reset connection.
+    const fenced = await c
+      .appendEvents({ sessionId: "rpc-fence", expectedLastSeq: 1n, events: [userMessage("b")] })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(fenced instanceof ConnectError && isAppendFenced(fenced)).toBe(true);
+    expect(fenced instanceof ConnectError && errorInfoOf(fenced)).toEqual({
+      ...appendFenced,
+      metadata: { session_id: "rpc-fence", expected_last_seq: "1", last_seq: "2" },
     });
     const maxUint64 = 2n ** 64n - 1n;
     expect(

@@ -39,5 +39,7 @@ export type { NatsCluster, NatsClusterNode, NatsClusterOptions } from "./nats-cl
 export { startNatsCluster } from "./nats-cluster.js";
 export type { NatsServer, NatsServerOptions } from "./nats-server.js";
 export { startNatsServer, waitForPort } from "./nats-server.js";
+export type { ResetProxy, ResetUnderRequestOptions } from "./reset-proxy.js";
+export { startResetProxy } from "./reset-proxy.js";
 export type { TestCertificates } from "./tls-certs.js";
 export { createTestCertificates } from "./tls-certs.js";

@@ -736,6 +736,10 @@ export const SessionService: GenService<{
   /**
    * AppendEvents appends a batch atomically with respect to fencing: if the log's
    * last seq is not `expected_last_seq`, it fails with ABORTED and writes nothing.
+   * That ABORTED carries a google.rpc.ErrorInfo with reason "FENCED" and domain
+   * "reins.session.v1" (metadata: session_id, expected_last_seq, last_seq): an
+   * ABORTED without it was not the service's fence (connect-node, for one, says
+   * ABORTED for a connection reset), and the append is retried like UNAVAILABLE.
    * Events whose id is already in the log are not written again; their original
    * seqs are returned.
    *
