@@ -24,6 +24,10 @@ export interface AppendResult {
  *   same batch, and a new batch must not reuse ids.
  * - No id in the log and the log's last seq is not `expectedLastSeq`: ABORTED
  *   with the current last seq; nothing is written.
+ * - No id in the log, but an `agent.tool_use_started` of the batch names a
+ *   tool_use id that already has its intent in the log: INVALID_ARGUMENT; a
+ *   call is started once, and a second intent would make two calls of one id
+ *   (checked on the state's index of intents: a lookup per intent, no scan).
  * - No id in the log, but the batch would take the log past its size limit, or
  *   the session is over its event rate: RESOURCE_EXHAUSTED; nothing is written
  *   (append-limits.ts).
@@ -91,6 +95,16 @@ export async function appendEvents(
         }
         throw new FencedError(sessionId, expectedLastSeqInput, state.lastSeq);
       }
+      const repeated = repeatedIntent(state, input);
+      if (repeated) {
+        // A cached view of a session deleted and created again since: decide on a fresh one.
+        if (!fresh) {
+          state = await load();
+          fresh = true;
+          continue;
+        }
+        throw new InvalidRequestError(repeated);
+      }
       const time = timestampFromMs(Date.now());
       const events = input.map((event, i) => ({ ...event, seq: BigInt(expectedLastSeq + 1 + i), time }));
       const data = encodeBatch(events);
@@ -140,6 +154,18 @@ export async function appendEvents(
       return { events, lastSeq: state.lastSeq };
     }
   });
+}
+
+/** What is wrong when an intent of the batch names a tool_use id whose intent is already in the log. */
+function repeatedIntent(state: SessionState, input: readonly Event[]): string | undefined {
+  for (const [i, event] of input.entries()) {
+    if (event.payload.case !== "agentToolUseStarted") continue;
+    const toolUseId = event.payload.value.toolUseId;
+    const seq = state.intentSeqOf(toolUseId);
+    if (seq === undefined) continue;
+    return `events[${i}] (id "${event.id}") is an agent.tool_use_started for tool_use "${toolUseId}", which the log already has at seq ${seq}: each tool call is started once, and tool_use ids are unique in a session`;
+  }
+  return undefined;
 }
 
 /** The originals when every id of the batch is already in the log. */

@@ -11,7 +11,7 @@ const event = fc
     seq: fc.bigInt({ min: 1n, max: 2n ** 50n }),
     ms: fc.integer({ min: 0, max: 4_102_444_800_000 }),
     text: fc.string({ maxLength: 3000 }),
-    kind: fc.constantFrom("userMessage", "sessionStatus", "spanModelRequest", "sessionError"),
+    kind: fc.constantFrom("userMessage", "sessionStatus", "spanModelRequest", "sessionError", "agentToolUseStarted"),
   })
   .map(({ id, seq, ms, text, kind }): Event => {
     const payload =
@@ -21,7 +21,9 @@ const event = fc
           ? { case: "sessionStatus" as const, value: { state: 2, detail: text } }
           : kind === "spanModelRequest"
             ? { case: "spanModelRequest" as const, value: { model: text, costUsd: 0.5, usage: { inputTokens: 7n } } }
-            : { case: "sessionError" as const, value: { message: text } };
+            : kind === "sessionError"
+              ? { case: "sessionError" as const, value: { message: text } }
+              : { case: "agentToolUseStarted" as const, value: { name: "sh", toolUseId: text, inputJson: "{}" } };
     return create(EventSchema, { id, seq, time: timestampFromMs(ms), payload });
   });
 
@@ -36,6 +38,9 @@ describe("batch codec", () => {
         wire.forEach((w, i) => {
           const original = events[i] as Event;
           expect(headOf(w)).toMatchObject({ id: original.id, seq: Number(original.seq), type: eventTypeOf(original) });
+          // An intent's tool_use id is read without decoding the event, as the duplicate check needs it.
+          const intent = original.payload.case === "agentToolUseStarted" ? original.payload.value.toolUseId : undefined;
+          expect(headOf(w).toolUseId).toBe(intent);
           expect(decodeTimestamp(headOf(w).time as Uint8Array)).toEqual(original.time);
           expect(decodeWire(w)).toEqual(original);
           expect(wireFormOf(original)).toEqual(w);

@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { type Event, EventBatchSchema, EventSchema, type EventType, eventTypeOf } from "@reins/proto";
+import {
+  AgentToolUseStartedSchema,
+  type Event,
+  EventBatchSchema,
+  EventSchema,
+  type EventType,
+  eventTypeOf,
+} from "@reins/proto";
 
 // One AppendEvents call is stored as ONE JetStream message holding all its
 // events. JetStream writes a message atomically, so a batch is either entirely
@@ -31,6 +38,8 @@ export interface EventHead {
   readonly type: EventType;
   /** The `time` field's bytes (a Timestamp), if set. */
   readonly time: Uint8Array | undefined;
+  /** The tool_use id of an `agent.tool_use_started` intent (read from its payload). */
+  readonly toolUseId?: string;
 }
 
 // Payload field number -> EventType, from the schema (one oneof: `payload`).
@@ -43,6 +52,8 @@ const typeByField = new Map<number, EventType>(
 const idField = EventSchema.field.id?.number ?? 1;
 const seqField = EventSchema.field.seq?.number ?? 2;
 const timeField = EventSchema.field.time?.number ?? 3;
+const intentField = EventSchema.field.agentToolUseStarted?.number ?? 14;
+const intentToolUseIdField = AgentToolUseStartedSchema.field.toolUseId?.number ?? 1;
 
 /** Encodes a batch; `events` become known to wireFormOf. */
 export function encodeBatch(events: readonly Event[]): Uint8Array {
@@ -115,7 +126,7 @@ export function decodeBatch(received: Uint8Array): Event[] {
   return receiveBatch(received).map(decodeWire);
 }
 
-/** Reads an event's id, seq, kind and time bytes, skipping its payload. */
+/** Reads an event's id, seq, kind and time bytes, skipping its payload (but an intent's tool_use id). */
 export function headOf(wire: Uint8Array): EventHead {
   const at = { pos: 0 };
   const len = varint(wire, at);
@@ -124,6 +135,7 @@ export function headOf(wire: Uint8Array): EventHead {
   let seq = 0;
   let type = 0 as EventType;
   let time: Uint8Array | undefined;
+  let toolUseId: string | undefined;
   while (at.pos < end) {
     const tag = varint(wire, at);
     const no = Math.floor(tag / 8);
@@ -136,12 +148,32 @@ export function headOf(wire: Uint8Array): EventHead {
       else time = bytes;
     } else if (no === seqField) {
       seq = varint(wire, at);
+    } else if (no === intentField && wireType === WireType.LengthDelimited) {
+      type = typeByField.get(no) ?? type;
+      const len = varint(wire, at);
+      toolUseId = fieldString(wire, at.pos, at.pos + len, intentToolUseIdField);
+      at.pos += len;
     } else {
       type = typeByField.get(no) ?? type;
       skipField(wire, at, wireType);
     }
   }
-  return { id, seq, type, time };
+  return toolUseId === undefined ? { id, seq, type, time } : { id, seq, type, time, toolUseId };
+}
+
+/** The string field `no` of the message in `wire[start, end)`, "" when absent. */
+function fieldString(wire: Uint8Array, start: number, end: number, no: number): string {
+  const at = { pos: start };
+  let value = "";
+  while (at.pos < end) {
+    const tag = varint(wire, at);
+    if (tag === ((no << 3) | WireType.LengthDelimited)) {
+      const len = varint(wire, at);
+      value = utf8.decode(wire.subarray(at.pos, at.pos + len));
+      at.pos += len;
+    } else skipField(wire, at, tag & 7);
+  }
+  return value;
 }
 
 export function decodeTimestamp(bytes: Uint8Array): Timestamp {

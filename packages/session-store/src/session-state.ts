@@ -38,6 +38,12 @@ export class SessionState {
   private readonly types: EventType[] = [];
   /** Event id -> seq, for every event in the log. */
   private readonly ids = new Map<string, number>();
+  /**
+   * tool_use id -> seq of its `agent.tool_use_started`, for every intent in the
+   * log: read from each event's head as it is applied, so checking a new intent
+   * against the whole log is one lookup, never a scan.
+   */
+  private readonly intents = new Map<string, number>();
   private readonly summaryValue: Session;
   /** Stream sequence of the last batch applied. */
   lastStreamSeq = 0;
@@ -89,6 +95,12 @@ export class SessionState {
       this.types.push(type);
       const id = event?.id ?? head?.id ?? "";
       this.ids.set(id, this.wire.length);
+      const toolUseId = event
+        ? event.payload.case === "agentToolUseStarted"
+          ? event.payload.value.toolUseId
+          : undefined
+        : head?.toolUseId;
+      if (toolUseId !== undefined && !this.intents.has(toolUseId)) this.intents.set(toolUseId, this.wire.length);
       if (this.wire.length === 1) this.createdEventId = id;
       lastFolded = event !== undefined;
       if (event) foldEvent(this.summaryValue, event);
@@ -104,6 +116,11 @@ export class SessionState {
   /** Seq of an event id in the log, if present. */
   seqOf(eventId: string): number | undefined {
     return this.ids.get(eventId);
+  }
+
+  /** Seq of the `agent.tool_use_started` event for a tool_use id, if the log has one. */
+  intentSeqOf(toolUseId: string): number | undefined {
+    return this.intents.get(toolUseId);
   }
 
   /** The event at a seq (1..lastSeq), decoded on first use. */

@@ -36,6 +36,7 @@ export function checkAppendBatch(events: readonly Event[], field = "events"): vo
     );
   }
   const seen = new Set<string>();
+  const intents = new Map<string, number>();
   events.forEach((event, i) => {
     checkEventId(event.id, `${field}[${i}].id`);
     if (seen.has(event.id)) throw new InvalidRequestError(`${field}[${i}].id "${event.id}" appears twice in the batch`);
@@ -49,6 +50,16 @@ export function checkAppendBatch(events: readonly Event[], field = "events"): vo
       );
     }
     checkPayload(event, `${field}[${i}] (id "${event.id}")`);
+    if (event.payload.case === "agentToolUseStarted") {
+      const toolUseId = event.payload.value.toolUseId;
+      const first = intents.get(toolUseId);
+      if (first !== undefined) {
+        throw new InvalidRequestError(
+          `${field}[${i}] (id "${event.id}") is a second agent.tool_use_started for tool_use "${toolUseId}" (the first is ${field}[${first}]): each tool call is started once`,
+        );
+      }
+      intents.set(toolUseId, i);
+    }
   });
 }
 
@@ -77,10 +88,19 @@ function checkPayload(event: Event, where: string): void {
           `${where}: agent_message.stop_reason ${payload.value.stopReason} is not a stop reason`,
         );
       }
+      // The Messages API refuses a conversation with two tool_use blocks of one id, forever.
+      const toolUses = new Map<string, number>();
       payload.value.content.forEach((block, k) => {
-        if (block.block.case === "toolUse") {
-          checkJsonObject(block.block.value.inputJson, `${where}: agent_message.content[${k}].tool_use.input_json`);
+        if (block.block.case !== "toolUse") return;
+        const { id, inputJson } = block.block.value;
+        const first = toolUses.get(id);
+        if (first !== undefined) {
+          throw new InvalidRequestError(
+            `${where}: agent_message.content[${k}].tool_use.id "${id}" is also the id of content[${first}]: tool_use ids must be unique`,
+          );
         }
+        toolUses.set(id, k);
+        checkJsonObject(inputJson, `${where}: agent_message.content[${k}].tool_use.input_json`);
       });
       break;
     }
