@@ -28,6 +28,7 @@ import {
   type SessionLog,
 } from "./session-log.js";
 import { type ResolvedTools, resolveTools } from "./tool-specs.js";
+import { uniqueToolUseIds } from "./tool-use-ids.js";
 
 export interface LoopLogger {
   info(obj: object, msg?: string): void;
@@ -261,7 +262,10 @@ function createTurn(
         // The answer and the write-ahead intent of each of its tool calls go in
         // one append: all of it is acknowledged before any call is made, and a
         // turn costs one round trip less.
-        const message = agentMessage(response);
+        // Calls pair with their intents and results by tool_use id: one the model repeated is renamed.
+        const unique = uniqueToolUseIds(response, fold.hasToolUse);
+        if (unique.renamed.length > 0) deps.log?.warn({ sessionId, renamed: unique.renamed }, "tool_use ids renamed");
+        const message = agentMessage(unique.response);
         const started = message.case === "agentMessage" ? message.value.content.flatMap(startedOf) : [];
         for (const intent of started) if (intent.case === "agentToolUseStarted") intended.add(intent.value.toolUseId);
         await log.append(message, modelSpan(response), ...started);

@@ -68,6 +68,8 @@ export interface SessionFold {
   idleReason(): StopReason;
   /** Tool calls of the last model turn, in tool_use order. */
   openCalls(): readonly ToolCallState[];
+  /** Whether a recorded model turn already used this tool_use id. */
+  hasToolUse(id: string): boolean;
   /** The conversation to send to the model. Every tool_use has its tool_result:
    * calls a crash or an interrupt left without one get an error result.
    * `pending` supplies results written but not yet acknowledged (by tool_use id),
@@ -197,6 +199,7 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
       const last = entries.at(-1);
       return last?.kind === "agent" ? last.calls : [];
     },
+    hasToolUse: (id) => calls.has(id),
     conversation: (pending) => buildConversation(entries, pending),
   };
   for (const event of events) fold.apply(event);
