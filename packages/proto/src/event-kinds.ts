@@ -22,6 +22,7 @@ const kinds: Record<EventPayloadCase, EventKind> = {
   sessionStatus: { type: EventType.SESSION_STATUS, name: "session.status" },
   spanModelRequest: { type: EventType.SPAN_MODEL_REQUEST, name: "span.model_request" },
   sessionError: { type: EventType.SESSION_ERROR, name: "session.error" },
+  agentContextCompacted: { type: EventType.AGENT_CONTEXT_COMPACTED, name: "agent.context_compacted" },
 };
 
 /** The EventType of an event, or UNSPECIFIED when it has no payload. */

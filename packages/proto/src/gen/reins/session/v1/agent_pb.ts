@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/session/v1/agent.proto.
  */
 export const file_reins_session_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChxyZWlucy9zZXNzaW9uL3YxL2FnZW50LnByb3RvEhByZWlucy5zZXNzaW9uLnYxItYBCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEg0KBXRvb2xzGAMgAygJEhgKEGV4ZWN1dG9yX2FkZHJlc3MYBCABKAkSKAoGbGltaXRzGAUgASgLMhgucmVpbnMuc2Vzc2lvbi52MS5MaW1pdHMSEgoKbWF4X3Rva2VucxgGIAEoDRI6ChB0b29sX2RlZmluaXRpb25zGAcgAygLMiAucmVpbnMuc2Vzc2lvbi52MS5Ub29sRGVmaW5pdGlvbiJnCgZMaW1pdHMSEQoJbWF4X3R1cm5zGAEgASgNEhgKEG1heF90b3RhbF90b2tlbnMYAiABKAQSMAoNbWF4X3dhbGxfdGltZRgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJiCg5Ub29sRGVmaW5pdGlvbhIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhkKEWlucHV0X3NjaGVtYV9qc29uGAMgASgJEhIKCmlkZW1wb3RlbnQYBCABKAgiegoFVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgEEhUKDW91dHB1dF90b2tlbnMYAiABKAQSIwobY2FjaGVfY3JlYXRpb25faW5wdXRfdG9rZW5zGAMgASgEEh8KF2NhY2hlX3JlYWRfaW5wdXRfdG9rZW5zGAQgASgEYgZwcm90bzM", [file_google_protobuf_duration]);
+  fileDesc("ChxyZWlucy9zZXNzaW9uL3YxL2FnZW50LnByb3RvEhByZWlucy5zZXNzaW9uLnYxIo8CCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEg0KBXRvb2xzGAMgAygJEhgKEGV4ZWN1dG9yX2FkZHJlc3MYBCABKAkSKAoGbGltaXRzGAUgASgLMhgucmVpbnMuc2Vzc2lvbi52MS5MaW1pdHMSEgoKbWF4X3Rva2VucxgGIAEoDRI6ChB0b29sX2RlZmluaXRpb25zGAcgAygLMiAucmVpbnMuc2Vzc2lvbi52MS5Ub29sRGVmaW5pdGlvbhI3Cg5jb250ZXh0X3BvbGljeRgIIAEoCzIfLnJlaW5zLnNlc3Npb24udjEuQ29udGV4dFBvbGljeSKvAQoNQ29udGV4dFBvbGljeRIQCghkaXNhYmxlZBgBIAEoCBIdChVjb250ZXh0X3dpbmRvd190b2tlbnMYAiABKA0SEQoJdGhyZXNob2xkGAMgASgBEh4KEWtlZXBfdG9vbF9yZXN1bHRzGAQgASgNSACIAQESFgoJc3VtbWFyaXplGAUgASgISAGIAQFCFAoSX2tlZXBfdG9vbF9yZXN1bHRzQgwKCl9zdW1tYXJpemUiZwoGTGltaXRzEhEKCW1heF90dXJucxgBIAEoDRIYChBtYXhfdG90YWxfdG9rZW5zGAIgASgEEjAKDW1heF93YWxsX3RpbWUYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iYgoOVG9vbERlZmluaXRpb24SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgDIAEoCRISCgppZGVtcG90ZW50GAQgASgIInoKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoBBIVCg1vdXRwdXRfdG9rZW5zGAIgASgEEiMKG2NhY2hlX2NyZWF0aW9uX2lucHV0X3Rva2VucxgDIAEoBBIfChdjYWNoZV9yZWFkX2lucHV0X3Rva2VucxgEIAEoBGIGcHJvdG8z", [file_google_protobuf_duration]);
 
 /**
  * AgentConfig is everything a harness needs to run (or resume) a session. It is
@@ -72,6 +72,14 @@ export type AgentConfig = Message<"reins.session.v1.AgentConfig"> & {
    * @generated from field: repeated reins.session.v1.ToolDefinition tool_definitions = 7;
    */
   toolDefinitions: ToolDefinition[];
+
+  /**
+   * How the harness keeps the conversation inside the model's context window.
+   * Unset: every default of ContextPolicy (context management on).
+   *
+   * @generated from field: reins.session.v1.ContextPolicy context_policy = 8;
+   */
+  contextPolicy?: ContextPolicy | undefined;
 };
 
 /**
@@ -80,6 +88,66 @@ export type AgentConfig = Message<"reins.session.v1.AgentConfig"> & {
  */
 export const AgentConfigSchema: GenMessage<AgentConfig> = /*@__PURE__*/
   messageDesc(file_reins_session_v1_agent, 0);
+
+/**
+ * ContextPolicy says how the harness keeps a long session's conversation inside
+ * the model's context window. The log always keeps every event; the policy only
+ * shapes the view of it sent to the model. Each unset field takes the harness
+ * default named on it, so a zero-valued policy is the recommended one.
+ *
+ * @generated from message reins.session.v1.ContextPolicy
+ */
+export type ContextPolicy = Message<"reins.session.v1.ContextPolicy"> & {
+  /**
+   * True turns context management off for this session: no tool result is
+   * cleared and nothing is summarised. A request that does not fit then ends the
+   * run with `session.error` kind `context_overflow`.
+   *
+   * @generated from field: bool disabled = 1;
+   */
+  disabled: boolean;
+
+  /**
+   * The model's context window in tokens. 0: the harness's table of known models
+   * (200,000 for a model it does not know).
+   *
+   * @generated from field: uint32 context_window_tokens = 2;
+   */
+  contextWindowTokens: number;
+
+  /**
+   * When to act: the fraction of the window the next request's input may take
+   * before old tool results are cleared (and, if that is not enough, the
+   * conversation summarised). In (0, 1]; 0: 0.8.
+   *
+   * @generated from field: double threshold = 3;
+   */
+  threshold: number;
+
+  /**
+   * Tool-result clearing keeps this many of the most recent tool results whole;
+   * older ones become a short marker naming the tool and the size cleared.
+   * Unset: 5. 0 clears every tool result it may.
+   *
+   * @generated from field: optional uint32 keep_tool_results = 4;
+   */
+  keepToolResults?: number | undefined;
+
+  /**
+   * Whether the model summarises the conversation so far when clearing tool
+   * results does not bring the request under the threshold. Unset: true.
+   *
+   * @generated from field: optional bool summarize = 5;
+   */
+  summarize?: boolean | undefined;
+};
+
+/**
+ * Describes the message reins.session.v1.ContextPolicy.
+ * Use `create(ContextPolicySchema)` to create a new message.
+ */
+export const ContextPolicySchema: GenMessage<ContextPolicy> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_agent, 1);
 
 /**
  * Limits bounds a session. A zero value means "no limit" for that dimension.
@@ -114,7 +182,7 @@ export type Limits = Message<"reins.session.v1.Limits"> & {
  * Use `create(LimitsSchema)` to create a new message.
  */
 export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 1);
+  messageDesc(file_reins_session_v1_agent, 2);
 
 /**
  * ToolDefinition describes one tool as offered to the model.
@@ -157,7 +225,7 @@ export type ToolDefinition = Message<"reins.session.v1.ToolDefinition"> & {
  * Use `create(ToolDefinitionSchema)` to create a new message.
  */
 export const ToolDefinitionSchema: GenMessage<ToolDefinition> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 2);
+  messageDesc(file_reins_session_v1_agent, 3);
 
 /**
  * Usage counts tokens of one model request, or a sum of many.
@@ -199,5 +267,5 @@ export type Usage = Message<"reins.session.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 3);
+  messageDesc(file_reins_session_v1_agent, 4);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/session/v1/events.proto.
  */
 export const file_reins_session_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZWlucy9zZXNzaW9uL3YxL2V2ZW50cy5wcm90bxIQcmVpbnMuc2Vzc2lvbi52MSL8BAoFRXZlbnQSCgoCaWQYASABKAkSCwoDc2VxGAIgASgEEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIgLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkNyZWF0ZWRIABI1Cgx1c2VyX21lc3NhZ2UYCyABKAsyHS5yZWlucy5zZXNzaW9uLnYxLlVzZXJNZXNzYWdlSAASOQoOdXNlcl9pbnRlcnJ1cHQYDCABKAsyHy5yZWlucy5zZXNzaW9uLnYxLlVzZXJJbnRlcnJ1cHRIABI3Cg1hZ2VudF9tZXNzYWdlGA0gASgLMh4ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudE1lc3NhZ2VIABJHChZhZ2VudF90b29sX3VzZV9zdGFydGVkGA4gASgLMiUucmVpbnMuc2Vzc2lvbi52MS5BZ2VudFRvb2xVc2VTdGFydGVkSAASPgoRYWdlbnRfdG9vbF9yZXN1bHQYDyABKAsyIS5yZWlucy5zZXNzaW9uLnYxLkFnZW50VG9vbFJlc3VsdEgAEjkKDnNlc3Npb25fc3RhdHVzGBAgASgLMh8ucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uU3RhdHVzSAASQAoSc3Bhbl9tb2RlbF9yZXF1ZXN0GBEgASgLMiIucmVpbnMuc2Vzc2lvbi52MS5TcGFuTW9kZWxSZXF1ZXN0SAASNwoNc2Vzc2lvbl9lcnJvchgSIAEoCzIeLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkVycm9ySABCCQoHcGF5bG9hZCJeCg5TZXNzaW9uQ3JlYXRlZBItCgZjb25maWcYASABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg0KBXRpdGxlGAIgASgJEg4KBnRlbmFudBgDIAEoCSIbCgtVc2VyTWVzc2FnZRIMCgR0ZXh0GAEgASgJIh8KDVVzZXJJbnRlcnJ1cHQSDgoGcmVhc29uGAEgASgJIvMBCgxDb250ZW50QmxvY2sSKwoEdGV4dBgBIAEoCzIbLnJlaW5zLnNlc3Npb24udjEuVGV4dEJsb2NrSAASMwoIdGhpbmtpbmcYAiABKAsyHy5yZWlucy5zZXNzaW9uLnYxLlRoaW5raW5nQmxvY2tIABJEChFyZWRhY3RlZF90aGlua2luZxgDIAEoCzInLnJlaW5zLnNlc3Npb24udjEuUmVkYWN0ZWRUaGlua2luZ0Jsb2NrSAASMgoIdG9vbF91c2UYBCABKAsyHi5yZWlucy5zZXNzaW9uLnYxLlRvb2xVc2VCbG9ja0gAQgcKBWJsb2NrIhkKCVRleHRCbG9jaxIMCgR0ZXh0GAEgASgJIjQKDVRoaW5raW5nQmxvY2sSEAoIdGhpbmtpbmcYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJIiUKFVJlZGFjdGVkVGhpbmtpbmdCbG9jaxIMCgRkYXRhGAEgASgJIjwKDFRvb2xVc2VCbG9jaxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmlucHV0X2pzb24YAyABKAkivQEKDEFnZW50TWVzc2FnZRINCgVtb2RlbBgBIAEoCRIvCgdjb250ZW50GAIgAygLMh4ucmVpbnMuc2Vzc2lvbi52MS5Db250ZW50QmxvY2sSMQoLc3RvcF9yZWFzb24YAyABKA4yHC5yZWlucy5zZXNzaW9uLnYxLlN0b3BSZWFzb24SJgoFdXNhZ2UYBCABKAsyFy5yZWlucy5zZXNzaW9uLnYxLlVzYWdlEhIKCm1lc3NhZ2VfaWQYBSABKAkiTAoTQWdlbnRUb29sVXNlU3RhcnRlZBITCgt0b29sX3VzZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmlucHV0X2pzb24YAyABKAkiqQEKD0FnZW50VG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBm91dHB1dBgDIAEoCRIQCghpc19lcnJvchgEIAEoCBIRCglleGl0X2NvZGUYBSABKAUSKwoIZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJdHJ1bmNhdGVkGAcgASgIIn0KDVNlc3Npb25TdGF0dXMSKQoFc3RhdGUYASABKA4yGi5yZWlucy5zZXNzaW9uLnYxLlJ1blN0YXRlEjEKC3N0b3BfcmVhc29uGAIgASgOMhwucmVpbnMuc2Vzc2lvbi52MS5TdG9wUmVhc29uEg4KBmRldGFpbBgDIAEoCSL0AQoQU3Bhbk1vZGVsUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIqCgdsYXRlbmN5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE3RpbWVfdG9fZmlyc3RfdG9rZW4YAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoFdXNhZ2UYBCABKAsyFy5yZWlucy5zZXNzaW9uLnYxLlVzYWdlEhAKCGF0dGVtcHRzGAUgASgNEhAKCGNvc3RfdXNkGAYgASgBEhIKCnJlcXVlc3RfaWQYByABKAkSDQoFZXJyb3IYCCABKAkiQAoMU2Vzc2lvbkVycm9yEg8KB21lc3NhZ2UYASABKAkSDAoEa2luZBgCIAEoCRIRCglyZXRyeWFibGUYAyABKAgiNQoKRXZlbnRCYXRjaBInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50KsoCCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfU0VTU0lPTl9DUkVBVEVEEAESGwoXRVZFTlRfVFlQRV9VU0VSX01FU1NBR0UQAhIdChlFVkVOVF9UWVBFX1VTRVJfSU5URVJSVVBUEAMSHAoYRVZFTlRfVFlQRV9BR0VOVF9NRVNTQUdFEAQSJQohRVZFTlRfVFlQRV9BR0VOVF9UT09MX1VTRV9TVEFSVEVEEAUSIAocRVZFTlRfVFlQRV9BR0VOVF9UT09MX1JFU1VMVBAGEh0KGUVWRU5UX1RZUEVfU0VTU0lPTl9TVEFUVVMQBxIhCh1FVkVOVF9UWVBFX1NQQU5fTU9ERUxfUkVRVUVTVBAIEhwKGEVWRU5UX1RZUEVfU0VTU0lPTl9FUlJPUhAJKrwCCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASGAoUU1RPUF9SRUFTT05fRU5EX1RVUk4QARIYChRTVE9QX1JFQVNPTl9UT09MX1VTRRACEhoKFlNUT1BfUkVBU09OX01BWF9UT0tFTlMQAxIdChlTVE9QX1JFQVNPTl9TVE9QX1NFUVVFTkNFEAQSGwoXU1RPUF9SRUFTT05fSU5URVJSVVBURUQQBRIZChVTVE9QX1JFQVNPTl9NQVhfVFVSTlMQBhIeChpTVE9QX1JFQVNPTl9CVURHRVRfUkVBQ0hFRBAHEhUKEVNUT1BfUkVBU09OX0VSUk9SEAgSFwoTU1RPUF9SRUFTT05fUkVGVVNBTBAJEhoKFlNUT1BfUkVBU09OX1BBVVNFX1RVUk4QCipqCghSdW5TdGF0ZRIZChVSVU5fU1RBVEVfVU5TUEVDSUZJRUQQABIVChFSVU5fU1RBVEVfUlVOTklORxABEhIKDlJVTl9TVEFURV9JRExFEAISGAoUUlVOX1NUQVRFX1RFUk1JTkFURUQQA2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_reins_session_v1_agent]);
+  fileDesc("Ch1yZWlucy9zZXNzaW9uL3YxL2V2ZW50cy5wcm90bxIQcmVpbnMuc2Vzc2lvbi52MSLIBQoFRXZlbnQSCgoCaWQYASABKAkSCwoDc2VxGAIgASgEEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIgLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkNyZWF0ZWRIABI1Cgx1c2VyX21lc3NhZ2UYCyABKAsyHS5yZWlucy5zZXNzaW9uLnYxLlVzZXJNZXNzYWdlSAASOQoOdXNlcl9pbnRlcnJ1cHQYDCABKAsyHy5yZWlucy5zZXNzaW9uLnYxLlVzZXJJbnRlcnJ1cHRIABI3Cg1hZ2VudF9tZXNzYWdlGA0gASgLMh4ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudE1lc3NhZ2VIABJHChZhZ2VudF90b29sX3VzZV9zdGFydGVkGA4gASgLMiUucmVpbnMuc2Vzc2lvbi52MS5BZ2VudFRvb2xVc2VTdGFydGVkSAASPgoRYWdlbnRfdG9vbF9yZXN1bHQYDyABKAsyIS5yZWlucy5zZXNzaW9uLnYxLkFnZW50VG9vbFJlc3VsdEgAEjkKDnNlc3Npb25fc3RhdHVzGBAgASgLMh8ucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uU3RhdHVzSAASQAoSc3Bhbl9tb2RlbF9yZXF1ZXN0GBEgASgLMiIucmVpbnMuc2Vzc2lvbi52MS5TcGFuTW9kZWxSZXF1ZXN0SAASNwoNc2Vzc2lvbl9lcnJvchgSIAEoCzIeLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkVycm9ySAASSgoXYWdlbnRfY29udGV4dF9jb21wYWN0ZWQYEyABKAsyJy5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29udGV4dENvbXBhY3RlZEgAQgkKB3BheWxvYWQiXgoOU2Vzc2lvbkNyZWF0ZWQSLQoGY29uZmlnGAEgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZxINCgV0aXRsZRgCIAEoCRIOCgZ0ZW5hbnQYAyABKAkiGwoLVXNlck1lc3NhZ2USDAoEdGV4dBgBIAEoCSIfCg1Vc2VySW50ZXJydXB0Eg4KBnJlYXNvbhgBIAEoCSLzAQoMQ29udGVudEJsb2NrEisKBHRleHQYASABKAsyGy5yZWlucy5zZXNzaW9uLnYxLlRleHRCbG9ja0gAEjMKCHRoaW5raW5nGAIgASgLMh8ucmVpbnMuc2Vzc2lvbi52MS5UaGlua2luZ0Jsb2NrSAASRAoRcmVkYWN0ZWRfdGhpbmtpbmcYAyABKAsyJy5yZWlucy5zZXNzaW9uLnYxLlJlZGFjdGVkVGhpbmtpbmdCbG9ja0gAEjIKCHRvb2xfdXNlGAQgASgLMh4ucmVpbnMuc2Vzc2lvbi52MS5Ub29sVXNlQmxvY2tIAEIHCgVibG9jayIZCglUZXh0QmxvY2sSDAoEdGV4dBgBIAEoCSI0Cg1UaGlua2luZ0Jsb2NrEhAKCHRoaW5raW5nGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoCSIlChVSZWRhY3RlZFRoaW5raW5nQmxvY2sSDAoEZGF0YRgBIAEoCSI8CgxUb29sVXNlQmxvY2sSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgppbnB1dF9qc29uGAMgASgJIr0BCgxBZ2VudE1lc3NhZ2USDQoFbW9kZWwYASABKAkSLwoHY29udGVudBgCIAMoCzIeLnJlaW5zLnNlc3Npb24udjEuQ29udGVudEJsb2NrEjEKC3N0b3BfcmVhc29uGAMgASgOMhwucmVpbnMuc2Vzc2lvbi52MS5TdG9wUmVhc29uEiYKBXVzYWdlGAQgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5Vc2FnZRISCgptZXNzYWdlX2lkGAUgASgJIkwKE0FnZW50VG9vbFVzZVN0YXJ0ZWQSEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgppbnB1dF9qc29uGAMgASgJIqkBCg9BZ2VudFRvb2xSZXN1bHQSEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZvdXRwdXQYAyABKAkSEAoIaXNfZXJyb3IYBCABKAgSEQoJZXhpdF9jb2RlGAUgASgFEisKCGR1cmF0aW9uGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCXRydW5jYXRlZBgHIAEoCCJ9Cg1TZXNzaW9uU3RhdHVzEikKBXN0YXRlGAEgASgOMhoucmVpbnMuc2Vzc2lvbi52MS5SdW5TdGF0ZRIxCgtzdG9wX3JlYXNvbhgCIAEoDjIcLnJlaW5zLnNlc3Npb24udjEuU3RvcFJlYXNvbhIOCgZkZXRhaWwYAyABKAki9AEKEFNwYW5Nb2RlbFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKgoHbGF0ZW5jeRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKBXVzYWdlGAQgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5Vc2FnZRIQCghhdHRlbXB0cxgFIAEoDRIQCghjb3N0X3VzZBgGIAEoARISCgpyZXF1ZXN0X2lkGAcgASgJEg0KBWVycm9yGAggASgJIkAKDFNlc3Npb25FcnJvchIPCgdtZXNzYWdlGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJcmV0cnlhYmxlGAMgASgIIsUBChVBZ2VudENvbnRleHRDb21wYWN0ZWQSDwoHc3VtbWFyeRgBIAEoCRIRCglmaXJzdF9zZXEYAiABKAQSEAoIbGFzdF9zZXEYAyABKAQSFQoNdG9rZW5zX2JlZm9yZRgEIAEoBBIUCgx0b2tlbnNfYWZ0ZXIYBSABKAQSHAoUdG9vbF9yZXN1bHRzX2NsZWFyZWQYBiABKA0SGwoTY2xlYXJlZF90aHJvdWdoX3NlcRgHIAEoBBIOCgZyZWFzb24YCCABKAkiNQoKRXZlbnRCYXRjaBInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50KvICCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfU0VTU0lPTl9DUkVBVEVEEAESGwoXRVZFTlRfVFlQRV9VU0VSX01FU1NBR0UQAhIdChlFVkVOVF9UWVBFX1VTRVJfSU5URVJSVVBUEAMSHAoYRVZFTlRfVFlQRV9BR0VOVF9NRVNTQUdFEAQSJQohRVZFTlRfVFlQRV9BR0VOVF9UT09MX1VTRV9TVEFSVEVEEAUSIAocRVZFTlRfVFlQRV9BR0VOVF9UT09MX1JFU1VMVBAGEh0KGUVWRU5UX1RZUEVfU0VTU0lPTl9TVEFUVVMQBxIhCh1FVkVOVF9UWVBFX1NQQU5fTU9ERUxfUkVRVUVTVBAIEhwKGEVWRU5UX1RZUEVfU0VTU0lPTl9FUlJPUhAJEiYKIkVWRU5UX1RZUEVfQUdFTlRfQ09OVEVYVF9DT01QQUNURUQQCiq8AgoKU3RvcFJlYXNvbhIbChdTVE9QX1JFQVNPTl9VTlNQRUNJRklFRBAAEhgKFFNUT1BfUkVBU09OX0VORF9UVVJOEAESGAoUU1RPUF9SRUFTT05fVE9PTF9VU0UQAhIaChZTVE9QX1JFQVNPTl9NQVhfVE9LRU5TEAMSHQoZU1RPUF9SRUFTT05fU1RPUF9TRVFVRU5DRRAEEhsKF1NUT1BfUkVBU09OX0lOVEVSUlVQVEVEEAUSGQoVU1RPUF9SRUFTT05fTUFYX1RVUk5TEAYSHgoaU1RPUF9SRUFTT05fQlVER0VUX1JFQUNIRUQQBxIVChFTVE9QX1JFQVNPTl9FUlJPUhAIEhcKE1NUT1BfUkVBU09OX1JFRlVTQUwQCRIaChZTVE9QX1JFQVNPTl9QQVVTRV9UVVJOEAoqagoIUnVuU3RhdGUSGQoVUlVOX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1NUQVRFX1JVTk5JTkcQARISCg5SVU5fU1RBVEVfSURMRRACEhgKFFJVTl9TVEFURV9URVJNSU5BVEVEEANiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_reins_session_v1_agent]);
 
 /**
  * Event is one entry of a session's append-only log. Names follow Claude Managed
@@ -124,6 +124,15 @@ export type Event = Message<"reins.session.v1.Event"> & {
      */
     value: SessionError;
     case: "sessionError";
+  } | {
+    /**
+     * `agent.context_compacted`: the start of the conversation was replaced by
+     * a summary; the model's view is rebuilt from the latest one.
+     *
+     * @generated from field: reins.session.v1.AgentContextCompacted agent_context_compacted = 19;
+     */
+    value: AgentContextCompacted;
+    case: "agentContextCompacted";
   } | { case: undefined; value?: undefined };
 };
 
@@ -637,7 +646,9 @@ export type SessionError = Message<"reins.session.v1.SessionError"> & {
   message: string;
 
   /**
-   * Stable machine-readable kind, e.g. "model_unavailable".
+   * Stable machine-readable kind, e.g. "model_unavailable", "invalid_config",
+   * "log_full", or "context_overflow" (a request does not fit the model's
+   * context window even after compaction, or context management is off).
    *
    * @generated from field: string kind = 2;
    */
@@ -657,6 +668,92 @@ export type SessionError = Message<"reins.session.v1.SessionError"> & {
  */
 export const SessionErrorSchema: GenMessage<SessionError> = /*@__PURE__*/
   messageDesc(file_reins_session_v1_events, 14);
+
+/**
+ * AgentContextCompacted is a checkpoint of the model's view of the conversation:
+ * the summary stands for events first_seq..last_seq, and the view is this summary
+ * followed by the events after last_seq, with the tool results the event names
+ * cleared. It is written (and acknowledged) before a request uses it, so a crash
+ * leaves either no compaction or a complete one; the events it stands for stay
+ * in the log. A harness rebuilds the view from the latest such event (see
+ * SessionService.GetLatestEvent) and what follows it, never from seq 1.
+ *
+ * @generated from message reins.session.v1.AgentContextCompacted
+ */
+export type AgentContextCompacted = Message<"reins.session.v1.AgentContextCompacted"> & {
+  /**
+   * The summary the model wrote of the conversation up to last_seq, sent in
+   * place of those events. Empty when the compaction only cleared tool results
+   * (then first_seq and last_seq are 0 and the view starts at seq 1, or at the
+   * previous compaction's summary).
+   *
+   * @generated from field: string summary = 1;
+   */
+  summary: string;
+
+  /**
+   * Seq of the first event the summary stands for (1 when it also folds in an
+   * earlier compaction's summary).
+   *
+   * @generated from field: uint64 first_seq = 2;
+   */
+  firstSeq: bigint;
+
+  /**
+   * Seq of the last event the summary stands for. Never between a tool_use and
+   * its tool_result: the view after it starts with a complete turn.
+   *
+   * @generated from field: uint64 last_seq = 3;
+   */
+  lastSeq: bigint;
+
+  /**
+   * Estimated input tokens of the next request's view before this compaction.
+   *
+   * @generated from field: uint64 tokens_before = 4;
+   */
+  tokensBefore: bigint;
+
+  /**
+   * Estimated input tokens of the view after it.
+   *
+   * @generated from field: uint64 tokens_after = 5;
+   */
+  tokensAfter: bigint;
+
+  /**
+   * Number of tool results, after last_seq, that the view shows as a marker
+   * instead of their output.
+   *
+   * @generated from field: uint32 tool_results_cleared = 6;
+   */
+  toolResultsCleared: number;
+
+  /**
+   * Seq of the newest tool result cleared: every `agent.tool_result` after
+   * last_seq and up to this seq is shown as a marker (0: none), so the view is
+   * the same on every replica and the prompt cache stays valid.
+   *
+   * @generated from field: uint64 cleared_through_seq = 7;
+   */
+  clearedThroughSeq: bigint;
+
+  /**
+   * Why it was made: "threshold" (the next request would pass the policy's
+   * threshold) or "prompt_too_long" (the model API refused a request as too
+   * long).
+   *
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message reins.session.v1.AgentContextCompacted.
+ * Use `create(AgentContextCompactedSchema)` to create a new message.
+ */
+export const AgentContextCompactedSchema: GenMessage<AgentContextCompacted> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_events, 15);
 
 /**
  * EventBatch is the body of one JetStream message on `<prefix>.events.<session_id>`:
@@ -681,7 +778,7 @@ export type EventBatch = Message<"reins.session.v1.EventBatch"> & {
  * Use `create(EventBatchSchema)` to create a new message.
  */
 export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_events, 15);
+  messageDesc(file_reins_session_v1_events, 16);
 
 /**
  * EventType names the payload kinds, for filters. Wire names in comments.
@@ -758,6 +855,13 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_SESSION_ERROR = 9;
    */
   SESSION_ERROR = 9,
+
+  /**
+   * `agent.context_compacted`
+   *
+   * @generated from enum value: EVENT_TYPE_AGENT_CONTEXT_COMPACTED = 10;
+   */
+  AGENT_CONTEXT_COMPACTED = 10,
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/session/v1/session.proto.
  */
 export const file_reins_session_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWlucy9zZXNzaW9uL3YxL3Nlc3Npb24ucHJvdG8SEHJlaW5zLnNlc3Npb24udjEiggMKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIpCgVzdGF0ZRgDIAEoDjIaLnJlaW5zLnNlc3Npb24udjEuUnVuU3RhdGUSMQoLc3RvcF9yZWFzb24YBCABKA4yHC5yZWlucy5zZXNzaW9uLnYxLlN0b3BSZWFzb24SLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghsYXN0X3NlcRgHIAEoBBImCgV1c2FnZRgIIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuVXNhZ2USEAoIY29zdF91c2QYCSABKAESFgoObW9kZWxfcmVxdWVzdHMYCiABKA0SDQoFbW9kZWwYCyABKAkSEQoJbG9nX2J5dGVzGAwgASgEEg4KBnRlbmFudBgNIAEoCSK7AQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRItCgZjb25maWcYAiABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg0KBXRpdGxlGAMgASgJEhAKCGV2ZW50X2lkGAQgASgJEg4KBnRlbmFudBgFIAEoCRIvCg5pbml0aWFsX2V2ZW50cxgGIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQinAEKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRIqCgdzZXNzaW9uGAEgASgLMhkucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uEiYKBWV2ZW50GAIgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIvCg5pbml0aWFsX2V2ZW50cxgDIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiJwoRR2V0U2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJAChJHZXRTZXNzaW9uUmVzcG9uc2USKgoHc2Vzc2lvbhgBIAEoCzIZLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbiJnChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEikKBXN0YXRlGAMgASgOMhoucmVpbnMuc2Vzc2lvbi52MS5SdW5TdGF0ZSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibQoTQXBwZW5kRXZlbnRzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhkKEWV4cGVjdGVkX2xhc3Rfc2VxGAIgASgEEicKBmV2ZW50cxgDIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiUQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudBIQCghsYXN0X3NlcRgCIAEoBCJzChlBcHBlbmRFdmVudHNTdHJlYW1SZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAQSNQoGYXBwZW5kGAIgASgLMiUucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXF1ZXN0Eg4KBnRlbmFudBgDIAEoCSKjAQoaQXBwZW5kRXZlbnRzU3RyZWFtUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoBBI6CghhcHBlbmRlZBgCIAEoCzImLnJlaW5zLnNlc3Npb24udjEuQXBwZW5kRXZlbnRzUmVzcG9uc2VIABIuCgVlcnJvchgDIAEoCzIdLnJlaW5zLnNlc3Npb24udjEuQXBwZW5kRXJyb3JIAEIICgZyZXN1bHQiUwoLQXBwZW5kRXJyb3ISDAoEY29kZRgBIAEoBRIPCgdtZXNzYWdlGAIgASgJEiUKB2RldGFpbHMYAyADKAsyFC5nb29nbGUucHJvdG9idWYuQW55InQKEEdldEV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSDQoFbGltaXQYAyABKA0SKgoFdHlwZXMYBCADKA4yGy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50VHlwZSJmChFHZXRFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50EhYKDm5leHRfYWZ0ZXJfc2VxGAIgASgEEhAKCGxhc3Rfc2VxGAMgASgEImgKE1N0cmVhbUV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSKgoFdHlwZXMYAyADKA4yGy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50VHlwZSI+ChRTdHJlYW1FdmVudHNSZXNwb25zZRImCgVldmVudBgBIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiKgoURGVsZXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIuChVEZWxldGVTZXNzaW9uUmVzcG9uc2USFQoNcHVyZ2VkX2V2ZW50cxgBIAEoBDKXBgoOU2Vzc2lvblNlcnZpY2USYAoNQ3JlYXRlU2Vzc2lvbhImLnJlaW5zLnNlc3Npb24udjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaJy5yZWlucy5zZXNzaW9uLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJXCgpHZXRTZXNzaW9uEiMucmVpbnMuc2Vzc2lvbi52MS5HZXRTZXNzaW9uUmVxdWVzdBokLnJlaW5zLnNlc3Npb24udjEuR2V0U2Vzc2lvblJlc3BvbnNlEl0KDExpc3RTZXNzaW9ucxIlLnJlaW5zLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnJlaW5zLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVzcG9uc2USXQoMQXBwZW5kRXZlbnRzEiUucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiYucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXNwb25zZRJzChJBcHBlbmRFdmVudHNTdHJlYW0SKy5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1N0cmVhbVJlcXVlc3QaLC5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1N0cmVhbVJlc3BvbnNlKAEwARJUCglHZXRFdmVudHMSIi5yZWlucy5zZXNzaW9uLnYxLkdldEV2ZW50c1JlcXVlc3QaIy5yZWlucy5zZXNzaW9uLnYxLkdldEV2ZW50c1Jlc3BvbnNlEl8KDFN0cmVhbUV2ZW50cxIlLnJlaW5zLnNlc3Npb24udjEuU3RyZWFtRXZlbnRzUmVxdWVzdBomLnJlaW5zLnNlc3Npb24udjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UwARJgCg1EZWxldGVTZXNzaW9uEiYucmVpbnMuc2Vzc2lvbi52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBonLnJlaW5zLnNlc3Npb24udjEuRGVsZXRlU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_any, file_google_protobuf_timestamp, file_reins_session_v1_agent, file_reins_session_v1_events]);
+  fileDesc("Ch5yZWlucy9zZXNzaW9uL3YxL3Nlc3Npb24ucHJvdG8SEHJlaW5zLnNlc3Npb24udjEiuAMKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIpCgVzdGF0ZRgDIAEoDjIaLnJlaW5zLnNlc3Npb24udjEuUnVuU3RhdGUSMQoLc3RvcF9yZWFzb24YBCABKA4yHC5yZWlucy5zZXNzaW9uLnYxLlN0b3BSZWFzb24SLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghsYXN0X3NlcRgHIAEoBBImCgV1c2FnZRgIIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuVXNhZ2USEAoIY29zdF91c2QYCSABKAESFgoObW9kZWxfcmVxdWVzdHMYCiABKA0SDQoFbW9kZWwYCyABKAkSEQoJbG9nX2J5dGVzGAwgASgEEg4KBnRlbmFudBgNIAEoCRI0Cg1sYXRlc3RfZXZlbnRzGA4gAygLMh0ucmVpbnMuc2Vzc2lvbi52MS5MYXRlc3RFdmVudCJFCgtMYXRlc3RFdmVudBIpCgR0eXBlGAEgASgOMhsucmVpbnMuc2Vzc2lvbi52MS5FdmVudFR5cGUSCwoDc2VxGAIgASgEIrsBChRDcmVhdGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEi0KBmNvbmZpZxgCIAEoCzIdLnJlaW5zLnNlc3Npb24udjEuQWdlbnRDb25maWcSDQoFdGl0bGUYAyABKAkSEAoIZXZlbnRfaWQYBCABKAkSDgoGdGVuYW50GAUgASgJEi8KDmluaXRpYWxfZXZlbnRzGAYgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudCKcAQoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEioKB3Nlc3Npb24YASABKAsyGS5yZWlucy5zZXNzaW9uLnYxLlNlc3Npb24SJgoFZXZlbnQYAiABKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50Ei8KDmluaXRpYWxfZXZlbnRzGAMgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudCInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIkAKEkdldFNlc3Npb25SZXNwb25zZRIqCgdzZXNzaW9uGAEgASgLMhkucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uImcKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkSKQoFc3RhdGUYAyABKA4yGi5yZWlucy5zZXNzaW9uLnYxLlJ1blN0YXRlIlwKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEisKCHNlc3Npb25zGAEgAygLMhkucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJtChNBcHBlbmRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSGQoRZXhwZWN0ZWRfbGFzdF9zZXEYAiABKAQSJwoGZXZlbnRzGAMgAygLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudCJRChRBcHBlbmRFdmVudHNSZXNwb25zZRInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50EhAKCGxhc3Rfc2VxGAIgASgEInMKGUFwcGVuZEV2ZW50c1N0cmVhbVJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoBBI1CgZhcHBlbmQYAiABKAsyJS5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QSDgoGdGVuYW50GAMgASgJIqMBChpBcHBlbmRFdmVudHNTdHJlYW1SZXNwb25zZRIPCgdjYWxsX2lkGAEgASgEEjoKCGFwcGVuZGVkGAIgASgLMiYucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXNwb25zZUgAEi4KBWVycm9yGAMgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFcnJvckgAQggKBnJlc3VsdCJTCgtBcHBlbmRFcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSJQoHZGV0YWlscxgDIAMoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkidAoQR2V0RXZlbnRzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhEKCWFmdGVyX3NlcRgCIAEoBBINCgVsaW1pdBgDIAEoDRIqCgV0eXBlcxgEIAMoDjIbLnJlaW5zLnNlc3Npb24udjEuRXZlbnRUeXBlImYKEUdldEV2ZW50c1Jlc3BvbnNlEicKBmV2ZW50cxgBIAMoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQSFgoObmV4dF9hZnRlcl9zZXEYAiABKAQSEAoIbGFzdF9zZXEYAyABKAQiVgoVR2V0TGF0ZXN0RXZlbnRSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSKQoEdHlwZRgCIAEoDjIbLnJlaW5zLnNlc3Npb24udjEuRXZlbnRUeXBlIlIKFkdldExhdGVzdEV2ZW50UmVzcG9uc2USJgoFZXZlbnQYASABKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50EhAKCGxhc3Rfc2VxGAIgASgEImgKE1N0cmVhbUV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSKgoFdHlwZXMYAyADKA4yGy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50VHlwZSI+ChRTdHJlYW1FdmVudHNSZXNwb25zZRImCgVldmVudBgBIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuRXZlbnQiKgoURGVsZXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIuChVEZWxldGVTZXNzaW9uUmVzcG9uc2USFQoNcHVyZ2VkX2V2ZW50cxgBIAEoBDL8BgoOU2Vzc2lvblNlcnZpY2USYAoNQ3JlYXRlU2Vzc2lvbhImLnJlaW5zLnNlc3Npb24udjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaJy5yZWlucy5zZXNzaW9uLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJXCgpHZXRTZXNzaW9uEiMucmVpbnMuc2Vzc2lvbi52MS5HZXRTZXNzaW9uUmVxdWVzdBokLnJlaW5zLnNlc3Npb24udjEuR2V0U2Vzc2lvblJlc3BvbnNlEl0KDExpc3RTZXNzaW9ucxIlLnJlaW5zLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnJlaW5zLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVzcG9uc2USXQoMQXBwZW5kRXZlbnRzEiUucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiYucmVpbnMuc2Vzc2lvbi52MS5BcHBlbmRFdmVudHNSZXNwb25zZRJzChJBcHBlbmRFdmVudHNTdHJlYW0SKy5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1N0cmVhbVJlcXVlc3QaLC5yZWlucy5zZXNzaW9uLnYxLkFwcGVuZEV2ZW50c1N0cmVhbVJlc3BvbnNlKAEwARJUCglHZXRFdmVudHMSIi5yZWlucy5zZXNzaW9uLnYxLkdldEV2ZW50c1JlcXVlc3QaIy5yZWlucy5zZXNzaW9uLnYxLkdldEV2ZW50c1Jlc3BvbnNlEmMKDkdldExhdGVzdEV2ZW50EicucmVpbnMuc2Vzc2lvbi52MS5HZXRMYXRlc3RFdmVudFJlcXVlc3QaKC5yZWlucy5zZXNzaW9uLnYxLkdldExhdGVzdEV2ZW50UmVzcG9uc2USXwoMU3RyZWFtRXZlbnRzEiUucmVpbnMuc2Vzc2lvbi52MS5TdHJlYW1FdmVudHNSZXF1ZXN0GiYucmVpbnMuc2Vzc2lvbi52MS5TdHJlYW1FdmVudHNSZXNwb25zZTABEmAKDURlbGV0ZVNlc3Npb24SJi5yZWlucy5zZXNzaW9uLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0GicucmVpbnMuc2Vzc2lvbi52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_timestamp, file_reins_session_v1_agent, file_reins_session_v1_events]);
 
 /**
  * Session is the index entry of a session.
@@ -74,14 +74,16 @@ export type Session = Message<"reins.session.v1.Session"> & {
   lastSeq: bigint;
 
   /**
-   * Total token usage over all `span.model_request` events.
+   * Total token usage over all `span.model_request` events (summary requests of
+   * compactions included), kept in the session index as events are appended.
    *
    * @generated from field: reins.session.v1.Usage usage = 8;
    */
   usage?: Usage | undefined;
 
   /**
-   * Total estimated cost in US dollars over all `span.model_request` events.
+   * Total estimated cost in US dollars over all `span.model_request` events,
+   * kept in the session index like usage.
    *
    * @generated from field: double cost_usd = 9;
    */
@@ -117,6 +119,15 @@ export type Session = Message<"reins.session.v1.Session"> & {
    * @generated from field: string tenant = 13;
    */
   tenant: string;
+
+  /**
+   * Seq of the latest event of each type in the log, one entry per type present,
+   * in EventType order: e.g. where the latest `agent.context_compacted` is,
+   * without reading the log.
+   *
+   * @generated from field: repeated reins.session.v1.LatestEvent latest_events = 14;
+   */
+  latestEvents: LatestEvent[];
 };
 
 /**
@@ -125,6 +136,34 @@ export type Session = Message<"reins.session.v1.Session"> & {
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
   messageDesc(file_reins_session_v1_session, 0);
+
+/**
+ * LatestEvent is where the latest event of one type is in a session's log.
+ *
+ * @generated from message reins.session.v1.LatestEvent
+ */
+export type LatestEvent = Message<"reins.session.v1.LatestEvent"> & {
+  /**
+   * The event type.
+   *
+   * @generated from field: reins.session.v1.EventType type = 1;
+   */
+  type: EventType;
+
+  /**
+   * Seq of the latest event of that type.
+   *
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message reins.session.v1.LatestEvent.
+ * Use `create(LatestEventSchema)` to create a new message.
+ */
+export const LatestEventSchema: GenMessage<LatestEvent> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_session, 1);
 
 /**
  * CreateSessionRequest creates a session.
@@ -187,7 +226,7 @@ export type CreateSessionRequest = Message<"reins.session.v1.CreateSessionReques
  * Use `create(CreateSessionRequestSchema)` to create a new message.
  */
 export const CreateSessionRequestSchema: GenMessage<CreateSessionRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 1);
+  messageDesc(file_reins_session_v1_session, 2);
 
 /**
  * CreateSessionResponse returns the new session.
@@ -222,7 +261,7 @@ export type CreateSessionResponse = Message<"reins.session.v1.CreateSessionRespo
  * Use `create(CreateSessionResponseSchema)` to create a new message.
  */
 export const CreateSessionResponseSchema: GenMessage<CreateSessionResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 2);
+  messageDesc(file_reins_session_v1_session, 3);
 
 /**
  * GetSessionRequest names a session.
@@ -243,7 +282,7 @@ export type GetSessionRequest = Message<"reins.session.v1.GetSessionRequest"> & 
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 3);
+  messageDesc(file_reins_session_v1_session, 4);
 
 /**
  * GetSessionResponse returns a session.
@@ -264,7 +303,7 @@ export type GetSessionResponse = Message<"reins.session.v1.GetSessionResponse"> 
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 4);
+  messageDesc(file_reins_session_v1_session, 5);
 
 /**
  * ListSessionsRequest asks for one page of sessions.
@@ -299,7 +338,7 @@ export type ListSessionsRequest = Message<"reins.session.v1.ListSessionsRequest"
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 5);
+  messageDesc(file_reins_session_v1_session, 6);
 
 /**
  * ListSessionsResponse is one page of sessions, newest first.
@@ -327,7 +366,7 @@ export type ListSessionsResponse = Message<"reins.session.v1.ListSessionsRespons
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 6);
+  messageDesc(file_reins_session_v1_session, 7);
 
 /**
  * AppendEventsRequest appends a batch of events to one session.
@@ -369,7 +408,7 @@ export type AppendEventsRequest = Message<"reins.session.v1.AppendEventsRequest"
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 7);
+  messageDesc(file_reins_session_v1_session, 8);
 
 /**
  * AppendEventsResponse returns the events as written.
@@ -398,7 +437,7 @@ export type AppendEventsResponse = Message<"reins.session.v1.AppendEventsRespons
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 8);
+  messageDesc(file_reins_session_v1_session, 9);
 
 /**
  * AppendEventsStreamRequest is one append on an AppendEventsStream.
@@ -436,7 +475,7 @@ export type AppendEventsStreamRequest = Message<"reins.session.v1.AppendEventsSt
  * Use `create(AppendEventsStreamRequestSchema)` to create a new message.
  */
 export const AppendEventsStreamRequestSchema: GenMessage<AppendEventsStreamRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 9);
+  messageDesc(file_reins_session_v1_session, 10);
 
 /**
  * AppendEventsStreamResponse answers one append on an AppendEventsStream.
@@ -480,7 +519,7 @@ export type AppendEventsStreamResponse = Message<"reins.session.v1.AppendEventsS
  * Use `create(AppendEventsStreamResponseSchema)` to create a new message.
  */
 export const AppendEventsStreamResponseSchema: GenMessage<AppendEventsStreamResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 10);
+  messageDesc(file_reins_session_v1_session, 11);
 
 /**
  * AppendError is a failed append's gRPC status, shaped like google.rpc.Status.
@@ -515,7 +554,7 @@ export type AppendError = Message<"reins.session.v1.AppendError"> & {
  * Use `create(AppendErrorSchema)` to create a new message.
  */
 export const AppendErrorSchema: GenMessage<AppendError> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 11);
+  messageDesc(file_reins_session_v1_session, 12);
 
 /**
  * GetEventsRequest reads a positional slice of a session's log.
@@ -557,7 +596,7 @@ export type GetEventsRequest = Message<"reins.session.v1.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 12);
+  messageDesc(file_reins_session_v1_session, 13);
 
 /**
  * GetEventsResponse is a slice of the log.
@@ -594,7 +633,65 @@ export type GetEventsResponse = Message<"reins.session.v1.GetEventsResponse"> & 
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 13);
+  messageDesc(file_reins_session_v1_session, 14);
+
+/**
+ * GetLatestEventRequest asks for the latest event of one type in a session's log.
+ *
+ * @generated from message reins.session.v1.GetLatestEventRequest
+ */
+export type GetLatestEventRequest = Message<"reins.session.v1.GetLatestEventRequest"> & {
+  /**
+   * Session id.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * The event type (not UNSPECIFIED; a value no version defines is
+   * INVALID_ARGUMENT).
+   *
+   * @generated from field: reins.session.v1.EventType type = 2;
+   */
+  type: EventType;
+};
+
+/**
+ * Describes the message reins.session.v1.GetLatestEventRequest.
+ * Use `create(GetLatestEventRequestSchema)` to create a new message.
+ */
+export const GetLatestEventRequestSchema: GenMessage<GetLatestEventRequest> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_session, 15);
+
+/**
+ * GetLatestEventResponse is the latest event of the requested type.
+ *
+ * @generated from message reins.session.v1.GetLatestEventResponse
+ */
+export type GetLatestEventResponse = Message<"reins.session.v1.GetLatestEventResponse"> & {
+  /**
+   * The latest event of that type; absent when the log has none.
+   *
+   * @generated from field: reins.session.v1.Event event = 1;
+   */
+  event?: Event | undefined;
+
+  /**
+   * Seq of the last event in the log at the time of the read: the events after
+   * `event` are GetEvents(after_seq = event.seq) up to here.
+   *
+   * @generated from field: uint64 last_seq = 2;
+   */
+  lastSeq: bigint;
+};
+
+/**
+ * Describes the message reins.session.v1.GetLatestEventResponse.
+ * Use `create(GetLatestEventResponseSchema)` to create a new message.
+ */
+export const GetLatestEventResponseSchema: GenMessage<GetLatestEventResponse> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_session, 16);
 
 /**
  * StreamEventsRequest opens a replay-then-follow stream.
@@ -629,7 +726,7 @@ export type StreamEventsRequest = Message<"reins.session.v1.StreamEventsRequest"
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 14);
+  messageDesc(file_reins_session_v1_session, 17);
 
 /**
  * StreamEventsResponse carries one event.
@@ -650,7 +747,7 @@ export type StreamEventsResponse = Message<"reins.session.v1.StreamEventsRespons
  * Use `create(StreamEventsResponseSchema)` to create a new message.
  */
 export const StreamEventsResponseSchema: GenMessage<StreamEventsResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 15);
+  messageDesc(file_reins_session_v1_session, 18);
 
 /**
  * DeleteSessionRequest names a session to delete.
@@ -671,7 +768,7 @@ export type DeleteSessionRequest = Message<"reins.session.v1.DeleteSessionReques
  * Use `create(DeleteSessionRequestSchema)` to create a new message.
  */
 export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 16);
+  messageDesc(file_reins_session_v1_session, 19);
 
 /**
  * DeleteSessionResponse confirms a deletion.
@@ -692,7 +789,7 @@ export type DeleteSessionResponse = Message<"reins.session.v1.DeleteSessionRespo
  * Use `create(DeleteSessionResponseSchema)` to create a new message.
  */
 export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_session, 17);
+  messageDesc(file_reins_session_v1_session, 20);
 
 /**
  * SessionService is the durable, append-only event log of every session, backed by
@@ -778,6 +875,19 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof GetEventsRequestSchema;
     output: typeof GetEventsResponseSchema;
+  },
+  /**
+   * GetLatestEvent returns the latest event of one type (e.g. the latest
+   * `agent.context_compacted`, a harness's checkpoint) without reading the log
+   * from its start: its cost does not grow with the length of the log. A wake
+   * continues with GetEvents from the event's seq.
+   *
+   * @generated from rpc reins.session.v1.SessionService.GetLatestEvent
+   */
+  getLatestEvent: {
+    methodKind: "unary";
+    input: typeof GetLatestEventRequestSchema;
+    output: typeof GetLatestEventResponseSchema;
   },
   /**
    * StreamEvents replays the log after `after_seq`, then follows it live, with no
