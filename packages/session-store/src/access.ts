@@ -18,6 +18,7 @@ export const sessionServicePolicy: MethodPolicy = {
   AppendEvents: ["harness", "operator"],
   AppendEventsStream: ["harness", "operator"],
   GetEvents: ["client", "harness", "operator"],
+  GetLatestEvent: ["client", "harness", "operator"],
   StreamEvents: ["client", "harness", "operator"],
   DeleteSession: ["client", "harness", "operator"],
 };

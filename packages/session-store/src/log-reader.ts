@@ -9,7 +9,7 @@ import {
 } from "nats";
 import { receiveBatch } from "./batch-codec.js";
 import { StoreUnavailableError } from "./errors.js";
-import type { StoredBatch } from "./session-state.js";
+import { firstSeqOf, lastSeqOf, type StoredBatch } from "./session-state.js";
 
 export type { StoredBatch };
 
@@ -26,6 +26,13 @@ export interface LogReader {
    * `onBatch` returns false or the subject has no more.
    */
   scan(subject: string, fromStreamSeq: number, onBatch: (batch: StoredBatch) => boolean): Promise<void>;
+  /**
+   * The subject's batch holding session seq `seq`, given its last batch `last`;
+   * undefined when no batch holds it. Bisects the stream's sequence numbers with
+   * direct gets: at most about log2(last.streamSeq) + 1 reads however long the
+   * session's log is, and none of them from its start.
+   */
+  seek(subject: string, seq: number, last: StoredBatch): Promise<StoredBatch | undefined>;
 }
 
 type DirectQuery = { last_by_subj: string } | { seq: number } | { seq: number; next_by_subj: string };
@@ -54,6 +61,11 @@ export function createLogReader(options: {
     }
   };
 
+  const firstFrom = async (subject: string, streamSeq: number) => {
+    const msg = await direct({ seq: Math.max(1, streamSeq), next_by_subj: subject });
+    return msg && { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
+  };
+
   return {
     async last(subject) {
       const msg = await direct({ last_by_subj: subject });
@@ -66,9 +78,25 @@ export function createLogReader(options: {
       return { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
     },
 
-    async firstFrom(subject, streamSeq) {
-      const msg = await direct({ seq: Math.max(1, streamSeq), next_by_subj: subject });
-      return msg && { streamSeq: msg.seq, wire: receiveBatch(msg.data), size: msg.data.length };
+    firstFrom,
+
+    async seek(subject, seq, last) {
+      if (seq < 1 || seq > lastSeqOf(last)) return undefined;
+      if (firstSeqOf(last) <= seq) return last;
+      // The batch's stream sequence is in [lo, hi). A probe returns the subject's
+      // first batch at or after `mid`: before the seq, the batch is after it; past
+      // the seq, the batch is before `mid` (session seqs grow with stream order).
+      let lo = 1;
+      let hi = last.streamSeq;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        const probe = await firstFrom(subject, mid);
+        if (!probe) return undefined; // purged meanwhile
+        if (lastSeqOf(probe) < seq) lo = probe.streamSeq + 1;
+        else if (firstSeqOf(probe) <= seq) return probe;
+        else hi = mid;
+      }
+      return undefined;
     },
 
     async scan(subject, fromStreamSeq, onBatch) {

@@ -8,6 +8,7 @@ import {
   DeleteSessionResponseSchema,
   type Event,
   GetEventsResponseSchema,
+  GetLatestEventResponseSchema,
   GetSessionResponseSchema,
   ListSessionsResponseSchema,
   type SessionService,
@@ -157,6 +158,16 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
           response.events = page.events;
         }
         return response;
+      }),
+
+    getLatestEvent: (req, ctx) =>
+      mapped(async () => {
+        const { event, lastSeq } = await store.getLatestEvent(req.sessionId, req.type, ownerOf(ctx));
+        const response = create(GetLatestEventResponseSchema, { lastSeq: BigInt(lastSeq) });
+        if (!event) return response;
+        return withEvents(ctx, response, [event], (r) => {
+          r.event = event;
+        });
       }),
 
     async *streamEvents(req, ctx) {

@@ -110,7 +110,15 @@ export async function createSessionIndex(kv: KV, log: (msg: string) => void): Pr
       const known = mirror.get(key);
       const current = known?.session;
       // Same incarnation (same creation time) and already at least as new: done.
-      if (current && createMillis(current) === createMillis(summary) && current.lastSeq >= summary.lastSeq) return;
+      // (An entry from before latest_events were indexed is not, at the same seq.)
+      if (
+        current &&
+        createMillis(current) === createMillis(summary) &&
+        (current.lastSeq > summary.lastSeq ||
+          (current.lastSeq === summary.lastSeq && current.latestEvents.length >= summary.latestEvents.length))
+      ) {
+        return;
+      }
       try {
         const revision = await kv.put(key, data, { previousSeq: known?.revision ?? 0 });
         observe(key, revision, summary);

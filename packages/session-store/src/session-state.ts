@@ -1,7 +1,7 @@
 import { clone } from "@bufbuild/protobuf";
 import { type Event, EventType, eventTypeOf, type Session, SessionSchema } from "@reins/proto";
 import { decodeTimestamp, decodeWire, type EventHead, headOf } from "./batch-codec.js";
-import { emptySummary, foldEvent } from "./summary.js";
+import { emptySummary, foldEvent, latestSeqIn, noteLatest } from "./summary.js";
 
 /** One stored batch: its stream sequence, encoded size and events' wire forms. */
 export interface StoredBatch {
@@ -19,9 +19,9 @@ export const firstSeqOf = (batch: StoredBatch): number =>
 /** Seq of a batch's last event. */
 export const lastSeqOf = (batch: StoredBatch): number => firstSeqOf(batch) + batch.wire.length - 1;
 
-// Kinds the summary is folded from; every other event only moves last_seq and
-// update_time, which the event's head is enough for.
-const foldedTypes = new Set([EventType.SESSION_CREATED, EventType.SESSION_STATUS, EventType.SPAN_MODEL_REQUEST]);
+// Kinds the summary is folded from; every other event only moves last_seq,
+// update_time and its type's latest seq, which the event's head is enough for.
+export const foldedTypes = new Set([EventType.SESSION_CREATED, EventType.SESSION_STATUS, EventType.SPAN_MODEL_REQUEST]);
 
 /**
  * A replica's copy of one session's log, up to `lastStreamSeq`: every event in
@@ -105,6 +105,7 @@ export class SessionState {
       lastFolded = event !== undefined;
       if (event) foldEvent(this.summaryValue, event);
       else this.summaryValue.lastSeq = BigInt(this.wire.length);
+      noteLatest(this.summaryValue, type, this.wire.length);
     });
     // update_time is decoded only when a summary is asked for.
     this.pendingTime = lastFolded ? undefined : heads[heads.length - 1]?.time;
@@ -143,6 +144,11 @@ export class SessionState {
 
   typeAt(seq: number): EventType {
     return this.types[seq - 1] ?? EventType.UNSPECIFIED;
+  }
+
+  /** Seq of the latest event of a type, if the log has one. */
+  latestOf(type: EventType): number | undefined {
+    return latestSeqIn(this.summaryValue, type);
   }
 
   /** A copy of the summary, safe to hand out. */

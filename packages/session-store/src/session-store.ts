@@ -1,15 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type AgentConfig, type Event, EventSchema, type RunState, type Session } from "@reins/proto";
+import { type AgentConfig, type Event, EventSchema, type EventType, type RunState, type Session } from "@reins/proto";
 import { uuidv7 } from "uuidv7";
 import { type AppendResult, appendEvents } from "./append.js";
 import { createAppendLimits } from "./append-limits.js";
 import { batchMsgId, encodeBatch, wireFormOf } from "./batch-codec.js";
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
 import { openConnection } from "./connection.js";
+import { currentSummary } from "./current-summary.js";
 import { InvalidRequestError, SessionExistsError, SessionNotFoundError } from "./errors.js";
 import { fencedPublish } from "./fenced-publish.js";
 import { createKeyedMutex } from "./keyed-mutex.js";
+import { getLatestEvent, type LatestEventResult } from "./latest-event.js";
 import { createLogReader } from "./log-reader.js";
 import { type EventsPage, type GetEventsOptions, getEvents } from "./read-events.js";
 import { createSessionIndex } from "./session-index.js";
@@ -17,7 +19,14 @@ import { lastSeqOf, visibleTo } from "./session-state.js";
 import { createStateCache } from "./state-cache.js";
 import type { StoreContext } from "./store-context.js";
 import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./stream-events.js";
-import { checkAppendBatch, checkEventId, checkSessionId, checkStateFilter, checkTitle } from "./validate.js";
+import {
+  checkAgentConfig,
+  checkAppendBatch,
+  checkEventId,
+  checkSessionId,
+  checkStateFilter,
+  checkTitle,
+} from "./validate.js";
 
 export interface CreateSessionInput {
   /** Empty or absent: a UUIDv7 is generated. */
@@ -65,6 +74,12 @@ export interface SessionStore extends AsyncDisposable {
     options?: OwnerOption,
   ): Promise<AppendResult>;
   getEvents(sessionId: string, options?: GetEventsOptions & OwnerOption): Promise<EventsPage>;
+  /**
+   * The latest event of a type (undefined when the log has none) and the log's
+   * last seq, read through the index: a bounded number of reads however long the
+   * log is.
+   */
+  getLatestEvent(sessionId: string, type: EventType, options?: OwnerOption): Promise<LatestEventResult>;
   streamEvents(sessionId: string, options?: StreamEventsOptions & OwnerOption): AsyncGenerator<Event>;
   deleteSession(sessionId: string, options?: OwnerOption): Promise<{ purgedEvents: number }>;
   /** Number of StreamEvents and AppendEventsStream calls currently open. */
@@ -154,6 +169,7 @@ export async function createSessionStore(
     appendEvents: (sessionId, expectedLastSeq, events, opts = {}) =>
       appendEvents(ctx, sessionId, expectedLastSeq, events, opts.tenant),
     getEvents: (sessionId, opts = {}) => getEvents(ctx, sessionId, opts),
+    getLatestEvent: (sessionId, type, opts = {}) => getLatestEvent(ctx, sessionId, type, opts.tenant),
     streamEvents: (sessionId, opts = {}) => streamEvents(ctx, streams, sessionId, opts),
     async deleteSession(sessionId, opts = {}) {
       const result = await deleteSession(ctx, sessionId, opts.tenant);
@@ -179,6 +195,7 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
   const title = input.title ?? "";
   checkTitle(title);
   if (!input.config) throw new InvalidRequestError("config is required: the session.created event records it");
+  checkAgentConfig(input.config);
   const initial = input.initialEvents ?? [];
   if (initial.length > 0) checkAppendBatch(initial, "initial_events");
   const reused = initial.findIndex((e) => e.id === eventId);
@@ -229,25 +246,11 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
 async function getSession(ctx: StoreContext, sessionId: string): Promise<Session> {
   checkSessionId(sessionId);
   ctx.conn.assertReady();
-  if (!ctx.cache.peek(sessionId)) {
-    // Not read here yet: when the index is up to date with the log, it is the
-    // answer and the log need not be folded.
-    const last = await ctx.reader.last(ctx.subjectOf(sessionId));
-    const indexed = ctx.index.get(sessionId);
-    if (!last) {
-      if (indexed) await ctx.index.remove(sessionId); // a delete that died half-way
-      throw new SessionNotFoundError(sessionId);
-    }
-    // An entry written before log_bytes was indexed has it 0: fold the log.
-    if (indexed && indexed.lastSeq === BigInt(lastSeqOf(last)) && indexed.logBytes > 0n) return indexed;
-  }
-  const state = await ctx.cache.load(sessionId);
-  if (!state) throw new SessionNotFoundError(sessionId);
-  // Repairs an index entry left behind by a crash between append and index write.
-  if ((ctx.index.get(sessionId)?.lastSeq ?? -1n) < BigInt(state.lastSeq)) {
-    ctx.index.write(sessionId, () => state.summary(), true);
-  }
-  return state.summary();
+  // Totals and state come from the index, caught up over what it lacks: the log
+  // is not folded from seq 1 (see current-summary.ts).
+  const current = await currentSummary(ctx, sessionId);
+  if (!current) throw new SessionNotFoundError(sessionId);
+  return current.summary;
 }
 
 async function deleteSession(

@@ -1,5 +1,13 @@
 import { create } from "@bufbuild/protobuf";
-import { type Event, RunState, type Session, SessionSchema, UsageSchema } from "@reins/proto";
+import {
+  type Event,
+  type EventType,
+  LatestEventSchema,
+  RunState,
+  type Session,
+  SessionSchema,
+  UsageSchema,
+} from "@reins/proto";
 
 /** An empty summary for a session whose log has not been read yet. */
 export function emptySummary(sessionId: string): Session {
@@ -47,4 +55,24 @@ export function foldEvent(summary: Session, event: Event): void {
     default:
       break;
   }
+}
+
+/**
+ * Records that the event at `seq` is the latest of its type. Entries stay in
+ * EventType order, so every replica folding the same log writes the same
+ * summary; there are only a handful of types, so a linear search is enough.
+ */
+export function noteLatest(summary: Session, type: EventType, seq: number): void {
+  const latest = summary.latestEvents;
+  let i = 0;
+  while (i < latest.length && (latest[i]?.type ?? 0) < type) i++;
+  const entry = latest[i];
+  if (entry?.type === type) entry.seq = BigInt(seq);
+  else latest.splice(i, 0, create(LatestEventSchema, { type, seq: BigInt(seq) }));
+}
+
+/** The seq of the latest event of a type according to a summary, if any. */
+export function latestSeqIn(summary: Session, type: EventType): number | undefined {
+  const entry = summary.latestEvents.find((e) => e.type === type);
+  return entry ? Number(entry.seq) : undefined;
 }

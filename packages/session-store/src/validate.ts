@@ -1,5 +1,14 @@
 import { ConnectError } from "@connectrpc/connect";
-import { type Event, EventType, eventTypeName, RunState, RunStateSchema, StopReasonSchema } from "@reins/proto";
+import {
+  type AgentConfig,
+  type Event,
+  EventType,
+  EventTypeSchema,
+  eventTypeName,
+  RunState,
+  RunStateSchema,
+  StopReasonSchema,
+} from "@reins/proto";
 import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { InvalidRequestError } from "./errors.js";
 
@@ -159,6 +168,30 @@ export function checkTypes(types: readonly EventType[], field = "types"): Readon
     }
   });
   return new Set(types);
+}
+
+/** A single event type, e.g. GetLatestEvent's: a defined one, not UNSPECIFIED. */
+export function checkEventType(type: EventType, field = "type"): EventType {
+  if (type === EventType.UNSPECIFIED || eventTypeName(type) === undefined) {
+    const known = EventTypeSchema.values
+      .filter((v) => v.number !== EventType.UNSPECIFIED)
+      .map((v) => `${v.number} (${eventTypeName(v.number)})`);
+    throw new InvalidRequestError(`${field} = ${type} is not an event type; one of ${known.join(", ")}`);
+  }
+  return type;
+}
+
+/**
+ * Refuses an agent configuration the harness could not act on. Only the parts
+ * a number can make meaningless are checked here; the harness resolves defaults.
+ */
+export function checkAgentConfig(config: AgentConfig): void {
+  const threshold = config.contextPolicy?.threshold ?? 0;
+  if (!(threshold >= 0 && threshold <= 1)) {
+    throw new InvalidRequestError(
+      `config.context_policy.threshold ${threshold} is not a fraction of the context window: use a value in (0, 1], or 0 for the default (0.8)`,
+    );
+  }
 }
 
 export function checkTitle(title: string): void {

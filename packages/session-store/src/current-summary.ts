@@ -1,0 +1,108 @@
+import { clone } from "@bufbuild/protobuf";
+import { type Session, SessionSchema } from "@reins/proto";
+import { decodeTimestamp, decodeWire, headOf } from "./batch-codec.js";
+import { firstSeqOf, foldedTypes, lastSeqOf, type SessionState, type StoredBatch } from "./session-state.js";
+import type { StoreContext } from "./store-context.js";
+import { foldEvent, noteLatest } from "./summary.js";
+
+/** A session's summary as of the log's end, and what it was read from. */
+export type CurrentSummary =
+  /** From the index: `last` is the subject's last batch, read to check the entry. */
+  | { readonly summary: Session; readonly last: StoredBatch; readonly state?: undefined }
+  /** From this replica's copy of the log (cached, or loaded because the index could not say). */
+  | { readonly summary: Session; readonly state: SessionState; readonly last?: undefined };
+
+// An entry from before latest_events were indexed has none (every log has its
+// session.created), and one from before log_bytes has 0: neither can be caught up.
+const usable = (s: Session) => s.logBytes > 0n && s.latestEvents.length > 0;
+
+/**
+ * The session's summary (state, totals, latest event of each type) without
+ * folding the log from seq 1, whenever the index allows it:
+ *
+ * - this replica has the log cached: its copy, brought to the log's end;
+ * - the index entry is at the log's end (one direct get says so): the entry;
+ * - the entry lags the log, because the index write of the last appends was lost
+ *   (a crash between append and index write, or a lazy write not yet run): the
+ *   batches after it are found by seeking, folded into it and written back. That
+ *   read is bounded by what the lost writes covered, at most a lazy delay of
+ *   appends, so the index heals itself on the next read instead of the append
+ *   path having to make the two writes atomic (NATS has no such transaction);
+ * - no usable entry (missing, ahead of the log: another incarnation, or written
+ *   by an older version): the whole log is loaded once and the entry repaired.
+ *
+ * Undefined when the session has no log.
+ */
+export async function currentSummary(ctx: StoreContext, sessionId: string): Promise<CurrentSummary | undefined> {
+  if (!ctx.cache.peek(sessionId)) {
+    const last = await ctx.reader.last(ctx.subjectOf(sessionId));
+    const indexed = ctx.index.get(sessionId);
+    if (!last) {
+      if (indexed) await ctx.index.remove(sessionId); // a delete that died half-way
+      return undefined;
+    }
+    if (indexed && usable(indexed)) {
+      if (indexed.lastSeq === BigInt(lastSeqOf(last))) return { summary: indexed, last };
+      const caughtUp =
+        indexed.lastSeq < BigInt(lastSeqOf(last)) ? await catchUp(ctx, sessionId, indexed, last) : undefined;
+      if (caughtUp) {
+        ctx.index.write(sessionId, () => caughtUp, true);
+        return { summary: clone(SessionSchema, caughtUp), last };
+      }
+    }
+  }
+  const state = await ctx.cache.load(sessionId);
+  if (!state) return undefined;
+  const indexed = ctx.index.get(sessionId);
+  if (!indexed || indexed.lastSeq < BigInt(state.lastSeq) || !usable(indexed)) {
+    ctx.index.write(sessionId, () => state.summary(), true);
+  }
+  return { summary: state.summary(), state };
+}
+
+/**
+ * The index entry folded forward over the batches after it, up to `last`; or
+ * undefined when those batches do not continue it (the log was deleted and
+ * created again since). Index entries are written at batch boundaries, so the
+ * batch after the entry starts exactly at its last seq + 1.
+ */
+async function catchUp(
+  ctx: StoreContext,
+  sessionId: string,
+  indexed: Session,
+  last: StoredBatch,
+): Promise<Session | undefined> {
+  const subject = ctx.subjectOf(sessionId);
+  const from = await ctx.reader.seek(subject, Number(indexed.lastSeq) + 1, last);
+  if (!from) return undefined;
+  const summary = clone(SessionSchema, indexed);
+  if (!foldBatch(summary, from)) return undefined;
+  if (from.streamSeq === last.streamSeq) return summary;
+  let continues = true;
+  await ctx.reader.scan(subject, from.streamSeq + 1, (batch) => {
+    if (batch.streamSeq > last.streamSeq) return false;
+    continues = foldBatch(summary, batch);
+    return continues && batch.streamSeq < last.streamSeq;
+  });
+  return continues && summary.lastSeq === BigInt(lastSeqOf(last)) ? summary : undefined;
+}
+
+/**
+ * Folds one stored batch into a summary exactly as SessionState.apply does
+ * (decoding only the kinds the summary is folded from); false, folding nothing,
+ * when the batch does not start right after the summary's last seq.
+ */
+function foldBatch(summary: Session, batch: StoredBatch): boolean {
+  if (firstSeqOf(batch) !== Number(summary.lastSeq) + 1) return false;
+  for (const wire of batch.wire) {
+    const head = headOf(wire);
+    if (foldedTypes.has(head.type)) foldEvent(summary, decodeWire(wire));
+    else {
+      summary.lastSeq = BigInt(head.seq);
+      if (head.time) summary.updateTime = decodeTimestamp(head.time);
+    }
+    noteLatest(summary, head.type, head.seq);
+  }
+  summary.logBytes += BigInt(batch.size);
+  return true;
+}
