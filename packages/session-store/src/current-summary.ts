@@ -35,6 +35,8 @@ const usable = (s: Session) => s.logBytes > 0n && s.latestEvents.length > 0;
  */
 export async function currentSummary(ctx: StoreContext, sessionId: string): Promise<CurrentSummary | undefined> {
   if (!ctx.cache.peek(sessionId)) {
+    // A replica just started has its mirror of the index filled once.
+    await ctx.index.initialized;
     const last = await ctx.reader.last(ctx.subjectOf(sessionId));
     const indexed = ctx.index.get(sessionId);
     if (!last) {

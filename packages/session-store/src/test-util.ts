@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { AgentConfigSchema, type Event, EventSchema, RunState, SessionService, StopReason } from "@reins/proto";
 import { createAuthInterceptor, createTokenVerifier, type TokenGrant } from "@reins/service-kit";
+import { connect } from "nats";
 import { uuidv7 } from "uuidv7";
 import { sessionServicePolicy } from "./access.js";
 import type { SessionStoreOptions } from "./config.js";
@@ -37,7 +38,57 @@ export function spanEvent(inputTokens: number, outputTokens: number, costUsd: nu
   });
 }
 
+export function compactionEvent(firstSeq: number, lastSeq: number, summary: string, id: string = uuidv7()): Event {
+  return create(EventSchema, {
+    id,
+    payload: {
+      case: "agentContextCompacted",
+      value: {
+        summary,
+        firstSeq: BigInt(firstSeq),
+        lastSeq: BigInt(lastSeq),
+        tokensBefore: 48_000n,
+        tokensAfter: 3_000n,
+        reason: "threshold",
+      },
+    },
+  });
+}
+
 export { RunState, StopReason };
+
+/** One JetStream API request as a third party on the server sees it. */
+export interface JsRequest {
+  readonly subject: string;
+  readonly body: string;
+}
+
+/**
+ * Records the JetStream API requests (`$JS.API.>`: direct gets, consumer
+ * creation, ...) any client sends to the server, to assert on what the store
+ * reads rather than on how long it takes.
+ */
+export async function watchJetStreamApi(url: string) {
+  const nc = await connect({ servers: url });
+  const seen: JsRequest[] = [];
+  const utf8 = new TextDecoder();
+  nc.subscribe("$JS.API.>", {
+    callback: (_err, msg) => seen.push({ subject: msg.subject, body: utf8.decode(msg.data) }),
+  });
+  await nc.flush();
+  return {
+    /** Runs `work`; returns its result and the requests on `stream` made meanwhile. */
+    async during<T>(stream: string, work: () => Promise<T>): Promise<{ result: T; requests: JsRequest[] }> {
+      seen.length = 0;
+      const result = await work();
+      // Every request the work made reached the server before its answer came
+      // back, so it is queued for this connection before the flush's reply.
+      await nc.flush();
+      return { result, requests: seen.filter((r) => r.subject.includes(`.${stream}`)) };
+    },
+    [Symbol.asyncDispose]: () => nc.close(),
+  };
+}
 
 /** Texts of user.message events, for compact assertions. */
 export const texts = (events: readonly Event[]) =>
