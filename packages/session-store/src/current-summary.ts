@@ -44,7 +44,7 @@ export async function currentSummary(ctx: StoreContext, sessionId: string): Prom
       return undefined;
     }
     if (indexed && usable(indexed)) {
-      if (indexed.lastSeq === BigInt(lastSeqOf(last))) return { summary: indexed, last };
+      if (indexed.lastSeq === BigInt(lastSeqOf(last)) && describes(indexed, last)) return { summary: indexed, last };
       const caughtUp =
         indexed.lastSeq < BigInt(lastSeqOf(last)) ? await catchUp(ctx, sessionId, indexed, last) : undefined;
       if (caughtUp) {
@@ -64,9 +64,9 @@ export async function currentSummary(ctx: StoreContext, sessionId: string): Prom
 
 /**
  * The index entry folded forward over the batches after it, up to `last`; or
- * undefined when those batches do not continue it (the log was deleted and
- * created again since). Index entries are written at batch boundaries, so the
- * batch after the entry starts exactly at its last seq + 1.
+ * undefined when the log is not the one the entry describes (deleted and
+ * created again since). Index entries are written at batch boundaries: the
+ * entry's last event ends a batch, and the batches after it are what it lacks.
  */
 async function catchUp(
   ctx: StoreContext,
@@ -75,18 +75,37 @@ async function catchUp(
   last: StoredBatch,
 ): Promise<Session | undefined> {
   const subject = ctx.subjectOf(sessionId);
-  const from = await ctx.reader.seek(subject, Number(indexed.lastSeq) + 1, last);
-  if (!from) return undefined;
+  const at = await ctx.reader.seek(subject, Number(indexed.lastSeq), last);
+  if (!at || !describes(indexed, at)) return undefined;
+  const next = await ctx.reader.firstFrom(subject, at.streamSeq + 1);
   const summary = clone(SessionSchema, indexed);
-  if (!foldBatch(summary, from)) return undefined;
-  if (from.streamSeq === last.streamSeq) return summary;
-  let continues = true;
-  await ctx.reader.scan(subject, from.streamSeq + 1, (batch) => {
-    if (batch.streamSeq > last.streamSeq) return false;
-    continues = foldBatch(summary, batch);
-    return continues && batch.streamSeq < last.streamSeq;
-  });
-  return continues && summary.lastSeq === BigInt(lastSeqOf(last)) ? summary : undefined;
+  if (!next || next.streamSeq > last.streamSeq || !foldBatch(summary, next)) return undefined;
+  if (next.streamSeq < last.streamSeq) {
+    let continues = true;
+    await ctx.reader.scan(subject, next.streamSeq + 1, (batch) => {
+      if (batch.streamSeq > last.streamSeq) return false;
+      continues = foldBatch(summary, batch);
+      return continues && batch.streamSeq < last.streamSeq;
+    });
+    if (!continues) return undefined;
+  }
+  return summary.lastSeq === BigInt(lastSeqOf(last)) ? summary : undefined;
+}
+
+/**
+ * Whether an index entry was folded up to the end of this batch of the same
+ * log: the batch ends at the entry's last seq with the entry's update time. A
+ * log deleted and created again (maybe by another tenant) under the same id
+ * can reach the same seq, but not at the same instant, so its batches never
+ * pass for the entry's, and the entry's tenant is never taken for theirs.
+ */
+function describes(indexed: Session, batch: StoredBatch): boolean {
+  const wire = batch.wire[batch.wire.length - 1];
+  if (!wire || indexed.updateTime === undefined) return false;
+  const head = headOf(wire);
+  if (head.seq !== Number(indexed.lastSeq) || !head.time) return false;
+  const time = decodeTimestamp(head.time);
+  return time.seconds === indexed.updateTime.seconds && time.nanos === indexed.updateTime.nanos;
 }
 
 /**
