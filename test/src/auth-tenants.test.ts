@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AgentConfigSchema,
+  EventType,
   ExecutorService,
   grpcHealthV1,
   HarnessService,
@@ -136,6 +137,8 @@ describe("tenants", () => {
     const calls: Record<string, (sessionId: string) => Promise<unknown> | (() => Promise<unknown>)> = {
       GetSession: (sessionId) => s.getSession({ sessionId }),
       GetEvents: (sessionId) => s.getEvents({ sessionId }),
+      "GetEvents after seq 1": (sessionId) => s.getEvents({ sessionId, afterSeq: 1n }),
+      GetLatestEvent: (sessionId) => s.getLatestEvent({ sessionId, type: EventType.AGENT_CONTEXT_COMPACTED }),
       StreamEvents: (sessionId) => drain(s.streamEvents({ sessionId })),
       DeleteSession: (sessionId) => s.deleteSession({ sessionId }),
       AppendEvents: (sessionId) =>

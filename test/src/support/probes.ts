@@ -67,6 +67,28 @@ export const probes: readonly Probe[] = [
     },
   },
   {
+    daemon: "session",
+    service: SessionService,
+    method: "GetLatestEvent",
+    request: async (stack, client) => {
+      const sessionId = freshSessionId(client);
+      await createClient(SessionService, createGrpcTransport({ baseUrl: stack.session.url })).createSession({
+        sessionId,
+        title: "checkpointed",
+        config: { model: "claude-sonnet-4-5" },
+      });
+      return { sessionId, type: "EVENT_TYPE_SESSION_CREATED" };
+    },
+    check: (outcome, request) => {
+      if (!outcome.ok) throw new Error(`GetLatestEvent failed: ${outcome.code} ${outcome.message}`);
+      expect(outcome.response).toMatchObject({
+        lastSeq: "1",
+        event: { seq: "1", sessionCreated: { title: "checkpointed", config: { model: "claude-sonnet-4-5" } } },
+      });
+      expect(request.type).toBe("EVENT_TYPE_SESSION_CREATED");
+    },
+  },
+  {
     daemon: "executor",
     service: ExecutorService,
     method: "ListTools",
