@@ -30,6 +30,8 @@ export const hostToolsFileSchema = {
               // An HTTP header name (a token).
               header: { type: "string", pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
               prefix: { type: "string" },
+              // The one origin the secret is sent to; default: the url's, or the only allowed one.
+              origin: { type: "string", minLength: 1 },
             },
             oneOf: [{ required: ["env"] }, { required: ["file"] }],
           },
@@ -55,7 +57,7 @@ export interface RawHostTool {
   method?: (typeof methods)[number];
   url: string;
   allowed_origins: string[];
-  secret?: { env?: string; file?: string; header: string; prefix?: string };
+  secret?: { env?: string; file?: string; header: string; prefix?: string; origin?: string };
   timeout_ms?: number;
   max_response_bytes?: number;
   idempotent?: boolean;

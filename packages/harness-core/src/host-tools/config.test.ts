@@ -59,6 +59,33 @@ describe("host tools config", () => {
       sources,
     );
     expect(spec?.credential?.value()).toBe(`Bearer ${canary}`);
+    expect(spec?.credential?.secret()).toBe(canary);
+  });
+
+  it("binds a secret to one origin: named, the url's, or the only allowed one", () => {
+    const secret = "    secret: { env: WEATHER_KEY, header: x-api-key }";
+    expect(parseHostToolsConfig(tool(secret), "f", sources)[0]?.credential?.origin).toBe("http://127.0.0.1:8080");
+    const open = (origins: string, extra = "") =>
+      tool(`${secret.replace(" }", `${extra} }`)}`)
+        .replace('"http://127.0.0.1:8080/weather/{city}"', '"{+city}"')
+        .replace('["http://127.0.0.1:8080"]', origins);
+    expect(parseHostToolsConfig(open('["http://127.0.0.1:8080"]'), "f", sources)[0]?.credential?.origin).toBe(
+      "http://127.0.0.1:8080",
+    );
+    const two = '["http://127.0.0.1:8080", "https://partner.test"]';
+    expect(
+      parseHostToolsConfig(open(two, ", origin: 'HTTPS://partner.test/'"), "f", sources)[0]?.credential?.origin,
+    ).toBe("https://partner.test");
+    expect(problems(open(two))).toContain("secret.origin is required: the url's origin depends on the input");
+    expect(problems(open(two, ", origin: 'http://elsewhere.test'"))).toContain(
+      "secret.origin http://elsewhere.test is not in allowed_origins",
+    );
+    expect(problems(open(two, ", origin: 'http://127.0.0.1:8080/x'"))).toContain("secret.origin:");
+    expect(
+      problems(
+        tool(secret.replace(" }", ", origin: 'https://partner.test' }")).replace('["http://127.0.0.1:8080"]', two),
+      ),
+    ).toContain("secret.origin https://partner.test is not where url goes (http://127.0.0.1:8080)");
   });
 
   it("reads the tenants a tool is limited to; none listed means every tenant", () => {

@@ -16,7 +16,10 @@ export interface HostToolSpec {
   readonly url: string;
   /** Origins the request (and any redirect it follows) may go to. */
   readonly allowedOrigins: readonly string[];
-  /** The header that carries the secret; the value is only reachable through `value()`. */
+  /**
+   * The header that carries the secret, and the one origin it is sent to; the
+   * value is only reachable through `value()`.
+   */
   readonly credential?: HostToolCredential;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
@@ -35,7 +38,16 @@ export interface HostToolSpec {
  */
 export interface HostToolCredential {
   readonly header: string;
+  /**
+   * The only origin the header is sent to. Any other allowed origin (the
+   * model's choice in a `{+url}`, or a redirect) gets the request without it:
+   * an allow-list entry says where a request may go, not who may see the secret.
+   */
+  readonly origin: string;
+  /** The header value: the prefix and the secret. */
   readonly value: () => string;
+  /** The secret alone, as it was read: what a server echoing it back would show. */
+  readonly secret: () => string;
 }
 
 /** Where secrets named by the file are read from (the process's environment and files). */
@@ -119,7 +131,9 @@ function resolveTool(raw: RawHostTool, ajv: Ajv, secrets: SecretSources): HostTo
     method: raw.method ?? "GET",
     url: raw.url,
     allowedOrigins,
-    credential: raw.secret ? resolveCredential(raw.secret, secrets) : undefined,
+    credential: raw.secret
+      ? resolveCredential(raw.secret, secretOrigin(raw, fixed, allowedOrigins), secrets)
+      : undefined,
     timeoutMs: raw.timeout_ms ?? defaultTimeoutMs,
     maxResponseBytes: raw.max_response_bytes ?? defaultMaxResponseBytes,
     idempotent: raw.idempotent ?? false,
@@ -127,7 +141,36 @@ function resolveTool(raw: RawHostTool, ajv: Ajv, secrets: SecretSources): HostTo
   };
 }
 
-function resolveCredential(secret: NonNullable<RawHostTool["secret"]>, sources: SecretSources): HostToolCredential {
+/** The origin a tool's secret is bound to: named, or the only one it can mean. */
+function secretOrigin(raw: RawHostTool, fixed: string | undefined, allowedOrigins: readonly string[]): string {
+  const named = raw.secret?.origin;
+  if (named === undefined) {
+    if (fixed !== undefined) return fixed;
+    if (allowedOrigins.length === 1) return allowedOrigins[0] as string;
+    throw new Error(
+      `secret.origin is required: the url's origin depends on the input and allowed_origins has ${allowedOrigins.length} entries; name the one the secret is for`,
+    );
+  }
+  let origin: string;
+  try {
+    origin = parseOrigin(named);
+  } catch (err) {
+    throw new Error(`secret.origin: ${(err as Error).message}`);
+  }
+  if (!allowedOrigins.includes(origin)) {
+    throw new Error(`secret.origin ${origin} is not in allowed_origins (${allowedOrigins.join(", ")})`);
+  }
+  if (fixed !== undefined && fixed !== origin) {
+    throw new Error(`secret.origin ${origin} is not where url goes (${fixed}): the secret would never be sent`);
+  }
+  return origin;
+}
+
+function resolveCredential(
+  secret: NonNullable<RawHostTool["secret"]>,
+  origin: string,
+  sources: SecretSources,
+): HostToolCredential {
   let value: string;
   if (secret.env !== undefined) {
     value = sources.env[secret.env] ?? "";
@@ -146,5 +189,5 @@ function resolveCredential(secret: NonNullable<RawHostTool["secret"]>, sources: 
   const full = `${secret.prefix ?? ""}${value}`;
   if (/[\r\n\0]/.test(full))
     throw new Error("secret: the value contains a line break or NUL, so it cannot be a header");
-  return { header: secret.header.toLowerCase(), value: () => full };
+  return { header: secret.header.toLowerCase(), origin, value: () => full, secret: () => value };
 }

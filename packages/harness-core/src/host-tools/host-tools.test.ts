@@ -10,6 +10,8 @@ import { createHostTools } from "./host-tools.js";
 // it must never reach. Each records what arrived.
 
 const canary = "canary-host-tools-5d1e";
+// Sent as "Token <secret>"; the quote and the slash change in JSON and in a URL.
+const bareCanary = 'canary-bare-"q"/9c';
 
 interface Seen {
   readonly method: string;
@@ -44,10 +46,14 @@ async function startServer(handle: (req: IncomingMessage, res: ServerResponse, b
   };
 }
 
-function api(other: string) {
+function api(other: string, partner: string) {
   return startServer((req, res, body) => {
     const url = new URL(req.url ?? "/", "http://x");
-    if (req.headers["x-api-key"] !== canary) {
+    if (url.pathname === "/whoami") {
+      const token = req.headers.authorization?.replace(/^Token /, "") ?? "";
+      // The bare secret, as it is, inside JSON, and inside a URL.
+      res.writeHead(200).end(`token ${token} ${JSON.stringify({ token })} /next?t=${encodeURIComponent(token)}`);
+    } else if (req.headers["x-api-key"] !== canary) {
       res.writeHead(401).end("no key");
     } else if (url.pathname === "/data") {
       res
@@ -63,6 +69,11 @@ function api(other: string) {
       res.flushHeaders();
     } else if (url.pathname === "/away") {
       res.writeHead(302, { location: `${other}/steal` }).end();
+    } else if (url.pathname === "/tail") {
+      // The cap (1000 bytes) cuts the echoed key after its first 10 characters.
+      res.writeHead(200).end(`${"x".repeat(990)}${canary}`);
+    } else if (url.pathname === "/partner") {
+      res.writeHead(302, { location: `${partner}/data` }).end();
     } else if (url.pathname === "/moved") {
       res.writeHead(301, { location: "/data" }).end();
     } else {
@@ -71,7 +82,7 @@ function api(other: string) {
   });
 }
 
-const config = (origin: string) => `
+const config = (origin: string, partner: string) => `
 tools:
   - name: fetch
     description: Fetch a path or URL from the API.
@@ -81,8 +92,8 @@ tools:
       required: [url]
       additionalProperties: false
     url: "{+url}"
-    allowed_origins: ["${origin}"]
-    secret: { env: API_KEY, header: x-api-key }
+    allowed_origins: ["${origin}", "${partner}"]
+    secret: { env: API_KEY, header: x-api-key, origin: "${origin}" }
     timeout_ms: 500
     max_response_bytes: 1000
   - name: post
@@ -96,24 +107,39 @@ tools:
     allowed_origins: ["${origin}"]
     secret: { env: API_KEY, header: x-api-key }
     tenants: [acme]
+  - name: whoami
+    description: Who the API thinks we are.
+    input_schema: { type: object }
+    url: "${origin}/whoami"
+    allowed_origins: ["${origin}"]
+    secret: { env: BEARER_KEY, header: authorization, prefix: "Token " }
 `;
 
 async function setUp() {
   const attacker = await startServer((_, res) => res.writeHead(200).end("stolen"));
-  const server = await api(attacker.origin);
+  // Allowed for the fetch tool, but not the origin its secret is for.
+  const partner = await startServer((req, res) =>
+    res.writeHead(200).end(`partner data; key: ${req.headers["x-api-key"] ?? "none"}`),
+  );
+  const server = await api(attacker.origin, partner.origin);
   const tools = createHostTools(
-    parseHostToolsConfig(config(server.origin), "test", { env: { API_KEY: canary }, readFile: () => "" }),
+    parseHostToolsConfig(config(server.origin, partner.origin), "test", {
+      env: { API_KEY: canary, BEARER_KEY: bareCanary },
+      readFile: () => "",
+    }),
   );
   const call = (name: string, input: unknown, signal?: AbortSignal, tenant = "acme") =>
     tools.execute({ sessionId: "s", toolUseId: "t", name, inputJson: JSON.stringify(input), tenant }, signal);
   return {
     server,
     attacker,
+    partner,
     tools,
     call,
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]();
       await attacker[Symbol.asyncDispose]();
+      await partner[Symbol.asyncDispose]();
     },
   };
 }
@@ -128,6 +154,7 @@ describe("host tools over real HTTP", () => {
     expect(t.tools.catalog("acme").map((tool) => [tool.name, tool.idempotent])).toEqual([
       ["fetch", false],
       ["post", false],
+      ["whoami", false],
     ]);
   });
 
@@ -137,6 +164,27 @@ describe("host tools over real HTTP", () => {
     expect(outcome.isError).toBe(false);
     expect(outcome.output).toBe('you sent {"note":"hi"} with key [redacted]');
     expect(t.server.seen[0]).toMatchObject({ method: "POST", key: canary, body: '{"note":"hi"}' });
+  });
+
+  it("scrubs the bare secret too, also escaped in JSON or a URL, and a secret cut by the size cap", async () => {
+    await using t = await setUp();
+    const whoami = await t.call("whoami", {});
+    expect(whoami.isError).toBe(false);
+    expect(whoami.output).toBe('token [redacted] {"token":"[redacted]"} /next?t=[redacted]');
+    const tail = await t.call("fetch", { url: `${t.server.origin}/tail` });
+    expect(tail).toMatchObject({ isError: false, truncated: true });
+    expect(tail.output).toBe(`${"x".repeat(990)}\n[response truncated at 1000 bytes]`);
+  });
+
+  it("sends the secret to its own origin only: another allowed origin gets the request without it", async () => {
+    await using t = await setUp();
+    const direct = await t.call("fetch", { url: `${t.partner.origin}/data` });
+    expect(direct).toMatchObject({ isError: false, output: "partner data; key: none" });
+    const redirected = await t.call("fetch", { url: `${t.server.origin}/partner` });
+    expect(redirected).toMatchObject({ isError: false, output: "partner data; key: none" });
+    expect(t.partner.seen.map((s) => s.key)).toEqual([undefined, undefined]);
+    // The hop that went to the secret's origin carried it.
+    expect(t.server.seen).toEqual([{ method: "GET", url: "/partner", key: canary, body: "" }]);
   });
 
   it("refuses an origin that is not allowed before sending anything", async () => {
@@ -163,10 +211,10 @@ describe("host tools over real HTTP", () => {
 
   it("offers and runs a tool limited to some tenants for those tenants' sessions only", async () => {
     await using t = await setUp();
-    expect([...t.tools.namesFor("acme")]).toEqual(["fetch", "post"]);
-    expect([...t.tools.namesFor("globex")]).toEqual(["fetch"]);
-    expect([...t.tools.namesFor("")]).toEqual(["fetch"]);
-    expect(t.tools.catalog("globex").map((tool) => tool.name)).toEqual(["fetch"]);
+    expect([...t.tools.namesFor("acme")]).toEqual(["fetch", "post", "whoami"]);
+    expect([...t.tools.namesFor("globex")]).toEqual(["fetch", "whoami"]);
+    expect([...t.tools.namesFor("")]).toEqual(["fetch", "whoami"]);
+    expect(t.tools.catalog("globex").map((tool) => tool.name)).toEqual(["fetch", "whoami"]);
     // Refused exactly like a name that is no host tool at all, before any request.
     await expect(t.call("post", { note: "hi" }, undefined, "globex")).rejects.toThrow('"post" is not a host tool');
     await expect(t.call("none", {}, undefined, "globex")).rejects.toThrow('"none" is not a host tool');

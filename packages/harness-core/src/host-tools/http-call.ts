@@ -1,6 +1,7 @@
 import type { ValidateFunction } from "ajv";
 import { ToolAbortedError, type ToolOutcome } from "../executor-pool.js";
 import type { HostToolSpec } from "./config.js";
+import { createScrubber } from "./redact.js";
 import { refusal, requestParts } from "./request-url.js";
 
 const maxRedirects = 5;
@@ -12,11 +13,12 @@ class CallFailure extends Error {}
 /**
  * Runs one call of a host tool: validates the input against the tool's schema,
  * builds the request, checks its origin (and that of every redirect) against
- * the allow-list before anything is sent, adds the secret header, and reads at
- * most `maxResponseBytes` within `timeoutMs`. Every failure becomes an error
- * result the model reads; the secret is scrubbed from whatever comes back (a
- * server may echo what it was sent). Throws only ToolAbortedError, when the
- * caller's signal stops the call.
+ * the allow-list before anything is sent, adds the secret header when the
+ * request goes to the secret's own origin, and reads at most
+ * `maxResponseBytes` within `timeoutMs`. Every failure becomes an error result
+ * the model reads; the secret is scrubbed from whatever comes back (a server
+ * may echo what it was sent, with or without its prefix). Throws only
+ * ToolAbortedError, when the caller's signal stops the call.
  */
 export async function callHostTool(
   spec: HostToolSpec,
@@ -25,10 +27,13 @@ export async function callHostTool(
   signal?: AbortSignal,
 ): Promise<ToolOutcome> {
   const started = performance.now();
-  const secret = spec.credential?.value();
-  const scrub = (text: string) => (secret ? text.replaceAll(secret, "[redacted]") : text);
+  const credential = spec.credential;
+  const scrub = createScrubber(credential ? [credential.value(), credential.secret()] : []);
+  // Scrubbed before the marker goes on, so a secret cut by the cap is dropped as well.
   const outcome = (output: string, isError: boolean, truncated = false): ToolOutcome => ({
-    output: scrub(output),
+    output: truncated
+      ? `${scrub(output, true)}\n[response truncated at ${spec.maxResponseBytes} bytes]`
+      : scrub(output),
     isError,
     exitCode: isError ? 1 : 0,
     durationMs: performance.now() - started,
@@ -54,7 +59,10 @@ export async function callHostTool(
       }
       const headers: Record<string, string> = { accept: "application/json, text/plain;q=0.9, */*;q=0.5" };
       if (body !== undefined) headers["content-type"] = "application/json";
-      if (spec.credential && secret) headers[spec.credential.header] = secret;
+      // Only to the secret's own origin: another allowed origin, reached by the
+      // input or by a redirect, gets the request without it (as fetch does with
+      // authorization on a cross-origin redirect).
+      if (credential && url.origin === credential.origin) headers[credential.header] = credential.value();
       const response = await fetch(url, { method, headers, body, redirect: "manual", signal: combined });
       const location = response.headers.get("location");
       if (!redirectStatuses.has(response.status) || location === null) {
@@ -116,7 +124,7 @@ function toUrl(spec: HostToolSpec, text: string, base?: URL): URL {
   }
 }
 
-/** The body as text, cut at `cap` bytes with a visible marker. */
+/** The body as text, cut at `cap` bytes (the caller adds the visible marker). */
 async function readCapped(response: Response, cap: number): Promise<{ text: string; truncated: boolean }> {
   if (!response.body) return { text: "", truncated: false };
   const chunks: Uint8Array[] = [];
@@ -136,8 +144,7 @@ async function readCapped(response: Response, cap: number): Promise<{ text: stri
     chunks.push(value);
     size += value.byteLength;
   }
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
-  return { text: truncated ? `${text}\n[response truncated at ${cap} bytes]` : text, truncated };
+  return { text: new TextDecoder().decode(Buffer.concat(chunks)), truncated };
 }
 
 // fetch's own message is "fetch failed"; the cause says what happened (ECONNREFUSED ...).
