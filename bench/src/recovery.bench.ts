@@ -168,7 +168,7 @@ try {
   // tool intent is written (the fault hook logs the time), and a session that
   // never ends calls a tool every turn: each crash hands the session to the other
   // live replica, and a fresh replica replaces the dead one.
-  const armed = () => startReplica({ REINS_FAULT_CRASH_AFTER: "agent.tool_use_started:1" });
+  const armed = () => startReplica({ REINS_FAULT_INJECTION: "1", REINS_FAULT_CRASH_AFTER: "agent.tool_use_started:1" });
   let live = [await armed(), await armed()];
   const arrivals = new Map<bigint, number>();
   const watching = new AbortController();

@@ -80,7 +80,11 @@ function executions(executor: Daemon): Map<string, number> {
 
 async function crashAt(stack: HarnessStack, seq: number) {
   // Direct mode: the doomed process runs only what it records, so no healthy replica races it.
-  const doomed = await stack.startHarness({ REINS_WAKE_MODE: "direct", REINS_FAULT_CRASH_AFTER: `seq:${seq}` });
+  const doomed = await stack.startHarness({
+    REINS_WAKE_MODE: "direct",
+    REINS_FAULT_INJECTION: "1",
+    REINS_FAULT_CRASH_AFTER: `seq:${seq}`,
+  });
   const client = createClient(HarnessService, createGrpcTransport({ baseUrl: doomed.url }));
   const { sessionId } = await client.startSession({ config, message: "go" });
   await doomed.exited;

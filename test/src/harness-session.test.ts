@@ -89,7 +89,7 @@ describe("a session through the whole stack", { timeout: 120_000 }, () => {
         const { sessionId } = await stack.client().startSession({ config, message: "go" });
         return { sessionId, events: await stack.settled(sessionId) };
       })();
-      const doomed = await stack.startHarness({ REINS_FAULT_CRASH_AFTER: point });
+      const doomed = await stack.startHarness({ REINS_FAULT_INJECTION: "1", REINS_FAULT_CRASH_AFTER: point });
       const { sessionId } = await stack.client().startSession({ config, message: "go" });
       await doomed.exited;
       expect(doomed.output.join("\n")).toContain("fault injection: crashing now");

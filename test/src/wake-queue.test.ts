@@ -75,6 +75,7 @@ describe("the wake work queue", { timeout: 120_000 }, () => {
     ]);
     await using stack = await startHarnessStack(script, {
       ...ackWait,
+      REINS_FAULT_INJECTION: "1",
       REINS_FAULT_CRASH_AFTER: "agent.tool_use_started:1",
     });
     const doomed = stack.harness();
@@ -97,6 +98,7 @@ describe("the wake work queue", { timeout: 120_000 }, () => {
     // Blocked for six ack waits right after its intent is written (the keeper thread's guard is 10 s).
     await using stack = await startHarnessStack(script, {
       ...ackWait,
+      REINS_FAULT_INJECTION: "1",
       REINS_FAULT_STALL_AFTER: "agent.tool_use_started:1:6000",
     });
     const lagging = stack.harness();

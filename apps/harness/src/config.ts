@@ -32,9 +32,9 @@ export interface HarnessConfig {
   readonly defaultModel: string;
   /** HTTP tools the harness runs itself, with their secrets (REINS_HOST_TOOLS_CONFIG). */
   readonly hostTools: HostToolSpec[];
-  /** Fault injection for tests: see fault-hook.ts. */
+  /** Fault injection for tests: see fault-hook.ts. Only with REINS_FAULT_INJECTION=1. */
   readonly crashAfter: string | undefined;
-  /** Fault injection for tests: an event-loop stall (see fault-hook.ts). */
+  /** Fault injection for tests: an event-loop stall (see fault-hook.ts). Only with REINS_FAULT_INJECTION=1. */
   readonly stallAfter: string | undefined;
   /** How sessions reach a replica: the shared wake work queue, or this process only. */
   readonly wake: {
@@ -83,8 +83,8 @@ export function loadConfig(env: Env): HarnessConfig {
     },
     defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
     hostTools: loadHostTools(env),
-    crashAfter: env.REINS_FAULT_CRASH_AFTER || undefined,
-    stallAfter: env.REINS_FAULT_STALL_AFTER || undefined,
+    crashAfter: faultSpec(env, "REINS_FAULT_CRASH_AFTER"),
+    stallAfter: faultSpec(env, "REINS_FAULT_STALL_AFTER"),
     wake: {
       mode: wakeMode(env.REINS_WAKE_MODE),
       prefix: env.REINS_STREAM_PREFIX || undefined,
@@ -110,6 +110,24 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new Error(`${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+/**
+ * A fault-injection setting, honoured only when REINS_FAULT_INJECTION=1 says
+ * so too: one stray variable in a production environment must not arm a
+ * replica to kill or stall itself. Set without the switch, it stops the
+ * daemon rather than being ignored, so the mistake is seen.
+ */
+function faultSpec(env: Env, name: string): string | undefined {
+  const spec = env[name] || undefined;
+  const enabled = env.REINS_FAULT_INJECTION;
+  if (enabled !== undefined && enabled !== "" && enabled !== "0" && enabled !== "1") {
+    throw new Error(`REINS_FAULT_INJECTION=${JSON.stringify(enabled)} must be 1 (on) or 0 (off)`);
+  }
+  if (spec !== undefined && enabled !== "1") {
+    throw new Error(`${name} is set but fault injection is off: it needs REINS_FAULT_INJECTION=1 too (tests only)`);
+  }
+  return spec;
 }
 
 function wakeMode(raw: string | undefined): "queue" | "direct" {

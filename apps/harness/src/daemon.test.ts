@@ -71,7 +71,10 @@ describe("the harness daemon", () => {
   });
 
   it("crashes at the fault-injection point, and a new process resumes the session from the log", async () => {
-    await using stack = await startHarnessStack({ REINS_FAULT_CRASH_AFTER: "agent.message:1" });
+    await using stack = await startHarnessStack({
+      REINS_FAULT_INJECTION: "1",
+      REINS_FAULT_CRASH_AFTER: "agent.message:1",
+    });
     const { sessionId } = await stack.harnessClient.startSession({ config: { model: "claude-test" }, message: "hi" });
     await stack.harness.exited;
     const before = (await stack.sessions.getEvents({ sessionId })).events;
@@ -94,10 +97,35 @@ describe("the harness daemon", () => {
     expect(stack.fake.requests).toHaveLength(1);
   });
 
+  it("refuses to start with a fault-injection setting unless fault injection is switched on", async () => {
+    const start = startDaemon({
+      app: "harness",
+      env: { REINS_HARNESS_LISTEN: "127.0.0.1:0", REINS_FAULT_CRASH_AFTER: "agent.message:1" },
+      timeoutMs: 10_000,
+    });
+    await expect(start).rejects.toThrow(
+      /invalid configuration: REINS_FAULT_CRASH_AFTER is set but fault injection is off: it needs REINS_FAULT_INJECTION=1/,
+    );
+    const stall = startDaemon({
+      app: "harness",
+      env: {
+        REINS_HARNESS_LISTEN: "127.0.0.1:0",
+        REINS_FAULT_INJECTION: "0",
+        REINS_FAULT_STALL_AFTER: "agent.message:1:10",
+      },
+      timeoutMs: 10_000,
+    });
+    await expect(stall).rejects.toThrow(/REINS_FAULT_STALL_AFTER is set but fault injection is off/);
+  });
+
   it("refuses to start on a malformed setting, naming it", async () => {
     const start = startDaemon({
       app: "harness",
-      env: { REINS_HARNESS_LISTEN: "127.0.0.1:0", REINS_FAULT_CRASH_AFTER: "agent.mesage:1" },
+      env: {
+        REINS_HARNESS_LISTEN: "127.0.0.1:0",
+        REINS_FAULT_INJECTION: "1",
+        REINS_FAULT_CRASH_AFTER: "agent.mesage:1",
+      },
       timeoutMs: 10_000,
     });
     await expect(start).rejects.toThrow(/invalid configuration: REINS_FAULT_CRASH_AFTER=.*agent.mesage:1.* must be/);
