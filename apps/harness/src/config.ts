@@ -23,6 +23,11 @@ export interface HarnessConfig {
   readonly executorAllowedUrls: string[];
   /** NATS servers; REINS_NATS_URL may list several, comma-separated (a cluster). */
   readonly natsServers: string[];
+  /**
+   * The deployment's name prefix on NATS (REINS_STREAM_PREFIX, as the session
+   * service's): the wake stream and the live-text subjects; undefined: "REINS".
+   */
+  readonly streamPrefix: string | undefined;
   readonly anthropic: {
     readonly apiKey: string | undefined;
     readonly baseURL: string | undefined;
@@ -75,6 +80,7 @@ export function loadConfig(env: Env): HarnessConfig {
       .split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),
+    streamPrefix: streamPrefix(env),
     anthropic: {
       apiKey: env.ANTHROPIC_API_KEY || undefined,
       baseURL: env.ANTHROPIC_BASE_URL ? url(env, "ANTHROPIC_BASE_URL", "") : undefined,
@@ -87,7 +93,7 @@ export function loadConfig(env: Env): HarnessConfig {
     stallAfter: faultSpec(env, "REINS_FAULT_STALL_AFTER"),
     wake: {
       mode: wakeMode(env.REINS_WAKE_MODE),
-      prefix: env.REINS_STREAM_PREFIX || undefined,
+      prefix: streamPrefix(env),
       ackWaitMs: integer(env, "REINS_WAKE_ACK_WAIT_MS", 30_000, 200, 3_600_000),
       concurrency: integer(env, "REINS_WAKE_CONCURRENCY", 64, 1, 10_000),
       replicas: integer(env, "REINS_STREAM_REPLICAS", 1, 1, 5),
@@ -110,6 +116,17 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new Error(`${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+// The session service's rule: the prefix goes into stream names and subjects, where `.`, `*` or `>` would break them.
+function streamPrefix(env: Env): string | undefined {
+  const prefix = env.REINS_STREAM_PREFIX || undefined;
+  if (prefix !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) {
+    throw new Error(
+      `REINS_STREAM_PREFIX=${JSON.stringify(prefix)} is invalid: use 1-32 characters from A-Z a-z 0-9 _ -`,
+    );
+  }
+  return prefix;
 }
 
 /**

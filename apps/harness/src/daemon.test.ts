@@ -1,7 +1,9 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { eventNameOf, HarnessService, RunState, SessionService } from "@reins/proto";
+import { eventNameOf, HarnessService, RunState, SessionService, TextDeltaSchema } from "@reins/proto";
 import { scriptTurns, startDaemon, startFakeAnthropic, startNatsServer } from "@reins/testkit";
+import { connect } from "nats";
 import { describe, expect, it } from "vitest";
 
 // The built daemon (apps/harness/dist) against the built session daemon, real
@@ -68,6 +70,27 @@ describe("the harness daemon", () => {
     expect(stack.fake.requests[0]?.headers.authorization ?? stack.fake.requests[0]?.headers["x-api-key"]).toContain(
       "test-key",
     );
+  });
+
+  it("publishes live text under REINS_STREAM_PREFIX, where `reins watch` of that deployment listens", async () => {
+    await using stack = await startHarnessStack({ REINS_STREAM_PREFIX: "ACME" });
+    const nc = await connect({ servers: stack.nats.url });
+    try {
+      const heard: string[] = [];
+      nc.subscribe("*.deltas.>", {
+        callback: (_, msg) => heard.push(`${msg.subject.split(".")[0]}: ${fromBinary(TextDeltaSchema, msg.data).text}`),
+      });
+      await nc.flush();
+      for await (const _ of stack.harnessClient.runSession({ config: { model: "claude-test" }, message: "hi" })) {
+        // The run's own stream; the deltas are checked on NATS.
+      }
+      await expect
+        .poll(() => heard.map((line) => line.replace(/^acme: /, "")).join(""))
+        .toBe("Hello from the fake model.");
+      expect(heard.every((line) => line.startsWith("acme: "))).toBe(true);
+    } finally {
+      await nc.close();
+    }
   });
 
   it("crashes at the fault-injection point, and a new process resumes the session from the log", async () => {

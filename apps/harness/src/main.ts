@@ -80,7 +80,7 @@ try {
         });
   if (config.hostTools.length > 0) log.info({ hostTools: config.hostTools.map((t) => t.name) }, "host tools");
   const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
-  const deltas = createNatsDeltaBus(nc);
+  const deltas = createNatsDeltaBus(nc, { prefix: config.streamPrefix });
   // In queue mode a worker thread keeps the wakes' in-progress acks going while the event loop lags.
   const keeper =
     config.wake.mode === "queue"

@@ -2,9 +2,19 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type TextDelta, TextDeltaSchema } from "@reins/proto";
 import type { NatsConnection } from "nats";
 
-/** Core NATS subject of a session's live text: fire-and-forget, never stored. */
-export function deltaSubject(sessionId: string): string {
-  return `reins.deltas.${sessionId}`;
+/**
+ * Core NATS subject of a session's live text: fire-and-forget, never stored.
+ * `<prefix>.deltas.<session_id>`, the prefix lower-cased like the events and
+ * wake subjects' (REINS_STREAM_PREFIX), so two deployments sharing one NATS
+ * do not see each other's text.
+ */
+export function deltaSubject(sessionId: string, prefix = "REINS"): string {
+  return `${prefix.toLowerCase()}.deltas.${sessionId}`;
+}
+
+export interface NatsDeltaBusOptions {
+  /** The deployment's stream prefix (REINS_STREAM_PREFIX). Default "REINS". */
+  readonly prefix?: string;
 }
 
 /**
@@ -17,14 +27,15 @@ export interface DeltaBus {
   subscribe(sessionId: string, onDelta: (delta: TextDelta) => void): Promise<() => void>;
 }
 
-export function createNatsDeltaBus(nc: NatsConnection): DeltaBus {
+export function createNatsDeltaBus(nc: NatsConnection, options: NatsDeltaBusOptions = {}): DeltaBus {
+  const subject = (sessionId: string) => deltaSubject(sessionId, options.prefix);
   return {
     publish(delta) {
       if (nc.isClosed()) return;
-      nc.publish(deltaSubject(delta.sessionId), toBinary(TextDeltaSchema, create(TextDeltaSchema, delta)));
+      nc.publish(subject(delta.sessionId), toBinary(TextDeltaSchema, create(TextDeltaSchema, delta)));
     },
     async subscribe(sessionId, onDelta) {
-      const sub = nc.subscribe(deltaSubject(sessionId), {
+      const sub = nc.subscribe(subject(sessionId), {
         callback: (err, msg) => {
           if (err) return;
           try {

@@ -7,7 +7,7 @@ export { classifyAnthropicError, ModelAttemptError } from "./anthropic-errors.js
 export { toAnthropicParams } from "./anthropic-params.js";
 export type { ConversationBlock, ConversationMessage, ToolSpec } from "./conversation.js";
 export { interruptText, notRun, outcomeUnknown, parseToolInput } from "./conversation.js";
-export type { DeltaBus } from "./delta-bus.js";
+export type { DeltaBus, NatsDeltaBusOptions } from "./delta-bus.js";
 export { createLocalDeltaBus, createNatsDeltaBus, deltaSubject } from "./delta-bus.js";
 export { toConnectError } from "./errors.js";
 export type { ExecutorPool, ExecutorPoolOptions, ListToolsOptions, ToolCall, ToolOutcome } from "./executor-pool.js";

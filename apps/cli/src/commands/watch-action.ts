@@ -43,7 +43,9 @@ export async function watchSession(
       const stop = () => inner.abort();
       signal.addEventListener("abort", stop, { once: true });
       const closeDeltas = natsUrl
-        ? await subscribeDeltas(natsUrl, sessionId, (value) => queue.push({ case: "delta", value }))
+        ? await subscribeDeltas(natsUrl, sessionId, (value) => queue.push({ case: "delta", value }), {
+            prefix: options.streamPrefix,
+          })
         : undefined;
       const pump = (async () => {
         try {

@@ -5,6 +5,7 @@ import { parseCount, parseSessionId } from "../options.js";
 export interface WatchOptions {
   follow?: boolean;
   natsUrl?: string;
+  streamPrefix?: string;
   outputLines: number;
   json?: boolean;
 }
@@ -17,6 +18,12 @@ export function registerWatch(program: Command, ctx: CliContext): void {
     .option("-f, --follow", "keep watching after the run ends (later runs too) until Ctrl-C")
     .addOption(
       new Option("--nats-url <url>", "NATS server for live text (default: the local stack's)").env("REINS_NATS_URL"),
+    )
+    .addOption(
+      new Option(
+        "--stream-prefix <prefix>",
+        "the deployment's name prefix on NATS, as the harness's (default REINS)",
+      ).env("REINS_STREAM_PREFIX"),
     )
     .option("--output-lines <n>", "lines of tool output to show per call", parseCount, 12)
     .option("--json", "print NDJSON (events and text deltas, then the session)")

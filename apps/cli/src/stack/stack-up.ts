@@ -198,6 +198,8 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
             // With the scripted model, a key in the caller's environment stays there.
             [
               "REINS_HARNESS_",
+              // The same stream prefix as the session service's: wake stream and live text.
+              "REINS_STREAM_",
               "REINS_MODEL_",
               "REINS_DEFAULT_MODEL",
               "REINS_SESSION_TOKEN",
