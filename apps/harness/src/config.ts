@@ -1,6 +1,13 @@
 import type { HostToolSpec } from "@reins/harness-core";
 import type { ClientTlsOptions, TlsOptions, TokenGrant } from "@reins/service-kit";
-import { loadClientTls, loadSecret, loadServerTls, loadTokenGrants, parseListenAddress } from "@reins/service-kit";
+import {
+  loadClientTls,
+  loadSecret,
+  loadServerTls,
+  loadTokenGrants,
+  parseListenAddress,
+  redactUrl,
+} from "@reins/service-kit";
 import { loadHostTools } from "./host-tools-config.js";
 
 /** Everything the daemon reads from its environment, validated once at startup. */
@@ -104,7 +111,9 @@ export function loadConfig(env: Env): HarnessConfig {
 function url(env: Env, name: string, fallback: string): string {
   const value = env[name] || fallback;
   if (!URL.canParse(value))
-    throw new Error(`${name}=${JSON.stringify(value)} is not a URL (e.g. ${fallback || "http://127.0.0.1:8080"})`);
+    throw new Error(
+      `${name}=${JSON.stringify(redactUrl(value))} is not a URL (e.g. ${fallback || "http://127.0.0.1:8080"})`,
+    );
   return value.replace(/\/+$/, "");
 }
 

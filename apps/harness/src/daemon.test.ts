@@ -141,6 +141,25 @@ describe("the harness daemon", () => {
     await expect(stall).rejects.toThrow(/REINS_FAULT_STALL_AFTER is set but fault injection is off/);
   });
 
+  it("shows no credential of REINS_NATS_URL when it cannot reach NATS", async () => {
+    const secret = "nats-pw-7e57ab1e";
+    const start = startDaemon({
+      app: "harness",
+      // Nothing listens on port 1: the connection is refused at once.
+      env: { REINS_HARNESS_LISTEN: "127.0.0.1:0", REINS_NATS_URL: `nats://reins:${secret}@127.0.0.1:1` },
+      timeoutMs: 10_000,
+    });
+    const err = await start.then(
+      async (daemon) => {
+        await daemon.kill("SIGTERM");
+        return new Error("the harness started");
+      },
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toContain("cannot reach NATS at nats://[redacted]@127.0.0.1:1");
+    expect(err.message).not.toContain(secret);
+  });
+
   it("refuses to start on a malformed setting, naming it", async () => {
     const start = startDaemon({
       app: "harness",

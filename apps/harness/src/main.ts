@@ -24,6 +24,8 @@ import {
   createLogger,
   createTokenVerifier,
   onShutdownSignal,
+  redactUrl,
+  redactUrls,
   startServer,
 } from "@reins/service-kit";
 import { connect } from "nats";
@@ -45,7 +47,7 @@ try {
 
   const nc = await connect({ servers: config.natsServers, name: "reins-harness", maxReconnectAttempts: -1 }).catch(
     (err: unknown) => {
-      throw new Error(`cannot reach NATS at ${config.natsServers.join(",")}: ${(err as Error).message}`);
+      throw new Error(`cannot reach NATS at ${redactUrls(config.natsServers)}: ${(err as Error).message}`);
     },
   );
   // Appends are on the critical path of every turn: they share one long-lived
@@ -141,8 +143,8 @@ try {
     ...(config.tls ? { tls: config.tls } : {}),
   });
   announceListening(log, server.url, {
-    session: config.sessionUrl,
-    executor: config.executorUrl,
+    session: redactUrl(config.sessionUrl),
+    executor: redactUrl(config.executorUrl),
     auth: config.tokens !== undefined,
     tls: config.tls === undefined ? false : config.tls.requireClientCert ? "mtls" : true,
   });

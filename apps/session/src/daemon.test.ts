@@ -84,6 +84,32 @@ describe("session daemon", () => {
     expect((await c.getSession({ sessionId: "daemon-0" })).session?.lastSeq).toBe(2n);
   }, 60_000);
 
+  it("keeps credentials in REINS_NATS_URL out of its log and out of the errors clients get", async () => {
+    await using nats = await startNatsServer();
+    const secret = "nats-pw-6c0ffee";
+    // nats-server here takes anyone; the point is what the daemon shows of the URLs it was given.
+    const withPassword = nats.url.replace("nats://", `nats://reins:${secret}@`);
+    const withToken = nats.url.replace("nats://", `${secret}-token@`);
+    await using daemon = await startDaemon({
+      app: "session",
+      env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: `${withPassword},${withToken}` },
+    });
+    const c = createClient(SessionService, createGrpcTransport({ baseUrl: daemon.url }));
+    await c.createSession({ sessionId: "creds", config: { model: "m" } });
+    await nats.kill("SIGKILL");
+    await waitForHealth(daemon.url, Status.NOT_SERVING);
+    const err = await c.getSession({ sessionId: "creds" }).then(
+      () => new ConnectError("getSession succeeded without NATS"),
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err).toMatchObject({ code: Code.Unavailable });
+    const port = new URL(nats.url).port;
+    expect(err.rawMessage).toContain(`NATS at nats://[redacted]@127.0.0.1:${port},[redacted]@127.0.0.1:${port}`);
+    const output = daemon.output.join("\n");
+    expect(output).toContain(`"nats":"nats://[redacted]@127.0.0.1:${port},[redacted]@127.0.0.1:${port}"`);
+    expect(`${output}\n${err.rawMessage}`).not.toContain(secret);
+  }, 60_000);
+
   it("frees the stream's consumer when a gRPC client goes away", async () => {
     await using nats = await startNatsServer();
     await using daemon = await startDaemon({

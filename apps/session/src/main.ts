@@ -6,6 +6,7 @@ import {
   createLogger,
   createTokenVerifier,
   onShutdownSignal,
+  redactUrls,
   ServingStatus,
   startServer,
 } from "@reins/service-kit";
@@ -24,7 +25,7 @@ try {
 
 // NATS first: the daemon only announces itself once it can serve. nats.js waits
 // for a server that is not up yet, so a stack may start in any order.
-log.info({ nats: config.store.servers }, "connecting to NATS");
+log.info({ nats: redactUrls(config.store.servers ?? "") }, "connecting to NATS");
 const store = await createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg));
 log.info({ stream: store.names.stream, bucket: store.names.bucket }, "session store ready");
 

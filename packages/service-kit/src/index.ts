@@ -9,6 +9,7 @@ export type { Health } from "./health.js";
 export { createHealth, ServingStatus } from "./health.js";
 export type { Logger } from "./logger.js";
 export { announceListening, createLogger, parseListenAddress } from "./logger.js";
+export { redactUrl, redactUrls } from "./redact-url.js";
 export { registerReflection } from "./reflection.js";
 export type { ReinsServer, ServerOptions, ServiceBinding } from "./server.js";
 export { bindService, startServer } from "./server.js";

@@ -1,3 +1,4 @@
+import { redactUrls } from "@reins/service-kit";
 import {
   connect,
   DiscardPolicy,
@@ -120,7 +121,7 @@ export async function openConnection(options: ResolvedOptions, log: (msg: string
     assertReady() {
       if (closed) throw new StoreUnavailableError("the session store is shut down");
       if (!connected)
-        throw new StoreUnavailableError(`NATS at ${options.servers.join(",")} is unreachable; reconnecting`);
+        throw new StoreUnavailableError(`NATS at ${redactUrls(options.servers)} is unreachable; reconnecting`);
       if (!ensured) throw new StoreUnavailableError("reconnected to NATS; the events stream is being re-checked");
     },
     async ping() {
