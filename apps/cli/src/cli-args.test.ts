@@ -74,7 +74,7 @@ describe("reins arguments and exit codes", () => {
     [["events", "s1", "--type", "agent.nope", "--session-url", "127.0.0.1:1"], /unknown event type "agent.nope"/],
     [["sessions", "--limit", "x"], /expected a whole number/],
     [["sessions", "--limit", "0"], /must be at least 1/],
-    [["sessions", "--state", "sleeping"], /expected running, idle or terminated/],
+    [["sessions", "--state", "sleeping"], /expected running, rescheduling, idle or terminated/],
     [["run"], /missing required argument .task./],
     [["send", "s1"], /missing required argument .message./],
     [["delete", "ok", "bad.id"], /session ids are 1-64 characters/],

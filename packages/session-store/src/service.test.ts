@@ -174,7 +174,7 @@ describe("SessionService over a router transport", () => {
               create(EventSchema, { id: "s42", payload: { case: "sessionStatus", value: { state: 42 as RunState } } }),
             ],
           }),
-        'events[0] (id "s42"): session_status.state 42 is not a run state (1-3)',
+        'events[0] (id "s42"): session_status.state 42 is not a run state (1-4)',
       ],
       [
         () =>
@@ -210,7 +210,7 @@ describe("SessionService over a router transport", () => {
         "types[0] = 0 is not an event type",
       ],
       [() => c.listSessions({ pageSize: 5000 }), "page_size 5000 is over the maximum of 1000"],
-      [() => c.listSessions({ state: 42 as RunState }), "state 42 is not a run state (0 = all, 1-3)"],
+      [() => c.listSessions({ state: 42 as RunState }), "state 42 is not a run state (0 = all, 1-4)"],
       [() => c.listSessions({ pageToken: "garbage" }), 'page_token "garbage" is invalid: pass a next_page_token'],
     ];
     for (const [call, message] of cases) {

@@ -73,6 +73,7 @@ export function checkAppendBatch(events: readonly Event[], field = "events"): vo
 }
 
 const runStates = new Set(RunStateSchema.values.map((v) => v.number));
+const runStateRange = `1-${Math.max(...runStates)}`;
 const stopReasons = new Set(StopReasonSchema.values.map((v) => v.number));
 
 // The log is read back by harnesses that trust it: values a reader cannot
@@ -84,7 +85,7 @@ function checkPayload(event: Event, where: string): void {
     case "sessionStatus": {
       const { state, stopReason } = payload.value;
       if (state === RunState.UNSPECIFIED || !runStates.has(state)) {
-        throw new InvalidRequestError(`${where}: session_status.state ${state} is not a run state (1-3)`);
+        throw new InvalidRequestError(`${where}: session_status.state ${state} is not a run state (${runStateRange})`);
       }
       if (!stopReasons.has(stopReason)) {
         throw new InvalidRequestError(`${where}: session_status.stop_reason ${stopReason} is not a stop reason`);
@@ -151,7 +152,7 @@ export function checkExpectedLastSeq(value: bigint | number): number {
 
 /** A run-state filter: UNSPECIFIED (all) or a defined state. */
 export function checkStateFilter(state: number): void {
-  if (!runStates.has(state)) throw new InvalidRequestError(`state ${state} is not a run state (0 = all, 1-3)`);
+  if (!runStates.has(state)) throw new InvalidRequestError(`state ${state} is not a run state (0 = all, ${runStateRange})`);
 }
 
 /** Resolves a page limit: 0 means the maximum. */

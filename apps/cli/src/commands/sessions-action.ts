@@ -9,6 +9,7 @@ import type { RunStateName, SessionsOptions } from "./sessions.js";
 
 const states: Record<RunStateName, RunState> = {
   running: RunState.RUNNING,
+  rescheduling: RunState.RESCHEDULING,
   idle: RunState.IDLE,
   terminated: RunState.TERMINATED,
 };

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { CliContext } from "../context.js";
 import { parsePositive } from "../options.js";
 
-export const runStateNames = ["running", "idle", "terminated"] as const;
+export const runStateNames = ["running", "rescheduling", "idle", "terminated"] as const;
 export type RunStateName = (typeof runStateNames)[number];
 
 export interface SessionsOptions {
@@ -14,7 +14,7 @@ export interface SessionsOptions {
 function parseStateOption(value: string): RunStateName {
   const name = value.trim().toLowerCase();
   if (!(runStateNames as readonly string[]).includes(name)) {
-    throw new InvalidArgumentError("expected running, idle or terminated");
+    throw new InvalidArgumentError("expected running, rescheduling, idle or terminated");
   }
   return name as RunStateName;
 }
@@ -23,7 +23,7 @@ export function registerSessions(program: Command, ctx: CliContext): void {
   program
     .command("sessions")
     .description("list sessions, newest first")
-    .option("--state <state>", "only sessions in this state: running, idle or terminated", parseStateOption)
+    .option("--state <state>", "only sessions in this state: running, rescheduling, idle or terminated", parseStateOption)
     .option("-n, --limit <n>", "show at most this many", parsePositive, 20)
     .option("--json", "print NDJSON, one session per line")
     .addHelpText(

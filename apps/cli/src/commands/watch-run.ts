@@ -116,9 +116,12 @@ export async function watchRun(ctx: CliContext, options: WatchOptions): Promise<
 /** 0 when the agent finished its turn, 130 when interrupted, 1 for errors and limits. */
 export function exitCodeFor(state: RunState, reason: StopReason, interrupted: boolean): number {
   if (reason === StopReason.INTERRUPTED || interrupted) return ExitCode.interrupted;
-  if (state === RunState.UNSPECIFIED || state === RunState.RUNNING) return ExitCode.failure;
+  if (state === RunState.UNSPECIFIED || state === RunState.RUNNING || state === RunState.RESCHEDULING) {
+    return ExitCode.failure;
+  }
   switch (reason) {
     case StopReason.ERROR:
+    case StopReason.RETRIES_EXHAUSTED:
     case StopReason.MAX_TURNS:
     case StopReason.BUDGET_REACHED:
     case StopReason.REFUSAL:

@@ -142,8 +142,15 @@ function toolResult(v: AgentToolResult, options: RenderOptions): Described {
 export function statusSummary(v: SessionStatus, c: Colors): string {
   const state = runStateName(v.state);
   const stop = stopReasonName(v.stopReason);
-  const bad = v.stopReason === StopReason.ERROR || v.state === RunState.TERMINATED;
-  const colored = bad ? c.red(state) : v.state === RunState.RUNNING ? c.cyan(state) : c.green(state);
+  const bad =
+    v.stopReason === StopReason.ERROR || v.stopReason === StopReason.RETRIES_EXHAUSTED || v.state === RunState.TERMINATED;
+  const colored = bad
+    ? c.red(state)
+    : v.state === RunState.RUNNING
+      ? c.cyan(state)
+      : v.state === RunState.RESCHEDULING
+        ? c.yellow(state)
+        : c.green(state);
   const parts = [colored];
   if (stop) parts.push(v.stopReason === StopReason.INTERRUPTED ? c.yellow(stop) : stop);
   if (v.detail) parts.push(c.dim(oneLine(v.detail, 120)));
