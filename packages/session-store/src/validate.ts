@@ -152,7 +152,8 @@ export function checkExpectedLastSeq(value: bigint | number): number {
 
 /** A run-state filter: UNSPECIFIED (all) or a defined state. */
 export function checkStateFilter(state: number): void {
-  if (!runStates.has(state)) throw new InvalidRequestError(`state ${state} is not a run state (0 = all, ${runStateRange})`);
+  if (!runStates.has(state))
+    throw new InvalidRequestError(`state ${state} is not a run state (0 = all, ${runStateRange})`);
 }
 
 /** Resolves a page limit: 0 means the maximum. */

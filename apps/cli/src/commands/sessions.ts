@@ -23,7 +23,11 @@ export function registerSessions(program: Command, ctx: CliContext): void {
   program
     .command("sessions")
     .description("list sessions, newest first")
-    .option("--state <state>", "only sessions in this state: running, rescheduling, idle or terminated", parseStateOption)
+    .option(
+      "--state <state>",
+      "only sessions in this state: running, rescheduling, idle or terminated",
+      parseStateOption,
+    )
     .option("-n, --limit <n>", "show at most this many", parsePositive, 20)
     .option("--json", "print NDJSON, one session per line")
     .addHelpText(

@@ -143,7 +143,9 @@ export function statusSummary(v: SessionStatus, c: Colors): string {
   const state = runStateName(v.state);
   const stop = stopReasonName(v.stopReason);
   const bad =
-    v.stopReason === StopReason.ERROR || v.stopReason === StopReason.RETRIES_EXHAUSTED || v.state === RunState.TERMINATED;
+    v.stopReason === StopReason.ERROR ||
+    v.stopReason === StopReason.RETRIES_EXHAUSTED ||
+    v.state === RunState.TERMINATED;
   const colored = bad
     ? c.red(state)
     : v.state === RunState.RUNNING
