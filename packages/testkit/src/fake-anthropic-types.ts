@@ -43,7 +43,19 @@ export type FakeFault =
   /** 500 api_error. */
   | { readonly fault: "server_error" }
   /** A 200 stream whose socket is destroyed after `afterEvents` SSE events (default 3). */
-  | { readonly fault: "drop"; readonly afterEvents?: number };
+  | { readonly fault: "drop"; readonly afterEvents?: number }
+  /**
+   * Any error answer the API gives: e.g. 400 "prompt is too long", 401 with a
+   * bad key, 404 for an unknown model, 529. The error type defaults to the
+   * API's for the status; `shouldRetry` sends `x-should-retry` (omitted: none).
+   */
+  | {
+      readonly fault: "status";
+      readonly status: number;
+      readonly type?: string;
+      readonly message?: string;
+      readonly shouldRetry?: boolean;
+    };
 
 export type FakeReply = FakeTurn | FakeFault;
 

@@ -204,6 +204,31 @@ describe("fake Anthropic Messages API", () => {
     ]);
   });
 
+  it("answers any scripted status with the API's error type for it, or the one given", async () => {
+    await using fake = await startFakeAnthropic({
+      script: () => ({ fault: "status", status: 400, message: "prompt is too long: 210000 tokens > 200000 maximum" }),
+    });
+    fake.failNext({ fault: "status", status: 401 });
+    fake.failNext({ fault: "status", status: 404, type: "not_found_error", message: "model: claude-nope" });
+    const params = { model: "m", max_tokens: 9, messages: [{ role: "user" as const, content: "hi" }] };
+    const anthropic = client(fake.url);
+    const call = () =>
+      anthropic.messages
+        .stream(params)
+        .finalMessage()
+        .catch((e: unknown) => e);
+    expect(await call()).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(await call()).toMatchObject({
+      status: 404,
+      type: "not_found_error",
+      error: { error: { message: "model: claude-nope" } },
+    });
+    const tooLong = await call();
+    expect(tooLong).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((tooLong as Error).message).toContain("prompt is too long");
+    expect(fake.requests.map((r) => r.status)).toEqual([401, 404, 400]);
+  });
+
   it("drops the connection mid-stream so the SDK fails instead of returning a partial message", async () => {
     await using fake = await startFakeAnthropic({ script: scriptTurns([]) });
     fake.failNext({ fault: "drop", afterEvents: 4 });

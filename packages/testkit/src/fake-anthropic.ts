@@ -58,6 +58,18 @@ const errorTypes = {
   server_error: { status: 500, type: "api_error", message: "Internal server error" },
 } as const;
 
+// The Messages API's error type for each status it answers with.
+const typeOfStatus: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  529: "overloaded_error",
+};
+
 export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise<FakeAnthropic> {
   let script = options.script;
   const requests: CapturedRequest[] = [];
@@ -117,6 +129,13 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     }
     const queued = faults.shift();
     const reply = queued ?? (await script(captured));
+    if (isFault(reply) && reply.fault === "status") {
+      answer(reply.status, `status ${reply.status}`);
+      if (reply.shouldRetry !== undefined) res.setHeader("x-should-retry", String(reply.shouldRetry));
+      const type =
+        reply.type ?? typeOfStatus[reply.status] ?? (reply.status >= 500 ? "api_error" : "invalid_request_error");
+      return sendError(res, reply.status, type, reply.message ?? `scripted ${reply.status} ${type}`);
+    }
     if (isFault(reply)) {
       answer(reply.fault === "drop" ? 200 : errorTypes[reply.fault].status, reply.fault);
       if (reply.fault === "drop") return streamTurn(res, body, { content: [] }, reply.afterEvents ?? 3);
