@@ -1,7 +1,8 @@
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
 import {
   AgentConfigSchema,
   type Event,
@@ -16,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import { createAnthropicAdapter } from "./anthropic-adapter.js";
 import { outcomeUnknown } from "./conversation.js";
 import { createExecutorPool } from "./executor-pool.js";
+import { createReschedulePolicy } from "./reschedule.js";
 import { FencedError, type SessionClient } from "./session-log.js";
 import { createSessionRunner } from "./session-runner.js";
 import { logProblems, names, toolPairingProblems, transcript } from "./testing/assertions.js";
@@ -53,6 +55,18 @@ const slowFirst = (delayMs: number) => async (req: { inputJson: string }, signal
   if (command === "echo one") await sleep(delayMs, undefined, { signal });
   return { output: `ran ${command}` };
 };
+
+/** Resolves once the session's log has a status of that state. */
+async function untilStatus(env: LoopEnv, sessionId: string, state: RunState): Promise<void> {
+  const leave = new AbortController();
+  try {
+    for await (const { event } of env.sessions.streamEvents({ sessionId }, { signal: leave.signal })) {
+      if (event?.payload.case === "sessionStatus" && event.payload.value.state === state) return;
+    }
+  } finally {
+    leave.abort();
+  }
+}
 
 function statusOf(events: readonly Event[]) {
   const last = events.at(-1);
@@ -349,20 +363,104 @@ describe("the agent loop", () => {
     }
   });
 
-  it("goes idle with a retryable error when the model stays unavailable, and Wake continues", async () => {
-    await using env = await startLoopEnv(scriptTurns([{ content: [{ type: "text", text: "back" }] }]));
-    env.fake.failNext({ fault: "overloaded" }, 4);
-    await env.harness.startSession({ sessionId: "flaky", config: config(), message: "go" });
-    const events = await env.settled("flaky");
-    expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.ERROR]);
-    const error = events.find((e) => e.payload.case === "sessionError");
-    expect(error?.payload.value).toMatchObject({ kind: "overloaded", retryable: true });
-    const span = events.find((e) => e.payload.case === "spanModelRequest");
-    expect(span?.payload.value).toMatchObject({ attempts: 4 });
-    const { lastSeq } = await env.harness.wake({ sessionId: "flaky" });
-    const after = await env.settled("flaky", lastSeq);
-    expect(statusOf(after)).toEqual([RunState.IDLE, StopReason.END_TURN]);
-    expect(transcript("flaky", after).at(-1)?.content).toEqual([{ type: "text", text: "back" }]);
+  describe("when the model fails", () => {
+    const statuses = (events: readonly Event[]) =>
+      events.flatMap((e) => (e.payload.case === "sessionStatus" ? [e.payload.value] : []));
+
+    it("reschedules a turn the model was unavailable for, and the turn goes on when it is back", async () => {
+      await using env = await startLoopEnv(scriptTurns([{ content: [{ type: "text", text: "back" }] }]));
+      // The adapter's four attempts, all overloaded: the turn is rescheduled once, then answered.
+      env.fake.failNext({ fault: "overloaded" }, 4);
+      await env.harness.startSession({ sessionId: "flaky", config: config(), message: "go" });
+      const events = await env.settled("flaky");
+      expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+      const error = events.find((e) => e.payload.case === "sessionError");
+      expect(error?.payload.value).toMatchObject({ kind: "overloaded", retryable: true });
+      const span = events.find((e) => e.payload.case === "spanModelRequest");
+      expect(span?.payload.value).toMatchObject({ attempts: 4 });
+      expect(statuses(events).map((s) => [s.state, s.retryAttempt])).toEqual([
+        [RunState.RUNNING, 0],
+        [RunState.RESCHEDULING, 1],
+        [RunState.RUNNING, 0],
+        [RunState.IDLE, 0],
+      ]);
+      expect(statuses(events)[1]?.detail).toMatch(/^retrying at .* \(attempt 1 of 3\): model API 529/);
+      expect(transcript("flaky", events).at(-1)?.content).toEqual([{ type: "text", text: "back" }]);
+      expect(env.fake.requests).toHaveLength(5);
+    });
+
+    it("gives up after the policy's attempts with retries_exhausted, and asks nothing more until a Wake", async () => {
+      await using env = await startLoopEnv(() => ({ fault: "overloaded" }));
+      await env.harness.startSession({ sessionId: "down", config: config(), message: "go" });
+      const events = await env.settled("down");
+      expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.RETRIES_EXHAUSTED]);
+      const rescheduled = statuses(events).filter((s) => s.state === RunState.RESCHEDULING);
+      expect(rescheduled.map((s) => s.retryAttempt)).toEqual([1, 2, 3]);
+      const due = rescheduled.map((s) => (s.retryTime ? timestampMs(s.retryTime) : 0));
+      expect(due).toEqual([...due].sort((a, b) => a - b));
+      expect(new Set(due).size).toBe(3);
+      // The first series and three rescheduled ones, of the adapter's four attempts each.
+      expect(env.fake.requests).toHaveLength(16);
+      expect(events.filter((e) => e.payload.case === "sessionError")).toHaveLength(4);
+      // A wake of its own (a redelivery, a re-check) finds nothing to do.
+      expect(await env.runner.runSession("down")).toEqual({ kind: "idle", stopReason: StopReason.RETRIES_EXHAUSTED });
+      expect(await env.events("down")).toEqual(events);
+      expect(env.fake.requests).toHaveLength(16);
+      // A client's Wake starts a new series.
+      env.fake.setScript(scriptTurns([{ content: [{ type: "text", text: "up again" }] }]));
+      const { lastSeq } = await env.harness.wake({ sessionId: "down" });
+      const after = await env.settled("down", lastSeq);
+      expect(statusOf(after)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+      expect(env.fake.requests).toHaveLength(17);
+    });
+
+    it("ends idle on a request the model refuses (401): one request, and none until new input", async () => {
+      await using env = await startLoopEnv(() => ({ fault: "status", status: 401 }));
+      await env.harness.startSession({ sessionId: "refused", config: config(), message: "go" });
+      const events = await env.settled("refused");
+      expect(statusOf(events)).toEqual([RunState.IDLE, StopReason.ERROR]);
+      const error = events.find((e) => e.payload.case === "sessionError");
+      expect(error?.payload.value).toMatchObject({ kind: "unauthorized", retryable: false });
+      expect(error?.payload.case === "sessionError" && error.payload.value.message).toContain("401");
+      expect(env.fake.requests).toHaveLength(1);
+      expect(await env.runner.runSession("refused")).toEqual({ kind: "idle", stopReason: StopReason.ERROR });
+      expect(await env.events("refused")).toEqual(events);
+      expect(env.fake.requests).toHaveLength(1);
+      // A client's Wake is new input: a running status in the log, then one request.
+      const { lastSeq } = await env.harness.wake({ sessionId: "refused" });
+      const woken = await env.settled("refused", lastSeq);
+      expect(names(woken.filter((e) => e.seq > events.length))).toEqual([
+        "session.status",
+        "span.model_request",
+        "session.error",
+        "session.status",
+      ]);
+      expect(env.fake.requests).toHaveLength(2);
+      // So is a message.
+      env.fake.setScript(scriptTurns([{ content: [{ type: "text", text: "ok" }] }]));
+      const { seq } = await env.harness.sendMessage({ sessionId: "refused", message: "with a good key now" });
+      expect(statusOf(await env.settled("refused", seq))).toEqual([RunState.IDLE, StopReason.END_TURN]);
+      expect(env.fake.requests).toHaveLength(3);
+    });
+
+    it("keeps a rescheduled turn current: a message is refused, an Interrupt ends it and its retry", async () => {
+      await using env = await startLoopEnv(() => ({ fault: "server_error" }), {
+        reschedule: createReschedulePolicy({ attempts: 3, firstDelayMs: 600_000 }),
+      });
+      await env.harness.startSession({ sessionId: "waiting", config: config(), message: "go" });
+      await untilStatus(env, "waiting", RunState.RESCHEDULING);
+      await expect(env.harness.sendMessage({ sessionId: "waiting", message: "hello?" })).rejects.toMatchObject({
+        code: Code.FailedPrecondition,
+        rawMessage: "session waiting is running a turn: wait until it is idle, or Interrupt it",
+      });
+      // Woken early, it waits for its time and asks nothing.
+      const requests = env.fake.requests.length;
+      expect(await env.runner.runSession("waiting")).toMatchObject({ kind: "rescheduled" });
+      expect(env.fake.requests).toHaveLength(requests);
+      await env.harness.interrupt({ sessionId: "waiting", reason: "enough" });
+      expect(statusOf(await env.events("waiting"))).toEqual([RunState.IDLE, StopReason.INTERRUPTED]);
+      expect(env.runner.isRunning("waiting")).toBe(false);
+    });
   });
 
   it("records a config no run can use (an executor it may not call) and waits, instead of failing every Wake", async () => {
@@ -384,11 +482,12 @@ describe("the agent loop", () => {
     expect(error?.payload.value).toMatchObject({ kind: "invalid_config", retryable: false });
     expect(error?.payload.case === "sessionError" && error.payload.value.message).toContain('executor "not a url"');
     expect(env.fake.answered()).toHaveLength(0);
-    // Each Wake says so again, and no model request is ever made for it.
+    // Each Wake (its running status the last event it reports) says so again, and
+    // no model request is ever made for it.
     const again = await env.harness.wake({ sessionId: "misconfigured" });
     const after = await env.settled("misconfigured", again.lastSeq);
     expect(statusOf(after)).toEqual([RunState.IDLE, StopReason.ERROR]);
-    expect(names(after.filter((e) => e.seq > again.lastSeq))).toEqual([
+    expect(names(after.filter((e) => e.seq >= again.lastSeq))).toEqual([
       "session.status",
       "session.error",
       "session.status",

@@ -7,6 +7,7 @@ import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "./executo
 import type { SessionFold, ToolCallState } from "./fold.js";
 import { limitReached } from "./limits.js";
 import { ModelAbortedError, type ModelAdapter, type ModelDelta, ModelError } from "./model.js";
+import { recordModelFailure } from "./model-failure.js";
 import {
   agentMessage,
   modelSpan,
@@ -16,6 +17,7 @@ import {
   toolResult,
   toolUseStarted,
 } from "./payloads.js";
+import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";
 import { createResultBatcher } from "./result-batcher.js";
 import {
   type AppendHook,
@@ -54,12 +56,16 @@ export interface AgentLoopDeps {
    * paused between writing an intent and running the call must not run it.
    */
   readonly beforeToolCall?: (sessionId: string, toolUseId: string) => void | Promise<void>;
+  /** When a turn the model stayed unavailable for is tried again. Default: createReschedulePolicy(). */
+  readonly reschedule?: ReschedulePolicy;
 }
 
 /** How a run ended. */
 export type RunOutcome =
   /** Waiting for the user (end of turn, model error, interrupt). */
   | { readonly kind: "idle"; readonly stopReason: StopReason }
+  /** The model was unavailable: the turn is due again at `retryAt` (ms since epoch), by whoever drives the run. */
+  | { readonly kind: "rescheduled"; readonly retryAt: number }
   | { readonly kind: "terminated"; readonly stopReason: StopReason }
   /** Another writer took the session; this run wrote nothing after that. */
   | { readonly kind: "fenced"; readonly error: FencedError }
@@ -68,6 +74,8 @@ export type RunOutcome =
 
 const isConfigError = (err: unknown): err is ConnectError =>
   err instanceof ConnectError && (err.code === Code.PermissionDenied || err.code === Code.InvalidArgument);
+
+const defaultReschedule = createReschedulePolicy();
 
 const byCaller = Symbol("stopped by the caller");
 const byWallTime = Symbol("wall time limit");
@@ -128,6 +136,10 @@ export async function runAgentLoop(
       if (fold.runState === RunState.RUNNING) await log.append(sessionStatus(RunState.IDLE, fold.idleReason()));
       return { kind: "idle", stopReason: fold.idleReason() };
     }
+    // A turn rescheduled for later (a wake delivered early, a Wake) waits: nothing is asked before it is due.
+    if (fold.runState === RunState.RESCHEDULING && fold.retryAt !== undefined && fold.retryAt > Date.now()) {
+      return { kind: "rescheduled", retryAt: fold.retryAt };
+    }
     if (fold.runState !== RunState.RUNNING) await log.append(sessionStatus(RunState.RUNNING));
     wallMs = config.limits?.maxWallTime ? durationMs(config.limits.maxWallTime) : 0;
     if (wallMs > 0) {
@@ -149,7 +161,7 @@ export async function runAgentLoop(
       );
       return { kind: "idle", stopReason: StopReason.ERROR };
     }
-    const turn = createTurn(deps, log, config, tools, run);
+    const turn = createTurn(deps, log, config, tools, run, deps.reschedule ?? defaultReschedule);
 
     for (;;) {
       if (run.signal.aborted) {
@@ -207,6 +219,7 @@ function createTurn(
   config: AgentConfig,
   tools: { specs: ToolSpec[]; idempotent: ReadonlySet<string> },
   run: AbortController,
+  reschedule: ReschedulePolicy,
 ) {
   const { fold } = log;
   const sessionId = fold.sessionId;
@@ -275,13 +288,7 @@ function createTurn(
         await acknowledged;
         if (err instanceof ModelAbortedError) return undefined;
         if (!(err instanceof ModelError) || !mayWrite()) throw err;
-        deps.log?.warn({ sessionId, kind: err.kind, err: err.message }, "model request failed");
-        await log.append(
-          modelSpan(err.stats, err.message),
-          sessionError(err.message, err.kind, err.retryable),
-          sessionStatus(RunState.IDLE, StopReason.ERROR, err.message),
-        );
-        return { kind: "idle", stopReason: StopReason.ERROR };
+        return await recordModelFailure(log, err, reschedule, deps.log);
       }
     },
 

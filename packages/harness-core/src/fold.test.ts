@@ -48,6 +48,9 @@ function logOf() {
       add({ case: "agentToolResult", value: { toolUseId: id, name: "bash", output, isError } }) && w,
     status: (state: RunState, stopReason = StopReason.UNSPECIFIED) =>
       add({ case: "sessionStatus", value: { state, stopReason } }) && w,
+    rescheduled: (retryAtMs: number) =>
+      add({ case: "sessionStatus", value: { state: RunState.RESCHEDULING, retryTime: timestampFromMs(retryAtMs) } }) &&
+      w,
     span: (input: number, output: number) =>
       add({
         case: "spanModelRequest",
@@ -122,6 +125,60 @@ describe("createSessionFold", () => {
     expect(next()).toBe("idle");
     log.status(RunState.TERMINATED, StopReason.MAX_TURNS);
     expect(next()).toBe("terminated");
+  });
+
+  it("waits for new input after a run that failed: a user message or a running status (a client's Wake)", () => {
+    for (const reason of [StopReason.ERROR, StopReason.RETRIES_EXHAUSTED]) {
+      const log = logOf().created().user("hi").status(RunState.RUNNING).status(RunState.IDLE, reason);
+      const fold = () => createSessionFold("s", log.events);
+      // The conversation still ends with the user's message; asking the model again would fail the same way.
+      expect(fold().failed).toBe(true);
+      expect(fold().next()).toBe("idle");
+      expect(fold().idleReason()).toBe(reason);
+      log.status(RunState.RUNNING);
+      expect(fold().failed).toBe(false);
+      expect(fold().next()).toBe("model");
+      log.status(RunState.IDLE, reason).user("try this instead");
+      expect(fold().failed).toBe(false);
+      expect(fold().next()).toBe("model");
+    }
+    // After tool results, too: the failed request was the one that would have answered them.
+    const afterTools = logOf()
+      .created()
+      .user("go")
+      .agent([{ tool: "bash", id: "t1" }])
+      .result("t1", "ok")
+      .status(RunState.IDLE, StopReason.ERROR);
+    expect(createSessionFold("s", afterTools.events).next()).toBe("idle");
+    // Other idle reasons are turns that ended, not failures.
+    const interrupted = logOf().created().user("go").interrupt().status(RunState.IDLE, StopReason.INTERRUPTED);
+    expect(createSessionFold("s", interrupted.events).failed).toBe(false);
+  });
+
+  it("counts the rescheduled attempts of a turn, keeps the run's start, and knows when the turn is due", () => {
+    const log = logOf().created().user("hi").status(RunState.RUNNING).rescheduled(10_000);
+    const fold = () => createSessionFold("s", log.events);
+    expect(fold().runState).toBe(RunState.RESCHEDULING);
+    expect(fold().next()).toBe("model");
+    expect(fold().reschedules).toBe(1);
+    expect(fold().retryAt).toBe(10_000);
+    log.status(RunState.RUNNING).rescheduled(20_000);
+    expect(fold().reschedules).toBe(2);
+    expect(fold().retryAt).toBe(20_000);
+    // The wall time of the run counts from its first running status (seq 3), waits included.
+    log.status(RunState.RUNNING);
+    expect(fold().runStartedAt).toBe(3_000);
+    expect(fold().retryAt).toBeUndefined();
+    // An answer ends the series: a later outage starts a new one.
+    log.agent([{ tool: "bash", id: "t1" }]).result("t1", "ok");
+    expect(fold().reschedules).toBe(0);
+    log.rescheduled(30_000);
+    expect(fold().reschedules).toBe(1);
+    // So does the run's end, and new input.
+    log.status(RunState.IDLE, StopReason.RETRIES_EXHAUSTED);
+    expect(fold().reschedules).toBe(0);
+    log.status(RunState.RUNNING).rescheduled(40_000).user("more");
+    expect(fold().reschedules).toBe(0);
   });
 
   it("answers calls a crash or an interrupt left open, so no tool_use goes unanswered", () => {

@@ -63,6 +63,17 @@ export interface SessionFold {
   readonly turns: number;
   /** Input + output tokens (cached ones included) over all model requests. */
   readonly totalTokens: number;
+  /**
+   * The last run ended on an error no rerun gets past by itself (the model
+   * refused the request, retries ran out, a config no run can use), and no
+   * input came since: next() is "idle" until a user message, or a running
+   * status (a client's Wake asking to try again).
+   */
+  readonly failed: boolean;
+  /** Rescheduled attempts of the current turn so far (`rescheduling` statuses since the last answer or input). */
+  readonly reschedules: number;
+  /** When the rescheduled turn is due (ms since epoch), while the session is rescheduling. */
+  readonly retryAt: number | undefined;
   next(): NextStep;
   /** Why the session is idle when next() is "idle": the last turn's stop reason. */
   idleReason(): StopReason;
@@ -77,6 +88,9 @@ export interface SessionFold {
   conversation(pending?: ReadonlyMap<string, AgentToolResult>): ConversationMessage[];
 }
 
+// Idle reasons that mean the last run failed, rather than finished a turn.
+const failedStops: ReadonlySet<StopReason> = new Set([StopReason.ERROR, StopReason.RETRIES_EXHAUSTED]);
+
 export function createSessionFold(sessionId: string, events: Iterable<Event> = []): SessionFold {
   let config: AgentConfig | undefined;
   let tenant = "";
@@ -87,6 +101,9 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
   let runStartedAt: number | undefined;
   let turns = 0;
   let totalTokens = 0;
+  let failed = false;
+  let reschedules = 0;
+  let retryAt: number | undefined;
   const entries: Entry[] = [];
   const calls = new Map<string, ToolCallState>();
 
@@ -103,12 +120,17 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
           break;
         case "userMessage":
           entries.push({ kind: "user", text: p.value.text });
+          failed = false;
+          reschedules = 0;
           break;
         case "userInterrupt":
           entries.push({ kind: "interrupt", reason: p.value.reason });
+          failed = false;
+          reschedules = 0;
           break;
         case "agentMessage": {
           turns++;
+          reschedules = 0;
           const turnCalls: ToolCallState[] = [];
           for (const block of p.value.content) {
             if (block.block.case !== "toolUse") continue;
@@ -130,12 +152,25 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
           if (call && call.result === undefined) call.result = p.value;
           break;
         }
-        case "sessionStatus":
+        case "sessionStatus": {
+          const before = runState;
           runState = p.value.state;
           stopReason = p.value.stopReason;
-          if (runState === RunState.RUNNING) runStartedAt = event.time ? timestampMs(event.time) : Date.now();
-          else runStartedAt = undefined;
+          failed = runState === RunState.IDLE && failedStops.has(stopReason);
+          retryAt = undefined;
+          if (runState === RunState.RESCHEDULING) {
+            // The run goes on: its wall time keeps counting while it waits.
+            reschedules++;
+            retryAt = p.value.retryTime ? timestampMs(p.value.retryTime) : Date.now();
+          } else if (runState === RunState.RUNNING) {
+            if (before !== RunState.RESCHEDULING || runStartedAt === undefined)
+              runStartedAt = event.time ? timestampMs(event.time) : Date.now();
+          } else {
+            runStartedAt = undefined;
+            reschedules = 0;
+          }
           break;
+        }
         case "spanModelRequest": {
           const u = p.value.usage;
           if (u) {
@@ -174,8 +209,19 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
     get totalTokens() {
       return totalTokens;
     },
+    get failed() {
+      return failed;
+    },
+    get reschedules() {
+      return reschedules;
+    },
+    get retryAt() {
+      return retryAt;
+    },
     next() {
       if (runState === RunState.TERMINATED) return "terminated";
+      // Asking again would fail the same way: only new input moves the session on.
+      if (failed) return "idle";
       const last = entries.at(-1);
       if (last === undefined) return "idle";
       switch (last.kind) {
@@ -190,6 +236,7 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
       }
     },
     idleReason() {
+      if (failed) return stopReason;
       const last = entries.at(-1);
       if (last?.kind === "interrupt") return StopReason.INTERRUPTED;
       if (last?.kind === "agent" && last.message.stopReason !== StopReason.UNSPECIFIED) return last.message.stopReason;

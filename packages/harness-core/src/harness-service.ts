@@ -182,7 +182,10 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       if (fold.runState === RunState.TERMINATED) {
         throw new ConnectError(`session ${req.sessionId} is terminated`, Code.FailedPrecondition);
       }
-      if (runner.isRunning(req.sessionId) || (fold.runState === RunState.RUNNING && fold.next() !== "idle")) {
+      // A rescheduled turn is still the current turn: it has its wake, due later.
+      const busy =
+        fold.runState === RunState.RESCHEDULING || (fold.runState === RunState.RUNNING && fold.next() !== "idle");
+      if (runner.isRunning(req.sessionId) || busy) {
         throw new ConnectError(
           `session ${req.sessionId} is running a turn: wait until it is idle, or Interrupt it`,
           Code.FailedPrecondition,
@@ -200,8 +203,23 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     wake: guarded(async (req, signal, sessions) => {
       validateSessionId(req.sessionId);
       // The log read here (NOT_FOUND for an unknown session) is the one the run starts from.
-      const fold = await loadSession(sessions, req.sessionId, signal);
-      runner.kick(req.sessionId, fold);
+      let fold = await loadSession(sessions, req.sessionId, signal);
+      let known: SessionFold | undefined = fold;
+      if (fold.failed) {
+        // Stopped by an error that no wake of its own gets past: the client's Wake
+        // is the new input that asks for another try, recorded so any replica sees it.
+        const log = createSessionLog({ client: sessions, fold });
+        try {
+          await log.append(sessionStatus(RunState.RUNNING));
+          if (!log.current) known = undefined;
+        } catch (err) {
+          // Another writer moved the session meanwhile: what it wrote decides.
+          if (!(err instanceof FencedError)) throw err;
+          fold = await loadSession(sessions, req.sessionId, signal);
+          known = fold;
+        }
+      }
+      runner.kick(req.sessionId, known);
       return { lastSeq: fold.lastSeq };
     }),
 

@@ -43,6 +43,8 @@ export type {
 export { ModelAbortedError, ModelError } from "./model.js";
 export type { ModelPrice } from "./pricing.js";
 export { costOf, priceOf } from "./pricing.js";
+export type { ReschedulePolicy, ReschedulePolicyOptions } from "./reschedule.js";
+export { createReschedulePolicy } from "./reschedule.js";
 export type { RunStreamOptions } from "./run-stream.js";
 export { streamRun } from "./run-stream.js";
 export type { AppendHook, EventPayload, SessionClient, SessionLog, SessionLogOptions } from "./session-log.js";

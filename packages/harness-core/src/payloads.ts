@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   AgentMessageSchema,
   AgentToolResultSchema,
   AgentToolUseStartedSchema,
   type ContentBlock,
   ContentBlockSchema,
-  type RunState,
+  RunState,
   SessionErrorSchema,
   SessionStatusSchema,
   SpanModelRequestSchema,
@@ -32,6 +32,19 @@ export function userInterrupt(reason: string): EventPayload {
 
 export function sessionStatus(state: RunState, stopReason = StopReason.UNSPECIFIED, detail = ""): EventPayload {
   return { case: "sessionStatus", value: create(SessionStatusSchema, { state, stopReason, detail }) };
+}
+
+/** The turn waits for the model until `retryAt` (ms since epoch), with no harness working on it. */
+export function reschedulingStatus(retryAt: number, attempt: number, detail: string): EventPayload {
+  return {
+    case: "sessionStatus",
+    value: create(SessionStatusSchema, {
+      state: RunState.RESCHEDULING,
+      detail,
+      retryTime: timestampFromMs(retryAt),
+      retryAttempt: attempt,
+    }),
+  };
 }
 
 export function sessionError(message: string, kind: string, retryable: boolean): EventPayload {

@@ -20,11 +20,13 @@ export interface SessionRunner extends AsyncDisposable {
   /**
    * Starts a run in the background; failures are logged, the log stays
    * resumable. `known` is the session as the caller has just written it: a new
-   * run starts from it instead of reading the log.
+   * run starts from it instead of reading the log. A run that ends rescheduled
+   * is started again here when it is due (a work queue calls `runSession` and
+   * schedules the retry itself).
    */
   kick(sessionId: string, known?: SessionFold): void;
   isRunning(sessionId: string): boolean;
-  /** Stops the run here, if any, and resolves once it writes nothing more. */
+  /** Stops the run here, if any (and its rescheduled retry), and resolves once it writes nothing more. */
   stop(sessionId: string): Promise<void>;
   /** Stops every run (shutdown): sessions stay resumable by Wake. */
   close(): Promise<void>;
@@ -42,6 +44,9 @@ export interface SessionRunnerOptions extends AgentLoopDeps {
 
 export function createSessionRunner(options: SessionRunnerOptions): SessionRunner {
   const active = new Map<string, ActiveRun>();
+  // Rescheduled turns waiting here for their time; each timer reads the log again when it fires.
+  const due = new Map<string, NodeJS.Timeout>();
+  let closed = false;
 
   const runSession = (sessionId: string, signal?: AbortSignal, known?: SessionFold): Promise<RunOutcome> => {
     const existing = active.get(sessionId);
@@ -73,21 +78,38 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
     return entry.promise;
   };
 
+  const kick = (sessionId: string, known?: SessionFold) => {
+    clearTimeout(due.get(sessionId));
+    due.delete(sessionId);
+    runSession(sessionId, undefined, known).then(
+      (outcome) => {
+        if (outcome.kind !== "rescheduled" || closed) return;
+        clearTimeout(due.get(sessionId));
+        const timer = setTimeout(() => kick(sessionId), Math.max(0, outcome.retryAt - Date.now()));
+        due.set(sessionId, timer);
+      },
+      (err: unknown) => options.onError?.(sessionId, err),
+    );
+  };
+
   const stop = async (sessionId: string) => {
+    clearTimeout(due.get(sessionId));
+    due.delete(sessionId);
     const entry = active.get(sessionId);
     if (!entry) return;
     entry.controller.abort();
     await entry.promise.catch(() => undefined);
   };
   const close = async () => {
+    closed = true;
+    for (const timer of due.values()) clearTimeout(timer);
+    due.clear();
     await Promise.all([...active.keys()].map(stop));
   };
 
   return {
     runSession: (sessionId, signal) => runSession(sessionId, signal),
-    kick(sessionId, known) {
-      runSession(sessionId, undefined, known).catch((err: unknown) => options.onError?.(sessionId, err));
-    },
+    kick,
     isRunning: (sessionId) => active.has(sessionId),
     stop,
     close,
@@ -99,5 +121,6 @@ function describeOutcome(outcome: RunOutcome): string {
   if (outcome.kind === "idle" || outcome.kind === "terminated") {
     return `${outcome.kind} (${StopReason[outcome.stopReason].toLowerCase()})`;
   }
+  if (outcome.kind === "rescheduled") return `rescheduled (due ${new Date(outcome.retryAt).toISOString()})`;
   return outcome.kind;
 }

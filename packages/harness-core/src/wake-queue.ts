@@ -47,6 +47,8 @@ export interface WakeQueueOptions {
  * replicas share the sessions. `kick` publishes a wake for the session; every
  * replica pulls from one durable consumer, runs the session it got while
  * sending in-progress acks, and acks when the session needs the user or ended.
+ * A turn rescheduled for later (the model was unavailable) keeps its wake on
+ * the server, naked with the delay until it is due: no replica holds it meanwhile.
  * A replica that dies stops acking: the server redelivers the wake to another
  * replica after the ack wait, and that one resumes from the log.
  *
@@ -133,6 +135,9 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
       msg.nak(Math.min(30_000, 250 * 2 ** Math.min(failed - 1, 7)));
     } else if (verdict === "hand-back") {
       msg.nak();
+    } else if (typeof verdict === "object") {
+      failures.delete(sessionId);
+      msg.nak(Math.max(0, verdict.retryAt - Date.now()));
     } else {
       // "lost": another replica has (or will get) this wake; an ack here could end its delivery.
       log?.warn({ sessionId, lagMs: leases.lagMs() }, "wake lease lost: another replica owns the session");
@@ -140,10 +145,12 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     // Whatever this replica did with its wake, a session with work left must keep
     // one: the wake may have been acked by a replica that held it before (its
     // in-progress acks late), and then neither a nak nor standing down brings it back.
-    if (verdict !== "hand-back") await recheck(sessionId);
+    // A wake naked until its turn is due is the session's wake: it needs no other.
+    if (verdict === "done" || verdict === "retry" || verdict === "lost") await recheck(sessionId);
   }
 
-  type Verdict = "done" | "retry" | "hand-back" | "lost";
+  /** What becomes of a wake; `retryAt`: naked until then (a rescheduled turn). */
+  type Verdict = "done" | "retry" | "hand-back" | "lost" | { readonly retryAt: number };
 
   async function runUnderLease(sessionId: string, lease: WakeLease, redeliveries: number): Promise<Verdict> {
     if (redeliveries > 0) log?.info({ sessionId, redeliveries }, "wake redelivered: resuming the session");
@@ -165,6 +172,7 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
       }
       if (lease.lost()) return "lost";
       if (outcome.kind === "idle" || outcome.kind === "terminated") return "done";
+      if (outcome.kind === "rescheduled") return { retryAt: outcome.retryAt };
       if (outcome.kind === "stopped") return closing.signal.aborted ? "hand-back" : "done";
       if (attempt >= 3) return "retry";
     }

@@ -15,6 +15,7 @@ import { createAnthropicAdapter } from "../anthropic-adapter.js";
 import { createNatsDeltaBus, type DeltaBus } from "../delta-bus.js";
 import { createExecutorPool } from "../executor-pool.js";
 import { createHarnessServiceImpl } from "../harness-service.js";
+import { createReschedulePolicy, type ReschedulePolicy } from "../reschedule.js";
 import type { AppendHook, SessionClient } from "../session-log.js";
 import { createSessionRunner, type SessionRunner } from "../session-runner.js";
 import { withStreamedAppends } from "../streamed-appends.js";
@@ -43,7 +44,13 @@ export interface LoopEnv extends AsyncDisposable {
   settled(sessionId: string, afterSeq?: bigint): Promise<Event[]>;
 }
 
-export async function startLoopEnv(script: FakeScript, options: { onAppended?: AppendHook } = {}): Promise<LoopEnv> {
+export interface LoopEnvOptions {
+  readonly onAppended?: AppendHook;
+  /** Default: a first retry after 50 ms, three in all, so that a test sees the whole series. */
+  readonly reschedule?: ReschedulePolicy;
+}
+
+export async function startLoopEnv(script: FakeScript, options: LoopEnvOptions = {}): Promise<LoopEnv> {
   const stack = createCleanup();
   try {
     const nats = stack.use(await startNatsServer());
@@ -63,8 +70,9 @@ export async function startLoopEnv(script: FakeScript, options: { onAppended?: A
     const deltas = createNatsDeltaBus(nc);
     const model = createAnthropicAdapter({ apiKey: "test-key", baseURL: fake.url, minBackoffMs: 1, maxBackoffMs: 5 });
     const executors = createExecutorPool({ defaultAddress: executor.url });
+    const reschedule = options.reschedule ?? createReschedulePolicy({ attempts: 3, firstDelayMs: 50, jitter: 0 });
     const newRunner = (onAppended?: AppendHook) => {
-      const runner = createSessionRunner({ sessions, model, executors, deltas, onAppended });
+      const runner = createSessionRunner({ sessions, model, executors, deltas, onAppended, reschedule });
       stack.defer(() => runner.close());
       return runner;
     };
