@@ -41,6 +41,12 @@ export interface HarnessConfig {
     readonly maxAttempts: number;
     readonly minBackoffMs: number;
   };
+  /** A turn the model stays unavailable for (after the adapter's retries): tried again later. */
+  readonly reschedule: {
+    readonly attempts: number;
+    readonly firstDelayMs: number;
+    readonly maxDelayMs: number;
+  };
   readonly defaultModel: string;
   /** HTTP tools the harness runs itself, with their secrets (REINS_HOST_TOOLS_CONFIG). */
   readonly hostTools: HostToolSpec[];
@@ -63,6 +69,16 @@ export interface HarnessConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * How long a SIGKILLed replica's sessions wait for another replica: the floor of
+ * recovery. Short enough that a session goes on within seconds; long enough for
+ * renewals every eighth of it (from the event loop and from the keeper's
+ * thread) to ride out scheduling noise on a busy host. A paused replica stays
+ * safe whatever the value: its lease counts as lost before the server can hand
+ * the session on (wake-lease.ts).
+ */
+export const defaultAckWaitMs = 3_000;
 
 // One client certificate for every service the harness dials (mTLS).
 const clientCert = { cert: "REINS_HARNESS_CLIENT_CERT", key: "REINS_HARNESS_CLIENT_KEY" };
@@ -94,6 +110,11 @@ export function loadConfig(env: Env): HarnessConfig {
       maxAttempts: integer(env, "REINS_MODEL_MAX_ATTEMPTS", 4, 1, 20),
       minBackoffMs: integer(env, "REINS_MODEL_BACKOFF_MS", 500, 0, 60_000),
     },
+    reschedule: {
+      attempts: integer(env, "REINS_MODEL_RESCHEDULES", 6, 0, 100),
+      firstDelayMs: integer(env, "REINS_MODEL_RESCHEDULE_MS", 5_000, 1, 3_600_000),
+      maxDelayMs: integer(env, "REINS_MODEL_RESCHEDULE_MAX_MS", 300_000, 1, 86_400_000),
+    },
     defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
     hostTools: loadHostTools(env),
     crashAfter: faultSpec(env, "REINS_FAULT_CRASH_AFTER"),
@@ -101,7 +122,7 @@ export function loadConfig(env: Env): HarnessConfig {
     wake: {
       mode: wakeMode(env.REINS_WAKE_MODE),
       prefix: streamPrefix(env),
-      ackWaitMs: integer(env, "REINS_WAKE_ACK_WAIT_MS", 30_000, 200, 3_600_000),
+      ackWaitMs: integer(env, "REINS_WAKE_ACK_WAIT_MS", defaultAckWaitMs, 200, 3_600_000),
       concurrency: integer(env, "REINS_WAKE_CONCURRENCY", 64, 1, 10_000),
       replicas: integer(env, "REINS_STREAM_REPLICAS", 1, 1, 5),
     },

@@ -7,6 +7,7 @@ import {
   createHarnessServiceImpl,
   createHostTools,
   createNatsDeltaBus,
+  createReschedulePolicy,
   createSessionRunner,
   createWakeKeeper,
   createWakeLeaseTable,
@@ -102,6 +103,7 @@ try {
     deltas,
     log,
     onAppended,
+    reschedule: createReschedulePolicy(config.reschedule),
     onError: (sessionId, err) => log.error({ sessionId, err }, "run failed; the session stays resumable by Wake"),
   });
   // Queue mode: every replica pulls wakes from one durable consumer; direct: this process runs what it records.
