@@ -236,7 +236,10 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
       await ensureStream(jsm, names.stream, names.subject, options.replicas ?? 1);
       await ensureConsumer(jsm, names.stream, names.consumer, names.subject, options.ackWaitMs);
       pulling = pull();
-      log?.info({ stream: names.stream, ackWaitMs: options.ackWaitMs, concurrency }, "pulling wakes");
+      log?.info(
+        { stream: names.stream, ackWaitMs: options.ackWaitMs, renewEveryMs: leases.renewEveryMs, concurrency },
+        "pulling wakes",
+      );
     },
     publish,
     kick(sessionId: string, known?: SessionFold) {
