@@ -234,10 +234,24 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     async start() {
       const jsm = await nc.jetstreamManager();
       await ensureStream(jsm, names.stream, names.subject, options.replicas ?? 1);
-      await ensureConsumer(jsm, names.stream, names.consumer, names.subject, options.ackWaitMs);
+      const serverAckWaitMs = await ensureConsumer(jsm, names.stream, names.consumer, names.subject, options.ackWaitMs);
+      if (serverAckWaitMs > options.ackWaitMs) {
+        log?.warn(
+          { ackWaitMs: options.ackWaitMs, serverAckWaitMs },
+          `the wake consumer's ack wait is ${serverAckWaitMs} ms, longer than this replica's: a dead replica's ` +
+            "sessions wait that long; once every replica runs with the shorter one, lower it on the consumer " +
+            `(nats consumer edit ${names.stream} ${names.consumer} --wait ${options.ackWaitMs}ms)`,
+        );
+      }
       pulling = pull();
       log?.info(
-        { stream: names.stream, ackWaitMs: options.ackWaitMs, renewEveryMs: leases.renewEveryMs, concurrency },
+        {
+          stream: names.stream,
+          ackWaitMs: options.ackWaitMs,
+          serverAckWaitMs,
+          renewEveryMs: leases.renewEveryMs,
+          concurrency,
+        },
         "pulling wakes",
       );
     },
@@ -291,13 +305,20 @@ async function ensureStream(jsm: JetStreamManager, stream: string, subject: stri
   }
 }
 
+/**
+ * Creates the shared consumer, or raises its ack wait to this replica's; returns
+ * the ack wait it has (ms). Never lowers it: a replica started with a longer one
+ * (an older version, another setting) counts its leases by its own, and would
+ * run tool calls of sessions the server had already handed on. Each replica's
+ * lease is thus never longer than the server's.
+ */
 async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
   durable: string,
   subject: string,
   ackWaitMs: number,
-) {
+): Promise<number> {
   const config = {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
@@ -310,13 +331,18 @@ async function ensureConsumer(
   };
   try {
     const info = await jsm.consumers.info(stream, durable);
-    if (info.config.ack_wait !== config.ack_wait)
-      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait });
+    const current = info.config.ack_wait ?? 0;
+    if (current >= config.ack_wait) return current / 1e6;
+    await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait });
+    return ackWaitMs;
   } catch (err) {
     if (!/not found/i.test((err as Error).message)) throw err;
-    await jsm.consumers.add(stream, config).catch(async (e: unknown) => {
+    const added = await jsm.consumers.add(stream, config).catch(async (e: unknown) => {
       if (!/already in use|exists/i.test((e as Error).message)) throw e;
+      // Another replica created it first, maybe with another ack wait.
+      return ensureConsumer(jsm, stream, durable, subject, ackWaitMs);
     });
+    return typeof added === "number" ? added : (added.config.ack_wait ?? config.ack_wait) / 1e6;
   }
 }
 
