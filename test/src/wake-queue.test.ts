@@ -149,7 +149,11 @@ describe("the wake work queue", { timeout: 120_000 }, () => {
     expect(toolPairingProblems(stack.fake.requests)).toEqual([]);
   });
 
-  it("fences out a replica paused mid model call: it never runs the tool the answer asked for", async () => {
+  // Also with the daemon's default ack wait (nothing set), the one operators get.
+  it.each([
+    ["an ack wait of 1 s", ackWait],
+    ["the default ack wait", { REINS_WAKE_MODE: "queue" }],
+  ])("fences out a replica paused mid model call (%s): it never runs the tool the answer asked for", async (_, env) => {
     let release = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -164,7 +168,7 @@ describe("the wake work queue", { timeout: 120_000 }, () => {
       },
       { content: [{ type: "text", text: "Done." }] },
     ]);
-    await using stack = await startHarnessStack(script, ackWait);
+    await using stack = await startHarnessStack(script, env);
     const paused = stack.harness();
     const { sessionId } = await clientOf(paused).startSession({ config, message: "go" });
     await stack.fake.waitForRequests(1);
