@@ -157,4 +157,51 @@ describe("unary fast path", () => {
       writeHead.mockRestore();
     }
   });
+
+  it("stops reading a body larger than one message, answers RESOURCE_EXHAUSTED and resets the stream", async () => {
+    // A grace longer than the test: close() returns in time only if the stream is over on the server too.
+    const server = await startServer({
+      services: [bindService(ExecutorService, { execute: () => create(ExecuteResponseSchema, {}) })],
+      readMaxBytes: 4096,
+      shutdownGraceMs: 10 * 60_000,
+    });
+    const session = http2.connect(server.url);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/reins.executor.v1.ExecutorService/Execute",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      let trailers: http2.IncomingHttpHeaders = {};
+      stream.on("trailers", (t) => {
+        trailers = t;
+      });
+      stream.on("error", () => {});
+      stream.resume();
+      const closed = new Promise<void>((resolve) => stream.once("close", resolve));
+      let over = false;
+      void closed.then(() => (over = true));
+      // A first envelope within readMaxBytes (4096), then a body that does not end.
+      const head = envelope(execute("x")).subarray(0, 5);
+      head.writeUInt32BE(4096, 1);
+      stream.write(head);
+      const chunk = Buffer.alloc(16 * 1024);
+      let sent = 0;
+      while (!over && sent < 64 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!stream.write(chunk)) await Promise.race([new Promise((r) => stream.once("drain", r)), closed]);
+      }
+      await closed;
+      expect(trailers["grpc-status"]).toBe(String(Code.ResourceExhausted));
+      expect(decodeURIComponent(String(trailers["grpc-message"]))).toBe(
+        "request body is larger than one message of configured readMaxBytes 4096 (plus its 5-byte prefix)",
+      );
+      // The reset stopped the upload long before its end.
+      expect(sent).toBeLessThan(1024 * 1024);
+    } finally {
+      session.close();
+      await server.close();
+    }
+  });
 });

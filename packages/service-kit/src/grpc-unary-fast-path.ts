@@ -1,4 +1,4 @@
-import type http2 from "node:http2";
+import http2 from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import {
   Code,
@@ -165,13 +165,15 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     stream.once("close", () => requestAbort.abort(errorFromResetCode(stream.rstCode) ?? aborted()));
     if (call.response) context.responseHeader.set(headerEncoding, call.response.name);
     let body: Uint8Array | undefined;
+    let request: RequestBody | undefined;
     try {
-      const chunks = await readBody(stream, options.readMaxBytes);
-      if (chunks === undefined) {
+      request = await readBody(stream, options.readMaxBytes);
+      if (request === undefined) {
         context.abort(aborted());
         return;
       }
-      const input = await parseInput(chunks, route.input, options.readMaxBytes);
+      if (request.overLimit) throw bodyTooLarge(options.readMaxBytes);
+      const input = await parseInput(request.chunks, route.input, options.readMaxBytes);
       const output = await invokeUnaryImplementation(route.spec, context, input as never, opt.interceptors);
       const envelope = await envelopeCompress(
         { flags: 0, data: route.output.serialize(output) },
@@ -190,10 +192,22 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       );
     }
     if (stream.destroyed || stream.closed) return;
+    const unread = request?.ended === false;
     try {
       stream.respond({ ...nodeHeaders(context.responseHeader), ":status": 200 }, { waitForTrailers: true });
       stream.once("wantTrailers", () => {
-        if (!stream.destroyed) stream.sendTrailers(nodeHeaders(context.responseTrailer));
+        if (stream.destroyed) return;
+        stream.sendTrailers(nodeHeaders(context.responseTrailer));
+        // The answer is complete while the client is still sending: RFC 9113 (8.1)
+        // lets the server reset with NO_ERROR, so the rest is never sent at all.
+        // Resumed so that what is buffered drains away and the stream can finish.
+        if (unread) {
+          setImmediate(() => {
+            if (stream.destroyed) return;
+            stream.close(http2.constants.NGHTTP2_NO_ERROR);
+            stream.resume();
+          });
+        }
       });
       stream.end(body);
     } catch {
@@ -202,19 +216,33 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   }
 }
 
+interface RequestBody {
+  readonly chunks: Buffer[];
+  /** The client ended the request (else reading stopped early, and the stream is paused). */
+  readonly ended: boolean;
+  /** More arrived than one message of readMaxBytes can take: chunks are incomplete. */
+  readonly overLimit: boolean;
+}
+
 /**
- * The request body, or undefined when the stream closed before it ended. Stops
- * reading at an envelope that announces more than readMaxBytes: the parse then
- * fails on it exactly as connect's reader does.
+ * The request body, or undefined when the stream closed before it ended. A
+ * unary request is one envelope, so reading stops as soon as more than
+ * 5 + readMaxBytes bytes arrived, whatever the envelopes announce: interceptors
+ * (authentication among them) run only once the message is read, so this is
+ * what bounds a caller without a token. It also stops at a first envelope that
+ * announces more than readMaxBytes: the parse then fails on it exactly as
+ * connect's reader does.
  */
-function readBody(stream: http2.ServerHttp2Stream, readMaxBytes: number): Promise<Buffer[] | undefined> {
+function readBody(stream: http2.ServerHttp2Stream, readMaxBytes: number): Promise<RequestBody | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (value: Buffer[] | undefined) => {
+    const done = (value: RequestBody | undefined) => {
       stream.off("data", onData);
       stream.off("end", onEnd);
       stream.off("close", onClose);
+      // Unread data stays in HTTP/2 flow control instead of being read and dropped.
+      if (value?.ended === false) stream.pause();
       resolve(value);
     };
     const onData = (chunk: Buffer) => {
@@ -222,15 +250,24 @@ function readBody(stream: http2.ServerHttp2Stream, readMaxBytes: number): Promis
       size += chunk.length;
       if (size >= 5 && chunks.length <= 5) {
         const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-        if (head.readUInt32BE(1) > readMaxBytes) done(chunks);
+        if (head.readUInt32BE(1) > readMaxBytes) return done({ chunks, ended: false, overLimit: false });
       }
+      if (size > 5 + readMaxBytes) done({ chunks: [], ended: false, overLimit: true });
     };
-    const onEnd = () => done(chunks);
+    const onEnd = () => done({ chunks, ended: true, overLimit: false });
     const onClose = () => done(undefined);
     stream.on("data", onData);
     stream.once("end", onEnd);
     stream.once("close", onClose);
   });
+}
+
+/** The answer to a body that cannot be one message of at most readMaxBytes. */
+function bodyTooLarge(readMaxBytes: number): ConnectError {
+  return new ConnectError(
+    `request body is larger than one message of configured readMaxBytes ${readMaxBytes} (plus its 5-byte prefix)`,
+    Code.ResourceExhausted,
+  );
 }
 
 /** The one message of a unary request: one complete, uncompressed envelope. */
