@@ -40,6 +40,14 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
   const maxLogBytes = integer(env, "REINS_SESSION_MAX_LOG_BYTES", 0, Number.MAX_SAFE_INTEGER);
   const maxEventsPerSecond = integer(env, "REINS_SESSION_MAX_EVENTS_PER_SEC", 0, 1_000_000);
   const eventsBurst = integer(env, "REINS_SESSION_EVENTS_BURST", maxBatchEvents, 100_000_000);
+  // Per stream: live events a StreamEvents reader may leave unread before it is dropped.
+  // At least one batch: a reader must never fall behind on a single append.
+  const maxStreamLagBytes = integer(
+    env,
+    "REINS_SESSION_MAX_STREAM_LAG_BYTES",
+    maxMessageBytes ?? 1024 * 1024,
+    Number.MAX_SAFE_INTEGER,
+  );
   const store: SessionStoreOptions = {
     servers: env.REINS_NATS_URL || "nats://127.0.0.1:4222",
     ...(env.REINS_STREAM_PREFIX ? { prefix: env.REINS_STREAM_PREFIX } : {}),
@@ -49,6 +57,7 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
     ...(maxLogBytes !== undefined ? { maxLogBytes } : {}),
     ...(maxEventsPerSecond !== undefined ? { maxEventsPerSecond } : {}),
     ...(eventsBurst !== undefined ? { eventsBurst } : {}),
+    ...(maxStreamLagBytes !== undefined ? { maxStreamLagBytes } : {}),
   };
   const corsOrigins = (env.REINS_SESSION_CORS_ORIGINS ?? "")
     .split(",")

@@ -40,6 +40,12 @@ export interface SessionStoreOptions {
   readonly maxEventsPerSecond?: number;
   /** Events a session may append at once beyond the sustained rate (the bucket's size). Default 10,000. */
   readonly eventsBurst?: number;
+  /**
+   * Bytes of live events one StreamEvents reader may have waiting (received
+   * from NATS, not yet taken by the reader's connection) before its stream
+   * ends with RESOURCE_EXHAUSTED. At least `maxMessageBytes`. Default 16 MiB.
+   */
+  readonly maxStreamLagBytes?: number;
 }
 
 /** Names derived from the prefix; everything the store creates on NATS. */
@@ -85,6 +91,13 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
       `events burst must be an integer of at least ${maxBatchEvents} (the largest batch), got ${eventsBurst}`,
     );
   }
+  // One batch must always fit, or a reader could fall behind on a single append.
+  const maxStreamLagBytes = options.maxStreamLagBytes ?? Math.max(16 * 1024 * 1024, maxMessageBytes);
+  if (!Number.isSafeInteger(maxStreamLagBytes) || maxStreamLagBytes < maxMessageBytes) {
+    throw new Error(
+      `max stream lag bytes must be an integer of at least the max message bytes (${maxMessageBytes}), got ${maxStreamLagBytes}`,
+    );
+  }
   const servers = options.servers ?? "nats://127.0.0.1:4222";
   return {
     servers: typeof servers === "string" ? servers.split(",").map((s) => s.trim()) : [...servers],
@@ -97,6 +110,7 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
     maxLogBytes,
     maxEventsPerSecond,
     eventsBurst,
+    maxStreamLagBytes,
     names: {
       stream: `${prefix.toUpperCase()}_EVENTS`,
       bucket: `${prefix.toUpperCase()}_SESSIONS`,

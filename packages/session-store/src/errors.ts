@@ -82,3 +82,21 @@ export class RateLimitedError extends Error {
     );
   }
 }
+
+/**
+ * A StreamEvents reader fell so far behind the live log that the events waiting
+ * for it would exceed the stream's buffer. Only that stream ends; the reader may
+ * resume from `resumeAfterSeq`, the last event it was sent.
+ */
+export class StreamLagError extends Error {
+  override readonly name = "StreamLagError";
+  constructor(
+    readonly sessionId: string,
+    readonly limitBytes: number,
+    readonly resumeAfterSeq: number,
+  ) {
+    super(
+      `StreamEvents on session "${sessionId}" fell too far behind the log: more than ${limitBytes} bytes of events were waiting to be sent to this reader; read faster, or stream again with after_seq ${resumeAfterSeq}`,
+    );
+  }
+}

@@ -10,6 +10,7 @@ import {
   SessionExistsError,
   SessionNotFoundError,
   StoreUnavailableError,
+  StreamLagError,
 } from "./errors.js";
 
 /** JetStream API error codes (`err_code`) the store reacts to. */
@@ -97,6 +98,12 @@ export function toConnectError(err: unknown): ConnectError {
       quotaFailureDetail(`session/${err.sessionId}/events_per_second`, err.message),
       retryInfoDetail(err.retryAfterMs),
     );
+    return error;
+  }
+  // The stream's buffer is what ran out; a retry (from after_seq) that reads on succeeds.
+  if (err instanceof StreamLagError) {
+    const error = new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+    error.details.push(quotaFailureDetail(`session/${err.sessionId}/stream_lag_bytes`, err.message));
     return error;
   }
   if (isUnavailable(err)) {

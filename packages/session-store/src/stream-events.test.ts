@@ -1,8 +1,8 @@
 import { type Event, EventType } from "@reins/proto";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionNotFoundError } from "./errors.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { SessionNotFoundError, StreamLagError } from "./errors.js";
 import type { SessionStore } from "./session-store.js";
 import { RunState, seqs, startStore, statusEvent, testConfig, texts, userMessage } from "./test-util.js";
 
@@ -141,4 +141,41 @@ describe("StreamEvents", () => {
     expect(store.openStreams).toBe(0);
     expect(await consumerCount("MANY_EVENTS")).toBe(0);
   }, 60_000);
+
+  it("ends a reader that falls too far behind, and only that reader, saying where to resume", async () => {
+    const lagLimit = 64 * 1024;
+    await using store = await startStore(nats.url, {
+      prefix: "LAG",
+      maxMessageBytes: 16 * 1024,
+      maxStreamLagBytes: lagLimit,
+    });
+    await using writer = await startStore(nats.url, { prefix: "LAG", maxEventsPerSecond: 0 });
+    await store.createSession({ sessionId: "lag", config: testConfig() });
+    // The slow reader takes the first event, then reads nothing while the log grows.
+    const slow = store.streamEvents("lag");
+    expect((await slow.next()).value?.seq).toBe(1n);
+    const total = 1 + 200 * 10;
+    const fast = collect(store, "lag", {}, (evs) => evs.length === total);
+    let last = 1;
+    for (let i = 0; i < 200; i++) {
+      const batch = Array.from({ length: 10 }, (_, k) => userMessage(`${i}.${k} ${"x".repeat(500)}`));
+      last = (await writer.appendEvents("lag", last, batch)).lastSeq;
+    }
+    expect(seqs(await fast)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    // Dropping the reader deletes its consumer at once, before the reader reads again.
+    await vi.waitFor(async () => expect(await consumerCount("LAG_EVENTS")).toBe(0), { timeout: 10_000 });
+
+    const error = await slow.next().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StreamLagError);
+    expect((error as StreamLagError).resumeAfterSeq).toBe(1);
+    expect((error as Error).message).toContain(`fell too far behind the log: more than ${lagLimit} bytes`);
+    expect((error as Error).message).toContain("stream again with after_seq 1");
+    expect(store.openStreams).toBe(0);
+    // Resuming where it says loses nothing.
+    const rest = await collect(store, "lag", { afterSeq: 1 }, (evs) => evs.length === total - 1);
+    expect(seqs(rest)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 2));
+  });
 });

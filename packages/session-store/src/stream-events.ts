@@ -1,7 +1,7 @@
 import { type Event, type EventType, eventTypeOf } from "@reins/proto";
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "nats";
 import { decodeBatch } from "./batch-codec.js";
-import { SessionNotFoundError, StoreUnavailableError } from "./errors.js";
+import { SessionNotFoundError, StoreUnavailableError, StreamLagError } from "./errors.js";
 import { visibleTo } from "./session-state.js";
 import type { StoreContext } from "./store-context.js";
 import { checkSessionId, checkTypes } from "./validate.js";
@@ -14,6 +14,11 @@ export interface StreamEventsOptions {
   /** Only a session of this tenant: any other is SessionNotFoundError. */
   readonly tenant?: string;
 }
+
+// What a batch waiting in a stream's queue holds beyond its payload (the
+// message object, its subject and reply strings, the delivery info): counted
+// so that a lag of many small batches is bounded too.
+const queuedMessageOverhead = 512;
 
 /** Ends open streams from outside: on delete of their session, or on shutdown. */
 export interface StreamRegistry {
@@ -65,6 +70,13 @@ export function createStreamRegistry(): StreamRegistry {
  * sequence S + 1. Every batch is either at or below S (replayed) or above it
  * (delivered by the consumer), so the boundary has no gap and no duplicate.
  * The consumer is deleted when the stream ends.
+ *
+ * Batches the consumer delivers wait in a queue until the reader's connection
+ * takes them (HTTP/2 flow control holds the generator while the client does
+ * not read). A reader whose queue outgrows `maxStreamLagBytes` is dropped: the
+ * queue is freed and the consumer stopped at once, and the reader gets a
+ * StreamLagError after the events it was already sent. Other streams of the
+ * session have their own queues and go on.
  */
 export async function* streamEvents(
   ctx: StoreContext,
@@ -78,6 +90,11 @@ export async function* streamEvents(
   ctx.conn.assertReady();
 
   const queue: JsMsg[] = [];
+  let queuedBytes = 0;
+  const maxLagBytes = ctx.options.maxStreamLagBytes;
+  // Seq of the last event handed to the reader (or passed over by its filter):
+  // where a dropped reader resumes.
+  let sentSeq = afterSeq;
   let wake: (() => void) | undefined;
   let ended: Error | undefined;
   const end = (reason: Error) => {
@@ -106,6 +123,16 @@ export async function* streamEvents(
     messages = await consumer.consume({
       max_messages: 256,
       callback: (m) => {
+        if (ended) return;
+        queuedBytes += m.data.length + queuedMessageOverhead;
+        if (queuedBytes > maxLagBytes) {
+          queue.length = 0;
+          queuedBytes = 0;
+          messages?.stop();
+          void deleteConsumer?.().catch(() => undefined);
+          end(new StreamLagError(sessionId, maxLagBytes, sentSeq));
+          return;
+        }
         queue.push(m);
         wake?.();
       },
@@ -114,7 +141,9 @@ export async function* streamEvents(
     const matches = (event: Event) => types.size === 0 || types.has(eventTypeOf(event));
     for (let seq = afterSeq + 1; seq <= snapshotSeq; seq++) {
       if (options.signal?.aborted || ended) break;
-      if (types.size === 0 || types.has(state.typeAt(seq))) yield state.at(seq) as Event;
+      const wanted = types.size === 0 || types.has(state.typeAt(seq));
+      sentSeq = seq;
+      if (wanted) yield state.at(seq) as Event;
     }
     if (ended) throw ended;
 
@@ -124,11 +153,14 @@ export async function* streamEvents(
     while (!options.signal?.aborted) {
       const m = queue.shift();
       if (m) {
+        queuedBytes -= m.data.length + queuedMessageOverhead;
         const events = decodeBatch(m.data);
         if (Number(events[0]?.seq ?? 0) !== expectedFirst) throw new SessionNotFoundError(sessionId);
         expectedFirst += events.length;
         for (const event of events) {
-          if (Number(event.seq) <= afterSeq || !matches(event)) continue;
+          if (Number(event.seq) <= afterSeq) continue;
+          sentSeq = Number(event.seq);
+          if (!matches(event)) continue;
           yield event;
           if (options.signal?.aborted || ended) break;
         }
