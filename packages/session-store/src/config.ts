@@ -19,9 +19,9 @@ export interface SessionStoreOptions {
   /** Bound on every NATS request; the caller gets UNAVAILABLE after it. Default 5 s. */
   readonly requestTimeoutMs?: number;
   /**
-   * Encoded bytes of session logs kept in memory, over all sessions; least
-   * recently used sessions are dropped beyond it (decoded events take roughly
-   * three times their encoded size). Default 128 MiB.
+   * Memory for session logs kept in memory, over all sessions, as estimated
+   * from their stored bytes, per-event bookkeeping and the events decoded so
+   * far; least recently used sessions are dropped beyond it. Default 128 MiB.
    */
   readonly cacheMaxBytes?: number;
   /** Name the connection shows in NATS monitoring. */

@@ -3,7 +3,8 @@ import { firstSeqOf, SessionState, type StoredBatch } from "./session-state.js";
 
 /**
  * Session states of the sessions this replica touched recently, least recently
- * used evicted first once they hold more than `maxBytes`. Every method
+ * used evicted first once they hold more than `maxBytes` (their estimated
+ * memory, decoded events included, which grows as events are decoded on read). Every method
  * that returns a state first brings it up to the log's current end, so callers
  * never act on a stale view (appends are additionally protected by the fence).
  */
@@ -30,25 +31,32 @@ export function createStateCache(options: {
   const queued = new Map<string, Promise<SessionState | undefined>>();
   let totalBytes = 0;
 
-  const apply = (state: SessionState, batch: StoredBatch) => {
-    const before = state.bytes;
-    state.apply(batch);
-    if (states.get(state.sessionId) === state) totalBytes += state.bytes - before;
+  const apply = (state: SessionState, batch: StoredBatch) => state.apply(batch);
+
+  // Evicts the least recently used; `keep` (the state in use) stays even when
+  // it alone is over the budget.
+  const evictFor = (keep: SessionState) => {
+    for (const [id, s] of states) {
+      if (totalBytes <= maxBytes) break;
+      if (s === keep) continue;
+      states.delete(id);
+      totalBytes -= s.memoryBytes;
+    }
   };
 
   const put = (state: SessionState) => {
     const old = states.get(state.sessionId);
-    if (old) totalBytes -= old.bytes;
+    if (old) totalBytes -= old.memoryBytes;
     states.delete(state.sessionId);
     states.set(state.sessionId, state);
-    totalBytes += state.bytes;
-    // Evict the least recently used; the state just put (last in the map's
-    // order) stays even when it alone is over the budget.
-    for (const [id, s] of states) {
-      if (totalBytes <= maxBytes || s === state) break;
-      states.delete(id);
-      totalBytes -= s.bytes;
-    }
+    totalBytes += state.memoryBytes;
+    // Counted while cached: growth from appends and from decoding on read alike.
+    state.onMemoryChange = (delta) => {
+      if (states.get(state.sessionId) !== state) return;
+      totalBytes += delta;
+      if (totalBytes > maxBytes) evictFor(state);
+    };
+    evictFor(state);
   };
 
   const coldLoad = async (sessionId: string): Promise<SessionState | undefined> => {
@@ -115,7 +123,7 @@ export function createStateCache(options: {
     const state = states.get(sessionId);
     if (!state) return;
     states.delete(sessionId);
-    totalBytes -= state.bytes;
+    totalBytes -= state.memoryBytes;
   };
 
   return {
