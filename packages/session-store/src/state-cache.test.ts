@@ -36,6 +36,7 @@ const noReader: LogReader = {
   at: async () => undefined,
   firstFrom: async () => undefined,
   scan: async () => undefined,
+  seek: async () => undefined,
 };
 
 describe("state cache accounting", () => {
