@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CatalogError, parseCatalog } from "./catalog.js";
-import { defaultCatalog } from "./test-support.js";
+import { defaultCatalog } from "./testing/test-executor.js";
 import { parseBytes, parseDuration } from "./units.js";
 
 const tool = (extra: string) => `

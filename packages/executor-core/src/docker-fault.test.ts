@@ -1,6 +1,6 @@
 import { listLabelledContainers, startDockerd } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { shCatalog, startTestExecutor, tinyImage } from "./test-support.js";
+import { shCatalog, startTestExecutor, tinyImage } from "./testing/test-executor.js";
 
 // A private dockerd owned by this test: stopping it never disturbs the shared engine.
 describe("Docker faults", () => {

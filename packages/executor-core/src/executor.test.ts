@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { daemonLabel } from "./container-spec.js";
 import { createDockerClient } from "./docker-client.js";
-import { shCatalog, startTestExecutor, tinyImage } from "./test-support.js";
+import { shCatalog, startTestExecutor, tinyImage } from "./testing/test-executor.js";
 
 /** Resolves once a container with the label is running (the call has reached Docker). */
 async function runningContainer(t: { docker: import("dockerode"); label: string }): Promise<string> {

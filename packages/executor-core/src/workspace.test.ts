@@ -4,7 +4,7 @@ import { connectDocker, listLabelledVolumes } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { parseCatalog } from "./catalog.js";
 import { workspaceLabel, workspaceVolumeName } from "./container-spec.js";
-import { defaultCatalog, startTestExecutor } from "./test-support.js";
+import { defaultCatalog, startTestExecutor } from "./testing/test-executor.js";
 
 const sessionId = () => `ws-${randomBytes(6).toString("hex")}`;
 

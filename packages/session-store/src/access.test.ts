@@ -3,7 +3,7 @@ import { tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionStore } from "./session-store.js";
-import { clientWithToken, startStore, testConfig, userMessage } from "./test-util.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 let nats: NatsServer;
 let store: SessionStore;

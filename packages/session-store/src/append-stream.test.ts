@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveAppendStream } from "./append-stream.js";
 import { StoreUnavailableError } from "./errors.js";
 import type { SessionStore } from "./session-store.js";
-import { clientWithToken, startStore, testConfig, userMessage } from "./test-util.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 type RequestInit = Parameters<typeof create<typeof AppendEventsStreamRequestSchema>>[1];
 

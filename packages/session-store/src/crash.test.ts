@@ -3,7 +3,7 @@ import { startNatsServer } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { isUnavailable } from "./nats-error.js";
 import type { SessionStore } from "./session-store.js";
-import { seqs, startStore, testConfig, userMessage } from "./test-util.js";
+import { seqs, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 /** Resolves when the store is (again) connected with its stream in place. */
 function whenReady(store: SessionStore): Promise<void> {

@@ -9,7 +9,7 @@ import { statusReserveBytes } from "./append-limits.js";
 import type { SessionStoreOptions } from "./config.js";
 import { createSessionServiceImpl } from "./service.js";
 import type { SessionStore } from "./session-store.js";
-import { startStore, statusEvent, testConfig, userMessage } from "./test-util.js";
+import { startStore, statusEvent, testConfig, userMessage } from "./testing/fixtures.js";
 
 const clientOf = (store: SessionStore) =>
   createClient(

@@ -4,7 +4,7 @@ import { startNatsServer } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { createSessionServiceImpl } from "./service.js";
 import type { SessionStore } from "./session-store.js";
-import { seqs, startStore, testConfig, userMessage } from "./test-util.js";
+import { seqs, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 function whenReady(store: SessionStore, wanted: boolean): Promise<void> {
   if (store.ready === wanted) return Promise.resolve();

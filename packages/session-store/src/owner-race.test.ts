@@ -4,7 +4,7 @@ import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionStore } from "./session-store.js";
-import { clientWithToken, startStore, testConfig, userMessage } from "./test-util.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 // Two replicas of the store on one real nats-server. Tenant A's call is served
 // by `near`; tenant B deletes the session and creates one of the same id through

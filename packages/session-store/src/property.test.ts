@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FencedError } from "./errors.js";
 import type { SessionStore } from "./session-store.js";
-import { RunState, startStore, statusEvent, testConfig, userMessage } from "./test-util.js";
+import { RunState, startStore, statusEvent, testConfig, userMessage } from "./testing/fixtures.js";
 
 let nats: NatsServer;
 let replicas: SessionStore[] = [];

@@ -6,7 +6,7 @@ import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessionServiceImpl } from "./service.js";
 import type { SessionStore } from "./session-store.js";
-import { startStore, testConfig, userMessage } from "./test-util.js";
+import { startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 let nats: NatsServer;
 let store: SessionStore;

@@ -12,7 +12,7 @@ import {
   testConfig,
   texts,
   userMessage,
-} from "./test-util.js";
+} from "./testing/fixtures.js";
 
 let nats: NatsServer;
 beforeAll(async () => {

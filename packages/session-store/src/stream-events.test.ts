@@ -4,7 +4,7 @@ import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SessionNotFoundError, StreamLagError } from "./errors.js";
 import type { SessionStore } from "./session-store.js";
-import { RunState, seqs, startStore, statusEvent, testConfig, texts, userMessage } from "./test-util.js";
+import { RunState, seqs, startStore, statusEvent, testConfig, texts, userMessage } from "./testing/fixtures.js";
 
 let nats: NatsServer;
 beforeAll(async () => {

@@ -4,10 +4,10 @@ import { AgentConfigSchema, type Event, EventSchema, RunState, SessionService, S
 import { createAuthInterceptor, createTokenVerifier, type TokenGrant } from "@reins/service-kit";
 import { connect } from "nats";
 import { uuidv7 } from "uuidv7";
-import { sessionServicePolicy } from "./access.js";
-import type { SessionStoreOptions } from "./config.js";
-import { createSessionServiceImpl } from "./service.js";
-import { createSessionStore, type SessionStore } from "./session-store.js";
+import { sessionServicePolicy } from "../access.js";
+import type { SessionStoreOptions } from "../config.js";
+import { createSessionServiceImpl } from "../service.js";
+import { createSessionStore, type SessionStore } from "../session-store.js";
 
 /** A store on a test NATS; `await using` closes it. */
 export function startStore(url: string, options: SessionStoreOptions = {}): Promise<SessionStore> {

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connectDocker, dockerCleanup, repoRoot } from "@reins/testkit";
 import type Docker from "dockerode";
-import { type Catalog, parseCatalog } from "./catalog.js";
-import { createExecutor, type Executor, type ExecutorOptions } from "./executor.js";
+import { type Catalog, parseCatalog } from "../catalog.js";
+import { createExecutor, type Executor, type ExecutorOptions } from "../executor.js";
 
 /** The image tests run: busybox only, built in a second by scripts/build-images.sh --tiny-only. */
 export const tinyImage = "reins/sandbox-tiny";
