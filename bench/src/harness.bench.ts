@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { scriptTurns, startFakeAnthropic } from "@reins/fake-anthropic";
 import {
   createAnthropicAdapter,
   createExecutorPool,
@@ -35,7 +36,7 @@ import {
 } from "@reins/harness-core";
 import { AgentConfigSchema, type Event, EventSchema, HarnessService, SessionService } from "@reins/proto";
 import { bindService, createGrpcClientTransport, startServer } from "@reins/service-kit";
-import { connectDocker, scriptTurns, startDaemon, startFakeAnthropic, startNatsServer } from "@reins/testkit";
+import { connectDocker, startDaemon, startNatsServer } from "@reins/testkit";
 import { connect, type NatsConnection } from "nats";
 import { uuidv7 } from "uuidv7";
 import { startNullExecutor, toolTurnsScript } from "./support/tool-turns.js";

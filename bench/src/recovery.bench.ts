@@ -23,15 +23,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { scriptTurns, startFakeAnthropic } from "@reins/fake-anthropic";
 import { HarnessService, RunState, SessionService } from "@reins/proto";
-import {
-  type Daemon,
-  resolveDockerHost,
-  scriptTurns,
-  startDaemon,
-  startFakeAnthropic,
-  startNatsServer,
-} from "@reins/testkit";
+import { type Daemon, resolveDockerHost, startDaemon, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 
 const image = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";

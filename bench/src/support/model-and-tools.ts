@@ -7,7 +7,7 @@
 //
 // Prints {"model": url, "executor": url} on stdout; exits when stdin closes.
 
-import { startFakeAnthropic } from "@reins/testkit";
+import { startFakeAnthropic } from "@reins/fake-anthropic";
 import { startNullExecutor, toolTurnsScript } from "./tool-turns.js";
 
 const fake = await startFakeAnthropic({ script: toolTurnsScript(Number(process.argv[2] ?? 0)) });

@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { assistantTurns, type FakeScript, type FakeTurn } from "@reins/fake-anthropic";
 import { ExecuteResponseSchema, ExecutorService } from "@reins/proto";
 import { bindService, startServer } from "@reins/service-kit";
-import { assistantTurns, type FakeScript, type FakeTurn } from "@reins/testkit";
 
 /** Model turns per session in the overhead run: all but the last call tools. */
 export const turnsPerSession = 21;

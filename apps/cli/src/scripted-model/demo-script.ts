@@ -5,7 +5,7 @@ import {
   type FakeScript,
   type FakeTurn,
   lastToolResults,
-} from "@reins/testkit";
+} from "@reins/fake-anthropic";
 import { type Program, programFor } from "./programs.js";
 
 const intro = "I am the scripted model that stands in for Claude when no ANTHROPIC_API_KEY is set.";

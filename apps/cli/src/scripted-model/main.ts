@@ -1,4 +1,4 @@
-import { startFakeAnthropic } from "@reins/testkit";
+import { startFakeAnthropic } from "@reins/fake-anthropic";
 import { createDemoScript } from "./demo-script.js";
 
 // The scripted model as a process of the local stack: the fake Messages API

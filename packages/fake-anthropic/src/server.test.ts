@@ -1,9 +1,9 @@
 import http from "node:http";
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import { startFakeAnthropic } from "./fake-anthropic.js";
-import { lastToolResults, scriptTurns } from "./fake-anthropic-script.js";
-import type { FakeTurn } from "./fake-anthropic-types.js";
+import { lastToolResults, scriptTurns } from "./script.js";
+import { startFakeAnthropic } from "./server.js";
+import type { FakeTurn } from "./types.js";
 
 const tools = [
   {

@@ -3,7 +3,7 @@ import { EventEmitter, once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { encodeTurn, formatSse, type SseEvent } from "./fake-anthropic-sse.js";
+import { encodeTurn, formatSse, type SseEvent } from "./sse.js";
 import {
   type CapturedRequest,
   type FakeFault,
@@ -11,9 +11,9 @@ import {
   type FakeTurn,
   isFault,
   type MessagesRequestBody,
-} from "./fake-anthropic-types.js";
-import { createPromptCache } from "./fake-anthropic-usage.js";
-import { validateMessagesRequest } from "./fake-anthropic-validate.js";
+} from "./types.js";
+import { createPromptCache } from "./usage.js";
+import { validateMessagesRequest } from "./validate.js";
 
 export interface FakeAnthropicOptions {
   /** Decides each answer; see `scriptTurns`. */

@@ -1,4 +1,4 @@
-import type { CapturedRequest, FakeReply, FakeScript, FakeTurn, MessagesRequestBody } from "./fake-anthropic-types.js";
+import type { CapturedRequest, FakeReply, FakeScript, FakeTurn, MessagesRequestBody } from "./types.js";
 
 /** A tool result as the model received it. */
 export interface ReceivedToolResult {

@@ -1,4 +1,4 @@
-import type { FakeStopReason, FakeTurn, FakeUsage } from "./fake-anthropic-types.js";
+import type { FakeStopReason, FakeTurn, FakeUsage } from "./types.js";
 
 /** One server-sent event: its `event:` name and its `data:` JSON. */
 export interface SseEvent {

@@ -1,4 +1,4 @@
-import type { MessagesRequestBody } from "./fake-anthropic-types.js";
+import type { MessagesRequestBody } from "./types.js";
 
 type Json = Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import type { CapturedRequest } from "./fake-anthropic-types.js";
+import type { CapturedRequest } from "./types.js";
 
 type Json = Record<string, unknown>;
 

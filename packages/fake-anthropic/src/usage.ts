@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { FakeTurn, FakeUsage, MessagesRequestBody } from "./fake-anthropic-types.js";
+import type { FakeTurn, FakeUsage, MessagesRequestBody } from "./types.js";
 
 /** A rough token count: four characters per token, as a rule of thumb. */
 export function estimateTokens(text: string): number {
