@@ -11,19 +11,26 @@
 //   pnpm bench executor    (or: cd bench && node --conditions=@reins/source --import tsx src/executor.bench.ts)
 //
 // Needs a Docker engine (scripts/ensure-docker.sh) with reins/sandbox-tiny
-// (scripts/build-images.sh --tiny-only). The executor's gRPC server runs in this process.
+// (scripts/build-images.sh --tiny-only), or the image REINS_SANDBOX_IMAGE names. The executor's gRPC server runs in this process.
 
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createExecutor, createExecutorServiceImpl, parseCatalog } from "@reins/executor-core";
+import { testImage } from "@reins/launch";
 import { ExecutorService } from "@reins/proto";
-import { bindService, createAuthInterceptor, createTokenVerifier, startServer } from "@reins/service-kit";
+import {
+  bindService,
+  createAuthInterceptor,
+  createBearerInterceptor,
+  createTokenVerifier,
+  startServer,
+} from "@reins/service-kit";
 import { connectDocker, listLabelledContainers, removeLabelledContainers, resolveDockerHost } from "@reins/testkit";
 import type Docker from "dockerode";
 import { execa } from "execa";
 
-const image = "reins/sandbox-tiny";
+const image = testImage();
 const runId = randomBytes(4).toString("hex");
 const daemonId = `bench-${runId}`;
 const naiveLabel = `reins.bench.naive=${runId}`;
@@ -72,12 +79,7 @@ const client = createClient(
   ExecutorService,
   createGrpcTransport({
     baseUrl: server.url,
-    interceptors: [
-      (next) => (req) => {
-        req.header.set("authorization", `Bearer ${token}`);
-        return next(req);
-      },
-    ],
+    interceptors: [createBearerInterceptor(token)],
   }),
 );
 

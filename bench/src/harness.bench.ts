@@ -13,7 +13,7 @@
 //
 // Needs nats-server, the built session daemon (`pnpm turbo run build --filter=@reins/session`)
 // and, for the baseline of 1, a Docker engine with the reins/sandbox-tiny image
-// (scripts/ensure-docker.sh, scripts/build-images.sh). The harness runs in this
+// or the one REINS_SANDBOX_IMAGE names (scripts/ensure-docker.sh, scripts/build-images.sh). The harness runs in this
 // process, so model and tool time can be measured around its adapters.
 
 import { spawn } from "node:child_process";
@@ -34,6 +34,7 @@ import {
   type ModelAdapter,
   withStreamedAppends,
 } from "@reins/harness-core";
+import { testImage } from "@reins/launch";
 import { AgentConfigSchema, type Event, EventSchema, HarnessService, SessionService } from "@reins/proto";
 import { bindService, createGrpcClientTransport, startServer } from "@reins/service-kit";
 import { connectDocker, startDaemon, startNatsServer } from "@reins/testkit";
@@ -41,7 +42,7 @@ import { connect, type NatsConnection } from "nats";
 import { uuidv7 } from "uuidv7";
 import { startNullExecutor, toolTurnsScript } from "./support/tool-turns.js";
 
-const sandboxImage = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";
+const sandboxImage = testImage();
 const benchLabel = "reins.bench=harness";
 const now = () => performance.now();
 

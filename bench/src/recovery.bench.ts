@@ -15,7 +15,7 @@
 //
 // Needs nats-server, the built daemons (`pnpm turbo run build --filter=@reins/harness
 // --filter=@reins/session --filter=@reins/executor`) and a Docker engine with the
-// reins/sandbox-tiny image.
+// reins/sandbox-tiny image (or the one REINS_SANDBOX_IMAGE names).
 
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -24,11 +24,12 @@ import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { scriptTurns, startFakeAnthropic } from "@reins/fake-anthropic";
+import { testImage } from "@reins/launch";
 import { HarnessService, RunState, SessionService } from "@reins/proto";
 import { type Daemon, resolveDockerHost, startDaemon, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 
-const image = process.env.REINS_BENCH_IMAGE ?? "reins/sandbox-tiny";
+const image = testImage();
 // Unset: the harness's default, as an operator who sets nothing gets it.
 const ackWaitOverride = process.env.REINS_BENCH_ACK_WAIT_MS;
 const rounds = Number(process.env.REINS_BENCH_RECOVERY_ROUNDS ?? 20);

@@ -6,6 +6,7 @@ import {
   type FakeTurn,
   startDockerd,
   startNatsServer,
+  testImage,
   waitForNoContainers,
 } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
@@ -119,7 +120,7 @@ describe("infrastructure faults", { timeout: 240_000 }, () => {
   });
 
   it("Docker engine stopped mid-session and started again: error strings while it is down, then tools run again", async () => {
-    await using dockerd = await startDockerd({ images: [process.env.REINS_TEST_IMAGE ?? "reins/sandbox-tiny"] });
+    await using dockerd = await startDockerd({ images: [testImage()] });
     await using nats = await startNatsServer();
     // The model's turns drive the fault: before its second call the engine
     // stops, before its third it is back.

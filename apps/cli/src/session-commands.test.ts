@@ -4,12 +4,12 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { repoRoot } from "@reins/launch";
 import { EventSchema, RunState, SessionService, StopReason } from "@reins/proto";
 import { type Daemon, type NatsServer, startDaemon, startNatsServer } from "@reins/testkit";
 import { execa } from "execa";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./stack/paths.js";
 
 // The built CLI against a real session daemon on a real nats-server.
 const cli = `${repoRoot}apps/cli/dist/main.js`;

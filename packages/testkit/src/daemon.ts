@@ -1,9 +1,6 @@
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { daemonEntry, listeningUrl } from "@reins/launch";
 import { execa, type ResultPromise } from "execa";
-
-/** Repository root, so launchers find `apps/<name>/dist/main.js` from anywhere. */
-export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 export interface DaemonOptions {
   /** App name under apps/: "session", "executor" or "harness". */
@@ -33,8 +30,7 @@ export interface Daemon extends AsyncDisposable {
  * resolves once it logs `{"msg":"listening","url":...}`.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const entry = `${repoRoot}apps/${options.app}/dist/main.js`;
-  const child: ResultPromise = execa(process.execPath, [entry], {
+  const child: ResultPromise = execa(process.execPath, [daemonEntry(options.app)], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, REINS_LOG_LEVEL: "debug", ...options.env },
     extendEnv: false,
     reject: false,
@@ -52,16 +48,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
         output.push(line);
-        if (!line.includes('"listening"')) return;
-        try {
-          const entry = JSON.parse(line) as { msg?: string; url?: string };
-          if (entry.msg === "listening" && entry.url) {
-            clearTimeout(timer);
-            resolve(entry.url);
-          }
-        } catch {
-          // not a JSON log line
-        }
+        const url = listeningUrl(line);
+        if (url === undefined) return;
+        clearTimeout(timer);
+        resolve(url);
       });
     }
     void child.then(() => {

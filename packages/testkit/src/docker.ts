@@ -1,23 +1,15 @@
-import { readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { dockerHostCandidates } from "@reins/launch";
 import Docker from "dockerode";
 import { execa } from "execa";
-import { repoRoot } from "./daemon.js";
 
 /**
  * The Docker engine tests use: `DOCKER_HOST`, else the URL scripts/ensure-docker.sh
  * wrote to `.reins/docker-host`, else the default socket.
  */
 export function resolveDockerHost(): string {
-  if (process.env.DOCKER_HOST) return process.env.DOCKER_HOST;
-  try {
-    const recorded = readFileSync(`${repoRoot}.reins/docker-host`, "utf8").trim();
-    if (recorded) return recorded;
-  } catch {
-    // no private engine recorded
-  }
-  return "unix:///var/run/docker.sock";
+  return dockerHostCandidates()[0] as string;
 }
 
 /** A dockerode client for `host` ("unix:///path" or "tcp://host:port"; default: resolveDockerHost()). */

@@ -1,8 +1,23 @@
-// The fake Messages API is a package of its own (the CLI's scripted model runs it);
-// tests take it from here with the launchers.
+/**
+ * @reins/testkit: real infrastructure for tests, started and removed by each test.
+ *
+ * `startNatsServer` (a nats-server with JetStream on a free port and a temp store,
+ * as nats.js's `nst` launcher does) and `startNatsCluster` (three nodes, for R3 and
+ * node loss); `startDockerd` (a private engine with `--bridge=none`) and the label
+ * helpers that find and remove what a test's containers and volumes left;
+ * `startDaemon` (a built daemon from apps/<app>/dist as a real process, resolved
+ * on its `listening` line); `createTestCertificates` (a CA and leaf certificates
+ * for TLS and mTLS). Every launcher is `AsyncDisposable`: `await using` stops it,
+ * also when the test fails.
+ *
+ * The fake Messages API (@reins/fake-anthropic) and what tests share with `reins up`
+ * (@reins/launch) are packages of their own, which the CLI uses at run time; tests
+ * take them from here with the launchers.
+ */
 export * from "@reins/fake-anthropic";
+export { freePort, repoRoot, sandboxImages, testImage } from "@reins/launch";
 export type { Daemon, DaemonOptions } from "./daemon.js";
-export { repoRoot, startDaemon } from "./daemon.js";
+export { startDaemon } from "./daemon.js";
 export type { LabelFilter } from "./docker.js";
 export {
   connectDocker,
@@ -17,7 +32,6 @@ export {
 } from "./docker.js";
 export type { Dockerd, DockerdOptions } from "./dockerd.js";
 export { startDockerd } from "./dockerd.js";
-export { freePort } from "./free-port.js";
 export type { NatsCluster, NatsClusterNode, NatsClusterOptions } from "./nats-cluster.js";
 export { startNatsCluster } from "./nats-cluster.js";
 export type { NatsServer, NatsServerOptions } from "./nats-server.js";

@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "@reins/launch";
 import { execa, type ResultPromise } from "execa";
-import { freePort } from "./free-port.js";
-import { waitForPort } from "./nats-server.js";
+import { natsBinary, waitForPort } from "./nats-server.js";
 
 export interface NatsClusterOptions {
   /** Number of nodes; 3 by default (the smallest cluster that keeps R3 quorum with one down). */
@@ -45,8 +45,6 @@ export interface NatsCluster extends AsyncDisposable {
   indexOf(serverName: string): number;
   stop(): Promise<void>;
 }
-
-const natsBinary = process.env.NATS_SERVER_BIN ?? "nats-server";
 
 interface NodeState {
   name: string;

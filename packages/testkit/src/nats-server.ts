@@ -1,9 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { findNatsServer, freePort, portInUse } from "@reins/launch";
 import { execa, type ResultPromise } from "execa";
-import { freePort } from "./free-port.js";
 
 export interface NatsServerOptions {
   /** Reuse a store dir (e.g. to restart after SIGKILL); default: a fresh temp dir. */
@@ -32,7 +31,8 @@ export interface NatsServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const natsBinary = process.env.NATS_SERVER_BIN ?? "nats-server";
+/** The binary `reins up` runs; when there is none, the name asked for, so spawning fails naming it. */
+export const natsBinary = findNatsServer() ?? process.env.NATS_SERVER_BIN ?? "nats-server";
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const ownsStore = options.storeDir === undefined;
@@ -96,20 +96,9 @@ export async function waitForPort(port: number, child?: ResultPromise, timeoutMs
   });
   while (Date.now() < deadline) {
     if (exited) throw new Error(`process exited before listening on port ${port}`);
-    if (await canConnect(port)) return;
+    if (await portInUse(port)) return;
     // Polling is the only signal a foreign process gives that it listens.
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }

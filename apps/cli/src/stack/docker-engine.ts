@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { dockerHostCandidates, repoRoot, scriptPath } from "@reins/launch";
 import { execa } from "execa";
 import { CliError } from "../cli-error.js";
-import { repoRoot, scriptPath } from "./paths.js";
 
 /** Where a DOCKER_HOST value points: a unix socket or a TCP address. */
 type Endpoint = { socketPath: string } | { host: string; port: number };
@@ -67,8 +67,7 @@ export interface DockerEngine {
   readonly startedByUs: boolean;
 }
 
-const sharedState = path.join(repoRoot, ".reins");
-const startedMarker = path.join(sharedState, "docker-started-by-us");
+const startedMarker = path.join(repoRoot, ".reins", "docker-started-by-us");
 
 /**
  * Finds a Docker engine the way scripts/ensure-docker.sh documents it
@@ -76,10 +75,7 @@ const startedMarker = path.join(sharedState, "docker-started-by-us");
  * the default socket) and runs that script only when none answers.
  */
 export async function ensureDockerEngine(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<DockerEngine> {
-  const candidates = [env.DOCKER_HOST, readPublishedHost(), "unix:///var/run/docker.sock"].filter((h): h is string =>
-    Boolean(h),
-  );
-  for (const host of candidates) {
+  for (const host of dockerHostCandidates(env)) {
     const version = await dockerVersion(host);
     if (version) return { host, version, startedByUs: false };
   }
@@ -101,14 +97,6 @@ export async function ensureDockerEngine(env: NodeJS.ProcessEnv, signal?: AbortS
   const version = await dockerVersion(host);
   if (!version) throw new CliError(`scripts/ensure-docker.sh reported ${host} but it does not answer`);
   return { host, version, startedByUs: !markerBefore && existsSync(startedMarker) };
-}
-
-function readPublishedHost(): string | undefined {
-  try {
-    return readFileSync(path.join(sharedState, "docker-host"), "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Stops the private dockerd through scripts/stop-docker.sh (which checks it started it). */

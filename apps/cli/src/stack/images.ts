@@ -1,7 +1,7 @@
+import { sandboxImages, scriptPath } from "@reins/launch";
 import { execa } from "execa";
 import { CliError } from "../cli-error.js";
 import { hasImage } from "./docker-engine.js";
-import { scriptPath } from "./paths.js";
 
 /**
  * Builds the sandbox images with scripts/build-images.sh, which skips images
@@ -30,7 +30,7 @@ export async function ensureSandboxImages(
   if (result.exitCode !== 0) {
     // The script may refuse to even check (e.g. the full image needs root to
     // rebuild): images that exist still serve.
-    const wanted = options.tinyOnly ? ["reins/sandbox-tiny"] : ["reins/sandbox-tiny", "reins/sandbox"];
+    const wanted = options.tinyOnly ? [sandboxImages.tiny] : [sandboxImages.tiny, sandboxImages.full];
     const present = await Promise.all(wanted.map((name) => hasImage(options.dockerHost, name)));
     if (present.every(Boolean)) {
       const why =

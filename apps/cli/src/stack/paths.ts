@@ -1,23 +1,9 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-
-/**
- * The repository root: this file is apps/cli/{src,dist}/stack/paths.{ts,js},
- * so the root is four levels up either way.
- */
-export const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
-
-/** `node apps/<app>/dist/main.js` entry of a daemon. */
-export function daemonEntry(app: string): string {
-  return path.join(repoRoot, "apps", app, "dist", "main.js");
-}
+import { repoRoot } from "@reins/launch";
 
 /** The scripted model's process entry, next to this module in dist/. */
 export const scriptedModelEntry = fileURLToPath(new URL("../scripted-model/main.js", import.meta.url));
-
-export function scriptPath(name: string): string {
-  return path.join(repoRoot, "scripts", name);
-}
 
 /**
  * Where `reins up` keeps its state file, logs, NATS store and token. The repo's

@@ -1,20 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { daemonEntry, scriptedModelEntry } from "./paths.js";
+import { daemonEntry, listeningUrl } from "@reins/launch";
+import { scriptedModelEntry } from "./paths.js";
 import { type Spawned, spawnLogged } from "./spawn-logged.js";
-
-/** The line every daemon logs once it serves: {"msg":"listening","url":...}. */
-export function listeningUrl(line: string): string | undefined {
-  if (!line.includes('"listening"')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return entry.msg === "listening" && typeof entry.url === "string" ? entry.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface NatsOptions {
   readonly binary: string;
@@ -22,19 +11,6 @@ export interface NatsOptions {
   readonly storeDir: string;
   readonly logDir: string;
   readonly signal?: AbortSignal | undefined;
-}
-
-/**
- * The nats-server executable: NATS_SERVER_BIN, else the first on PATH, else
- * Debian's /usr/sbin (not on a normal user's PATH). Undefined when missing.
- */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.NATS_SERVER_BIN) return existsSync(env.NATS_SERVER_BIN) ? env.NATS_SERVER_BIN : undefined;
-  const dirs = [...(env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin"];
-  return dirs
-    .filter(Boolean)
-    .map((dir) => path.join(dir, "nats-server"))
-    .find((file) => existsSync(file));
 }
 
 export function startNats(options: NatsOptions): Promise<Spawned> {

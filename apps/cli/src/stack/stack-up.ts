@@ -1,21 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { daemonEntry, findNatsServer, freePort, portInUse, repoRoot, sandboxImages } from "@reins/launch";
 import { CliError } from "../cli-error.js";
 import type { Progress } from "../render/progress.js";
 import { type DockerEngine, ensureDockerEngine, stopDockerEngine } from "./docker-engine.js";
-import { freePort, portInUse } from "./free-port.js";
 import { ensureSandboxImages } from "./images.js";
-import { daemonEntry, repoRoot, type StackPaths } from "./paths.js";
+import type { StackPaths } from "./paths.js";
 import { isOurProcess, processStartTime, stopWords } from "./processes.js";
-import {
-  daemonEnv,
-  findNatsServer,
-  startDaemonProcess,
-  startNats,
-  startScriptedModel,
-  writeExecutorToken,
-} from "./services.js";
+import { daemonEnv, startDaemonProcess, startNats, startScriptedModel, writeExecutorToken } from "./services.js";
 import type { Spawned } from "./spawn-logged.js";
 import { readState, removeState, type StackState } from "./state-file.js";
 
@@ -162,7 +155,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
             ...(docker ? { DOCKER_HOST: docker.host } : {}),
             // Only the tiny image was ensured: run the catalog's tools in it.
             ...(options.images === "tiny" && !env.REINS_SANDBOX_IMAGE
-              ? { REINS_SANDBOX_IMAGE: "reins/sandbox-tiny" }
+              ? { REINS_SANDBOX_IMAGE: sandboxImages.tiny }
               : {}),
           }),
         }),

@@ -3,13 +3,13 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { connectDocker, dockerCleanup, repoRoot } from "@reins/testkit";
+import { connectDocker, dockerCleanup, repoRoot, sandboxImages } from "@reins/testkit";
 import type Docker from "dockerode";
 import { type Catalog, parseCatalog } from "../catalog.js";
 import { createExecutor, type Executor, type ExecutorOptions } from "../executor.js";
 
-/** The image tests run: busybox only, built in a second by scripts/build-images.sh --tiny-only. */
-export const tinyImage = "reins/sandbox-tiny";
+/** The image these tests run (they expect busybox): built in a second by scripts/build-images.sh --tiny-only. */
+export const tinyImage = sandboxImages.tiny;
 
 /** The daemon's default catalog, on the tiny image. */
 export function defaultCatalog(): Catalog {
