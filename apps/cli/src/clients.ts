@@ -1,7 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutorService, grpcHealthV1, HarnessService, SessionService } from "@reins/proto";
+import { createBearerInterceptor } from "@reins/service-kit";
 import { CliError } from "./cli-error.js";
 import type { Targets } from "./targets.js";
 
@@ -17,14 +18,7 @@ function transportFor(baseUrl: string, token: string | undefined): Transport {
   const key = `${baseUrl}\n${token ?? ""}`;
   let transport = transports.get(key);
   if (!transport) {
-    const interceptors: Interceptor[] = [];
-    if (token) {
-      interceptors.push((next) => (req) => {
-        req.header.set("authorization", `Bearer ${token}`);
-        return next(req);
-      });
-    }
-    transport = createGrpcTransport({ baseUrl, interceptors });
+    transport = createGrpcTransport({ baseUrl, interceptors: [createBearerInterceptor(token)] });
     transports.set(key, transport);
   }
   return transport;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutorService, grpcHealthV1 } from "@reins/proto";
+import { createBearerInterceptor } from "@reins/service-kit";
 import {
   connectDocker,
   createTestCertificates,
@@ -12,6 +13,7 @@ import {
   listLabelledContainers,
   resolveDockerHost,
   startDaemon,
+  testImage,
 } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 
@@ -29,7 +31,7 @@ async function startExecutor(env: Record<string, string> = {}) {
       REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
       REINS_EXECUTOR_TOKEN: token,
       REINS_EXECUTOR_ID: id,
-      REINS_SANDBOX_IMAGE: "reins/sandbox-tiny",
+      REINS_SANDBOX_IMAGE: testImage(),
       DOCKER_HOST: resolveDockerHost(),
       ...env,
     },
@@ -40,12 +42,7 @@ async function startExecutor(env: Record<string, string> = {}) {
       createGrpcTransport({
         baseUrl: daemon.url,
         ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("authorization", `Bearer ${options.token ?? token}`);
-            return next(req);
-          },
-        ],
+        interceptors: [createBearerInterceptor(options.token ?? token)],
       }),
     );
   return {

@@ -1,10 +1,4 @@
-import {
-  CatalogError,
-  createDockerClient,
-  createExecutor,
-  createExecutorServiceImpl,
-  loadCatalog,
-} from "@reins/executor-core";
+import { createDockerClient, createExecutor, createExecutorServiceImpl, loadCatalog } from "@reins/executor-core";
 import { ExecutorService } from "@reins/proto";
 import {
   announceListening,
@@ -12,26 +6,19 @@ import {
   createAuthInterceptor,
   createLogger,
   createTokenVerifier,
+  loadConfigOrExit,
   onShutdownSignal,
+  startOrExit,
   startServer,
 } from "@reins/service-kit";
 import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-executor");
 
-function fatal(err: unknown): never {
-  const message = err instanceof CatalogError || err instanceof Error ? err.message : String(err);
-  log.fatal({ err: message }, "cannot start the executor");
-  process.exit(2);
-}
-
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig(process.env);
-} catch (err) {
-  fatal(err);
-}
-const catalog = await loadCatalog(config.toolsConfig, config.image ? { image: config.image } : {}).catch(fatal);
+const config = await loadConfigOrExit(log, () => loadConfig(process.env));
+const catalog = await loadConfigOrExit(log, () =>
+  loadCatalog(config.toolsConfig, config.image ? { image: config.image } : {}),
+);
 const docker = createDockerClient(config.dockerHost);
 
 const executor = createExecutor({
@@ -49,16 +36,18 @@ await executor.start();
 
 // Only the harness calls the executor: other roles' tokens get PERMISSION_DENIED.
 const verify = createTokenVerifier(config.tokens);
-const server = await startServer({
-  ...config.listen,
-  services: [bindService(ExecutorService, createExecutorServiceImpl(executor))],
-  interceptors: [createAuthInterceptor({ verify, roles: ["harness"] })],
-  readMaxBytes: config.maxRequestBytes,
-  // The executor kills what is still running at its grace; the server keeps the
-  // connections a little longer so those calls still get their answer.
-  shutdownGraceMs: config.shutdownGraceMs + 2_000,
-  ...(config.tls ? { tls: config.tls } : {}),
-}).catch(fatal);
+const server = await startOrExit(log, () =>
+  startServer({
+    ...config.listen,
+    services: [bindService(ExecutorService, createExecutorServiceImpl(executor))],
+    interceptors: [createAuthInterceptor({ verify, roles: ["harness"] })],
+    readMaxBytes: config.maxRequestBytes,
+    // The executor kills what is still running at its grace; the server keeps the
+    // connections a little longer so those calls still get their answer.
+    shutdownGraceMs: config.shutdownGraceMs + 2_000,
+    ...(config.tls ? { tls: config.tls } : {}),
+  }),
+);
 
 announceListening(log, server.url, {
   daemonId: config.daemonId,

@@ -1,6 +1,5 @@
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { AppendHook } from "@reins/harness-core";
 import {
   createAnthropicAdapter,
   createExecutorPool,
@@ -21,29 +20,27 @@ import {
   announceListening,
   bindService,
   createAuthInterceptor,
+  createBearerInterceptor,
   createGrpcClientTransport,
   createLogger,
   createTokenVerifier,
+  loadConfigOrExit,
   onShutdownSignal,
   redactUrl,
   redactUrls,
+  startOrExit,
   startServer,
 } from "@reins/service-kit";
 import { connect } from "nats";
-import { type HarnessConfig, loadConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { allHooks, crashHook, stallHook } from "./fault-hook.js";
 
 const log = createLogger("reins-harness");
-let config: HarnessConfig;
-let onAppended: AppendHook | undefined;
-try {
-  config = loadConfig(process.env);
-  onAppended = allHooks(stallHook(config.stallAfter, log), crashHook(config.crashAfter, log));
-} catch (err) {
-  log.fatal(`invalid configuration: ${(err as Error).message}`);
-  process.exit(2);
-}
-try {
+const { config, onAppended } = await loadConfigOrExit(log, () => {
+  const config = loadConfig(process.env);
+  return { config, onAppended: allHooks(stallHook(config.stallAfter, log), crashHook(config.crashAfter, log)) };
+});
+await startOrExit(log, async () => {
   if (!config.anthropic.apiKey) log.warn("ANTHROPIC_API_KEY is not set: model requests will fail to authenticate");
 
   const nc = await connect({ servers: config.natsServers, name: "reins-harness", maxReconnectAttempts: -1 }).catch(
@@ -59,7 +56,7 @@ try {
       SessionService,
       createGrpcClientTransport({
         baseUrl: config.sessionUrl,
-        interceptors: bearer(config.sessionToken),
+        interceptors: [createBearerInterceptor(config.sessionToken)],
         nodeOptions: config.sessionTls,
         // The session service is a near neighbour: gzipping each 1000-event page a
         // Wake reads costs both ends more CPU than sending it as it is.
@@ -162,17 +159,4 @@ try {
     },
     (msg) => log.info(msg),
   );
-} catch (err) {
-  log.fatal({ err }, (err as Error).message);
-  process.exit(1);
-}
-
-function bearer(token: string | undefined): Interceptor[] {
-  if (!token) return [];
-  return [
-    (next) => (req) => {
-      req.header.set("authorization", `Bearer ${token}`);
-      return next(req);
-    },
-  ];
-}
+});

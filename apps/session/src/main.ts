@@ -5,9 +5,11 @@ import {
   createAuthInterceptor,
   createLogger,
   createTokenVerifier,
+  loadConfigOrExit,
   onShutdownSignal,
   redactUrls,
   ServingStatus,
+  startOrExit,
   startServer,
 } from "@reins/service-kit";
 import { createSessionServiceImpl, createSessionStore, sessionServicePolicy } from "@reins/session-store";
@@ -15,33 +17,31 @@ import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-session");
 
-let config: Awaited<ReturnType<typeof loadConfig>>;
-try {
-  config = await loadConfig();
-} catch (err) {
-  log.fatal(`invalid configuration: ${(err as Error).message}`);
-  process.exit(2);
-}
+const config = await loadConfigOrExit(log, loadConfig);
 
 // NATS first: the daemon only announces itself once it can serve. nats.js waits
 // for a server that is not up yet, so a stack may start in any order.
 log.info({ nats: redactUrls(config.store.servers ?? "") }, "connecting to NATS");
-const store = await createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg));
+const store = await startOrExit(log, () =>
+  createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg)),
+);
 log.info({ stream: store.names.stream, bucket: store.names.bucket }, "session store ready");
 
-const server = await startServer({
-  ...config.listen,
-  services: [bindService(SessionService, createSessionServiceImpl(store))],
-  corsOrigins: config.corsOrigins,
-  // Roles per RPC and tenant confinement: see sessionServicePolicy and access.ts in @reins/session-store.
-  interceptors: config.tokens
-    ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: sessionServicePolicy })]
-    : [],
-  ...(config.tls ? { tls: config.tls } : {}),
-  // Room above the largest batch, so an oversized batch gets the store's precise
-  // INVALID_ARGUMENT rather than a transport-level size error.
-  readMaxBytes: (config.store.maxMessageBytes ?? 1024 * 1024) + 1024 * 1024,
-});
+const server = await startOrExit(log, () =>
+  startServer({
+    ...config.listen,
+    services: [bindService(SessionService, createSessionServiceImpl(store))],
+    corsOrigins: config.corsOrigins,
+    // Roles per RPC and tenant confinement: see sessionServicePolicy and access.ts in @reins/session-store.
+    interceptors: config.tokens
+      ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: sessionServicePolicy })]
+      : [],
+    ...(config.tls ? { tls: config.tls } : {}),
+    // Room above the largest batch, so an oversized batch gets the store's precise
+    // INVALID_ARGUMENT rather than a transport-level size error.
+    readMaxBytes: (config.store.maxMessageBytes ?? 1024 * 1024) + 1024 * 1024,
+  }),
+);
 
 // Health follows NATS: NOT_SERVING while disconnected, so load balancers and
 // `grpc_health_probe` route around a replica that can only answer UNAVAILABLE.

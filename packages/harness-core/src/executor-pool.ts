@@ -2,6 +2,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutorService, type Tool } from "@reins/proto";
+import { createBearerInterceptor } from "@reins/service-kit";
 
 /** The outcome of a tool call as the model will read it. Failures are strings too. */
 export interface ToolOutcome {
@@ -64,10 +65,7 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
   const clients = new Map<string, Client<typeof ExecutorService>>();
   const catalogs = new Map<string, { tools: Tool[]; at: number }>();
   const ttl = options.catalogTtlMs ?? 10_000;
-  const auth: Interceptor = (next) => (req) => {
-    if (options.token) req.header.set("authorization", `Bearer ${options.token}`);
-    return next(req);
-  };
+  const auth = createBearerInterceptor(options.token);
   const makeTransport =
     options.transport ?? ((address, interceptors) => createGrpcTransport({ baseUrl: address, interceptors }));
 

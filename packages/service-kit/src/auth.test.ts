@@ -3,6 +3,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { ExecuteResponseSchema, ExecutorService, ListToolsResponseSchema } from "@reins/proto";
 import { describe, expect, it } from "vitest";
 import { createAuthInterceptor, createTokenVerifier, tenantScope } from "./auth.js";
+import { createBearerInterceptor } from "./bearer-interceptor.js";
 
 const clientToken = "client-0123456789abcdef";
 const harnessToken = "harness-0123456789abcdef";
@@ -24,10 +25,7 @@ const client = (token: string) =>
       {
         router: {
           interceptors: [
-            (next) => (req) => {
-              req.header.set("authorization", `Bearer ${token}`);
-              return next(req);
-            },
+            createBearerInterceptor(token),
             createAuthInterceptor({ verify: createTokenVerifier(grants), methods: { ListTools: ["client"] } }),
           ],
         },

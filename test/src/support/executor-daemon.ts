@@ -5,12 +5,13 @@ import path from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutorService } from "@reins/proto";
-import { connectDocker, type Daemon, dockerCleanup, resolveDockerHost, startDaemon } from "@reins/testkit";
+import { createBearerInterceptor } from "@reins/service-kit";
+import { connectDocker, type Daemon, dockerCleanup, resolveDockerHost, startDaemon, testImage } from "@reins/testkit";
 
 /** A catalog on the tiny image: `sh` without a workspace, `ws` in the session's workspace. */
 export const hostileCatalog = `
 defaults:
-  image: reins/sandbox-tiny
+  image: ${testImage()}
   timeout: 20s
   memory: 64m
   pids: 64
@@ -78,12 +79,7 @@ export async function startExecutorDaemon(
       ExecutorService,
       createGrpcTransport({
         baseUrl: daemon.url,
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("authorization", `Bearer ${token}`);
-            return next(req);
-          },
-        ],
+        interceptors: [createBearerInterceptor(token)],
       }),
     );
     return {

@@ -1,7 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { AgentConfigSchema, type Event, EventSchema, RunState, SessionService, StopReason } from "@reins/proto";
-import { createAuthInterceptor, createTokenVerifier, type TokenGrant } from "@reins/service-kit";
+import {
+  createAuthInterceptor,
+  createBearerInterceptor,
+  createTokenVerifier,
+  type TokenGrant,
+} from "@reins/service-kit";
 import { connect } from "nats";
 import { uuidv7 } from "uuidv7";
 import { sessionServicePolicy } from "../access.js";
@@ -112,8 +117,8 @@ export function clientWithToken(
       router: {
         // Outermost first: the caller's headers, then the service's auth.
         interceptors: [
+          createBearerInterceptor(token),
           ((next) => (req) => {
-            req.header.set("authorization", `Bearer ${token}`);
             for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
             return next(req);
           }) satisfies Interceptor,
