@@ -1,20 +1,16 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Client } from "@connectrpc/connect";
 import {
   type Daemon,
   type FakeAnthropic,
   type FakeScript,
   lastUserText,
   type NatsServer,
-  resolveDockerHost,
-  startDaemon,
-  startFakeAnthropic,
-  startNatsServer,
+  testImage,
 } from "@reins/testkit";
+import { ownedFixture, ownedTempDir, shCatalog, startDaemonStack } from "./daemon-stack.js";
 import { type RecordingServer, startRecordingServer } from "./secret-api.js";
 
 /** One token per role and tenant; every one is at least 16 characters. */
@@ -33,15 +29,7 @@ const grants = [
 ];
 
 // A catalog without a warm pool: these tests never run a tool.
-const catalog = `
-defaults: { image: reins/sandbox-tiny, timeout: 10s, memory: 64m, pids: 64, workspace: none }
-pool: { size: 0 }
-tools:
-  - name: sh
-    description: Run a shell command.
-    input_schema: { type: object, properties: { command: { type: string } }, required: [command] }
-    command: { argv: [sh, -c, "{{command}}"] }
-`;
+const catalog = shCatalog(testImage(), { pool: 0, timeout: "10s" });
 
 /** The key the `crm` host tool sends; only the harness's environment holds it. */
 export const crmKey = "crm-key-3e8b1f6a0d";
@@ -83,97 +71,54 @@ export interface AuthStack extends AsyncDisposable {
  * (REINS_SESSION_TOKENS_FILE), the harness and executor from inline JSON / YAML
  * in the environment (REINS_HARNESS_TOKENS, REINS_EXECUTOR_TOKENS).
  */
-export async function startAuthStack(): Promise<AuthStack> {
-  const owned: Array<() => Promise<unknown>> = [];
-  const dispose = async () => {
-    for (const step of owned.splice(0).reverse()) await step().catch(() => undefined);
-  };
-  try {
-    const dir = await mkdtemp(path.join(tmpdir(), "reins-auth-"));
-    owned.push(() => rm(dir, { recursive: true, force: true }));
+export function startAuthStack(): Promise<AuthStack> {
+  return ownedFixture(async (own) => {
+    const dir = await ownedTempDir(own, "reins-auth-");
     const tokensFile = path.join(dir, "session-tokens.yaml");
     await writeFile(
       tokensFile,
       grants.map((g) => `- token: ${g.token}\n  role: ${g.role}\n  tenant: "${g.tenant}"\n`).join(""),
     );
-    const toolsFile = path.join(dir, "tools.yaml");
-    await writeFile(toolsFile, catalog);
-    const crm = await startRecordingServer((req, res) => {
-      if (req.headers["x-api-key"] === crmKey) res.writeHead(200).end(`record of ${req.url}`);
-      else res.writeHead(401).end("no key");
-    });
-    owned.push(async () => crm[Symbol.asyncDispose]());
+    const crm = own(
+      await startRecordingServer((req, res) => {
+        if (req.headers["x-api-key"] === crmKey) res.writeHead(200).end(`record of ${req.url}`);
+        else res.writeHead(401).end("no key");
+      }),
+    );
     const hostToolsFile = path.join(dir, "host-tools.yaml");
     await writeFile(hostToolsFile, hostTools(crm.origin));
 
-    const nats = await startNatsServer();
-    owned.push(() => nats.stop());
-    const fake = await startFakeAnthropic({ script });
-    owned.push(() => fake.close());
-    const session = await startDaemon({
-      app: "session",
-      env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url, REINS_SESSION_TOKENS_FILE: tokensFile },
-    });
-    owned.push(() => session.kill("SIGTERM"));
-    const executor = await startDaemon({
-      app: "executor",
-      env: {
-        REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
-        // Every role is known to the executor, so the others get PERMISSION_DENIED rather than UNAUTHENTICATED.
-        REINS_EXECUTOR_TOKENS: JSON.stringify(grants),
-        REINS_TOOLS_CONFIG: toolsFile,
-        DOCKER_HOST: resolveDockerHost(),
-      },
-    });
-    owned.push(() => executor.kill("SIGTERM"));
-    const harness = await startDaemon({
-      app: "harness",
-      env: {
-        REINS_HARNESS_LISTEN: "127.0.0.1:0",
-        REINS_HARNESS_TOKENS: grants
-          .map((g) => `- {token: ${g.token}, role: ${g.role}, tenant: "${g.tenant}"}`)
-          .join("\n"),
-        REINS_SESSION_URL: session.url,
-        REINS_SESSION_TOKEN: tokens.harness,
-        REINS_EXECUTOR_URL: executor.url,
-        REINS_EXECUTOR_TOKEN: tokens.harness,
-        REINS_NATS_URL: nats.url,
-        ANTHROPIC_API_KEY: "auth-test-key",
-        ANTHROPIC_BASE_URL: fake.url,
-        REINS_WAKE_MODE: "direct",
-        REINS_HOST_TOOLS_CONFIG: hostToolsFile,
-        REINS_TEST_CRM_KEY: crmKey,
-      },
-    });
-    owned.push(() => harness.kill("SIGTERM"));
-
+    const stack = own(
+      await startDaemonStack({
+        script,
+        catalog,
+        executorToken: tokens.harness,
+        sessionEnv: { REINS_SESSION_TOKENS_FILE: tokensFile },
+        executorEnv: {
+          REINS_EXECUTOR_TOKEN: undefined,
+          // Every role is known to the executor, so the others get PERMISSION_DENIED rather than UNAUTHENTICATED.
+          REINS_EXECUTOR_TOKENS: JSON.stringify(grants),
+        },
+        harnessEnv: {
+          REINS_HARNESS_TOKENS: grants
+            .map((g) => `- {token: ${g.token}, role: ${g.role}, tenant: "${g.tenant}"}`)
+            .join("\n"),
+          REINS_SESSION_TOKEN: tokens.harness,
+          REINS_WAKE_MODE: "direct",
+          REINS_HOST_TOOLS_CONFIG: hostToolsFile,
+          REINS_TEST_CRM_KEY: crmKey,
+        },
+      }),
+    );
     return {
-      nats,
-      fake,
-      session,
-      executor,
-      harness,
+      nats: stack.nats as NatsServer,
+      fake: stack.fake as FakeAnthropic,
+      session: stack.session,
+      executor: stack.executor(),
+      harness: stack.harness(),
       crm,
-      daemons: [session, executor, harness],
-      client: (service, url, token) =>
-        createClient(
-          service,
-          createGrpcTransport({
-            baseUrl: url,
-            interceptors: token
-              ? [
-                  (next) => (req) => {
-                    req.header.set("authorization", `Bearer ${token}`);
-                    return next(req);
-                  },
-                ]
-              : [],
-          }),
-        ),
-      [Symbol.asyncDispose]: dispose,
+      daemons: [...stack.daemons],
+      client: stack.client,
     };
-  } catch (err) {
-    await dispose();
-    throw err;
-  }
+  });
 }

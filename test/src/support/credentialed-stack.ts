@@ -1,21 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type Event, HarnessService, RunState, SessionService } from "@reins/proto";
-import {
-  type Daemon,
-  type FakeAnthropic,
-  type FakeScript,
-  type NatsServer,
-  resolveDockerHost,
-  startDaemon,
-  startFakeAnthropic,
-  startNatsServer,
-} from "@reins/testkit";
+import type { Client } from "@connectrpc/connect";
+import type { Event, HarnessService, SessionService } from "@reins/proto";
+import { type Daemon, type FakeAnthropic, type FakeScript, type NatsServer, testImage } from "@reins/testkit";
 import { type ContainerWatch, watchContainers } from "./container-watch.js";
+import { ownedFixture, ownedTempDir, startDaemonStack } from "./daemon-stack.js";
 import { type RecordingServer, type SecretApi, startRecordingServer, startSecretApi } from "./secret-api.js";
 
 /**
@@ -29,7 +19,7 @@ import { type RecordingServer, type SecretApi, startRecordingServer, startSecret
  */
 const catalog = (marker: string) => `
 defaults:
-  image: ${process.env.REINS_TEST_IMAGE ?? "reins/sandbox-tiny"}
+  image: ${testImage()}
   # Reading every file of the image is slow on a busy machine.
   timeout: 150s
   memory: 64m
@@ -104,108 +94,55 @@ export interface CredentialedStack extends AsyncDisposable {
   readonly containers: ContainerWatch;
   readonly sessions: Client<typeof SessionService>;
   /** Every daemon started so far (harnesses included, dead or alive). */
-  readonly daemons: Daemon[];
+  readonly daemons: readonly Daemon[];
   harness(): Daemon;
   client(): Client<typeof HarnessService>;
   startHarness(env?: Record<string, string>): Promise<Daemon>;
   settled(sessionId: string, afterSeq?: bigint): Promise<Event[]>;
 }
 
-export async function startCredentialedStack(script: FakeScript): Promise<CredentialedStack> {
-  const owned: Array<() => Promise<unknown>> = [];
-  const dispose = async () => {
-    for (const step of owned.splice(0).reverse()) await step().catch(() => undefined);
-  };
-  try {
+export function startCredentialedStack(script: FakeScript): Promise<CredentialedStack> {
+  return ownedFixture(async (own) => {
     const canary = `reins-canary-${randomUUID()}`;
     const marker = `reins-marker-${randomUUID()}`;
     const data = `forecast-${randomUUID()}`;
     const executorId = `credentialed-${randomUUID()}`;
-    const dir = await mkdtemp(path.join(tmpdir(), "reins-credentialed-"));
-    owned.push(() => rm(dir, { recursive: true, force: true }));
-    const outsider = await startRecordingServer((_, res) => res.writeHead(200).end("collected"));
-    owned.push(async () => outsider[Symbol.asyncDispose]());
-    const api = await startSecretApi(canary, data, outsider.origin);
-    owned.push(async () => api[Symbol.asyncDispose]());
-    await writeFile(path.join(dir, "catalog.yaml"), catalog(marker));
+    const dir = await ownedTempDir(own, "reins-credentialed-");
+    const outsider = own(await startRecordingServer((_, res) => res.writeHead(200).end("collected")));
+    const api = own(await startSecretApi(canary, data, outsider.origin));
     await writeFile(path.join(dir, "host-tools.yaml"), hostTools(api.origin));
+    const containers = own(await watchContainers(`reins.executor=${executorId}`));
 
-    const nats = await startNatsServer();
-    owned.push(() => nats.stop());
-    const fake = await startFakeAnthropic({ script });
-    owned.push(() => fake.close());
-    const containers = await watchContainers(`reins.executor=${executorId}`);
-    owned.push(() => containers.stop());
-    const daemons: Daemon[] = [];
-    const start = async (app: string, env: Record<string, string>) => {
-      const daemon = await startDaemon({ app, env });
-      daemons.push(daemon);
-      owned.push(() => daemon.kill("SIGTERM"));
-      return daemon;
-    };
-    const token = "credentialed-e2e-executor-token";
-    const session = await start("session", { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url });
-    const executor = await start("executor", {
-      REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
-      REINS_EXECUTOR_TOKEN: token,
-      REINS_EXECUTOR_ID: executorId,
-      REINS_TOOLS_CONFIG: path.join(dir, "catalog.yaml"),
-      DOCKER_HOST: resolveDockerHost(),
-    });
-    const harnesses: Daemon[] = [];
-    const startHarness = async (env: Record<string, string> = {}) => {
-      const daemon = await start("harness", {
-        REINS_HARNESS_LISTEN: "127.0.0.1:0",
-        REINS_SESSION_URL: session.url,
-        REINS_EXECUTOR_URL: executor.url,
-        REINS_EXECUTOR_TOKEN: token,
-        REINS_NATS_URL: nats.url,
-        ANTHROPIC_API_KEY: "credentialed-e2e-model-key",
-        ANTHROPIC_BASE_URL: fake.url,
-        REINS_MODEL_BACKOFF_MS: "10",
-        REINS_WAKE_MODE: "direct",
-        REINS_HOST_TOOLS_CONFIG: path.join(dir, "host-tools.yaml"),
-        REINS_TEST_API_KEY: canary,
-        ...env,
-      });
-      harnesses.push(daemon);
-      return daemon;
-    };
-    await startHarness();
-    const last = () => harnesses.at(-1) as Daemon;
-    const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: session.url }));
+    const stack = own(
+      await startDaemonStack({
+        script,
+        catalog: catalog(marker),
+        executorToken: "credentialed-e2e-executor-token",
+        executorEnv: { REINS_EXECUTOR_ID: executorId },
+        harnessEnv: {
+          REINS_MODEL_BACKOFF_MS: "10",
+          REINS_WAKE_MODE: "direct",
+          REINS_HOST_TOOLS_CONFIG: path.join(dir, "host-tools.yaml"),
+          REINS_TEST_API_KEY: canary,
+        },
+      }),
+    );
     return {
       canary,
       marker,
       data,
       api,
       outsider,
-      fake,
-      nats,
+      fake: stack.fake as FakeAnthropic,
+      nats: stack.nats as NatsServer,
       containers,
-      sessions,
-      daemons,
-      harness: last,
-      client: () => createClient(HarnessService, createGrpcTransport({ baseUrl: last().url })),
-      startHarness,
-      async settled(sessionId, afterSeq = 0n) {
-        const leave = new AbortController();
-        const signal = AbortSignal.any([leave.signal, AbortSignal.timeout(200_000)]);
-        try {
-          for await (const { event } of sessions.streamEvents({ sessionId, afterSeq }, { signal })) {
-            if (event?.payload.case !== "sessionStatus") continue;
-            const { state } = event.payload.value;
-            if (state === RunState.IDLE || state === RunState.TERMINATED) break;
-          }
-        } finally {
-          leave.abort();
-        }
-        return (await sessions.getEvents({ sessionId })).events;
-      },
-      [Symbol.asyncDispose]: dispose,
+      sessions: stack.sessions,
+      daemons: stack.daemons,
+      harness: stack.harness,
+      client: () => stack.harnessClient(),
+      startHarness: stack.startHarness,
+      // Reading every file of the image is slow on a busy machine.
+      settled: (sessionId, afterSeq = 0n) => stack.settled(sessionId, afterSeq, 200_000),
     };
-  } catch (err) {
-    await dispose();
-    throw err;
-  }
+  });
 }

@@ -1,39 +1,10 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type Event, HarnessService, RunState, SessionService } from "@reins/proto";
-import {
-  type Daemon,
-  type FakeAnthropic,
-  type FakeScript,
-  freePort,
-  resolveDockerHost,
-  startDaemon,
-  startFakeAnthropic,
-} from "@reins/testkit";
+import { randomUUID } from "node:crypto";
+import type { Client } from "@connectrpc/connect";
+import { type Event, type HarnessService, RunState, type SessionService } from "@reins/proto";
+import { type Daemon, type FakeAnthropic, type FakeScript, testImage } from "@reins/testkit";
+import { ownedFixture, shCatalog, startDaemonStack } from "./daemon-stack.js";
 
-const token = "fault-stack-executor-token";
-
-const catalog = (image: string) => `
-defaults:
-  image: ${image}
-  timeout: 60s
-  memory: 64m
-  pids: 64
-  workspace: none
-pool:
-  size: 2
-tools:
-  - name: sh
-    description: Run a shell command.
-    input_schema:
-      type: object
-      properties: { command: { type: string } }
-      required: [command]
-    command: { argv: [sh, -c, "{{command}}"] }
-`;
+const catalog = shCatalog(testImage(), { pool: 2 });
 
 export interface Finished {
   readonly events: Event[];
@@ -90,105 +61,46 @@ export interface FaultStack extends AsyncDisposable {
   finish(sessionId: string, options?: { stallMs?: number; maxWakes?: number }): Promise<Finished>;
 }
 
-export async function startFaultStack(options: FaultStackOptions): Promise<FaultStack> {
-  const owned: Array<() => Promise<unknown>> = [];
-  const dispose = async () => {
-    for (const step of owned.splice(0).reverse()) await step().catch(() => undefined);
-  };
-  try {
-    const dir = await mkdtemp(path.join(tmpdir(), "reins-fault-"));
-    owned.push(() => rm(dir, { recursive: true, force: true }));
-    const toolsFile = path.join(dir, "tools.yaml");
-    await writeFile(toolsFile, catalog(process.env.REINS_TEST_IMAGE ?? "reins/sandbox-tiny"));
-
-    const fake = await startFakeAnthropic({ script: options.script });
-    owned.push(() => fake.close());
-    const session = await startDaemon({
-      app: "session",
-      env: {
-        REINS_SESSION_LISTEN: "127.0.0.1:0",
-        REINS_NATS_URL: options.natsUrl,
-        ...(options.replicas ? { REINS_STREAM_REPLICAS: String(options.replicas) } : {}),
-      },
-      timeoutMs: 60_000,
-    });
-    owned.push(() => session.kill("SIGTERM"));
-    const sessions = createClient(SessionService, createGrpcTransport({ baseUrl: session.url }));
-
-    const executorPort = await freePort();
-    const executorId = `fault-${process.pid}-${executorPort}`;
-    const executors: Daemon[] = [];
-    const launchExecutor = async () => {
-      const daemon = await startDaemon({
-        app: "executor",
-        env: {
-          REINS_EXECUTOR_LISTEN: `127.0.0.1:${executorPort}`,
-          REINS_EXECUTOR_TOKEN: token,
-          REINS_TOOLS_CONFIG: toolsFile,
+export function startFaultStack(options: FaultStackOptions): Promise<FaultStack> {
+  return ownedFixture(async (own) => {
+    const executorId = `fault-${randomUUID()}`;
+    const stack = own(
+      await startDaemonStack({
+        script: options.script,
+        natsUrl: options.natsUrl,
+        ...(options.harnessNatsUrl ? { harnessNatsUrl: options.harnessNatsUrl } : {}),
+        catalog,
+        executorToken: "fault-stack-executor-token",
+        fixedExecutorPort: true,
+        // Fault tests start their harness replicas themselves.
+        harnesses: 0,
+        startTimeoutMs: 60_000,
+        sessionEnv: options.replicas ? { REINS_STREAM_REPLICAS: String(options.replicas) } : {},
+        executorEnv: {
           REINS_EXECUTOR_ID: executorId,
           REINS_EXECUTOR_MAX_CONCURRENT: "16",
           REINS_EXECUTOR_MAX_QUEUED: "1000",
-          DOCKER_HOST: options.dockerHost ?? resolveDockerHost(),
+          ...(options.dockerHost ? { DOCKER_HOST: options.dockerHost } : {}),
         },
-        timeoutMs: 60_000,
-      });
-      executors.push(daemon);
-      owned.push(() => daemon.kill("SIGTERM"));
-      return daemon;
-    };
-    await launchExecutor();
-    const executor = () => executors.at(-1) as Daemon;
-
-    const harnesses: Daemon[] = [];
-    const alive = new Set<Daemon>();
-    const startHarness = async (env: Record<string, string> = {}) => {
-      const daemon = await startDaemon({
-        app: "harness",
-        env: {
-          REINS_HARNESS_LISTEN: "127.0.0.1:0",
-          REINS_SESSION_URL: session.url,
-          REINS_EXECUTOR_URL: `http://127.0.0.1:${executorPort}`,
-          REINS_EXECUTOR_TOKEN: token,
-          REINS_NATS_URL: options.harnessNatsUrl ?? options.natsUrl,
-          ANTHROPIC_API_KEY: "fault-test-key",
-          ANTHROPIC_BASE_URL: fake.url,
+        harnessEnv: {
           REINS_MODEL_BACKOFF_MS: "10",
           // Replicas share sessions through the wake work queue; a dead one's sessions move after 2 s.
           REINS_WAKE_MODE: "queue",
           REINS_WAKE_ACK_WAIT_MS: "2000",
           ...options.harnessEnv,
-          ...env,
         },
-        timeoutMs: 60_000,
-      });
-      harnesses.push(daemon);
-      alive.add(daemon);
-      void daemon.exited.then(() => alive.delete(daemon));
-      owned.push(() => daemon.kill("SIGTERM"));
-      return daemon;
-    };
-
-    // GetEvents answers a page at a time: read until a page comes back short.
-    const events = async (sessionId: string) => {
-      const all: Event[] = [];
-      for (;;) {
-        const page = (await sessions.getEvents({ sessionId, afterSeq: all.at(-1)?.seq ?? 0n, limit: 1000 })).events;
-        all.push(...page);
-        if (page.length < 1000) return all;
-      }
-    };
+      }),
+    );
+    const { sessions } = stack;
     return {
-      session,
-      fake,
+      session: stack.session,
+      fake: stack.fake as FakeAnthropic,
       sessions,
       containerLabel: `reins.executor=${executorId}`,
-      executor,
-      async restartExecutor(signal = "SIGKILL") {
-        await executor().kill(signal);
-        return launchExecutor();
-      },
+      executor: stack.executor,
+      restartExecutor: stack.restartExecutor,
       executions: () =>
-        executors.flatMap((d) =>
+        stack.executors().flatMap((d) =>
           d.output
             .filter((line) => line.includes('"tool call finished"'))
             .map((line) => {
@@ -196,11 +108,11 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
               return `${entry.sessionId}/${entry.callId}`;
             }),
         ),
-      startHarness,
-      liveHarnesses: () => harnesses.filter((d) => alive.has(d)),
-      allHarnesses: () => [...harnesses],
-      harnessClient: (daemon) => createClient(HarnessService, createGrpcTransport({ baseUrl: daemon.url })),
-      events,
+      startHarness: stack.startHarness,
+      liveHarnesses: stack.liveHarnesses,
+      allHarnesses: stack.harnesses,
+      harnessClient: (daemon) => stack.harnessClient(daemon),
+      events: stack.events,
       settled: (sessionId, stallMs = 30_000) => settled(sessions, sessionId, stallMs),
       async finish(sessionId, { stallMs = 10_000, maxWakes = 10 } = {}) {
         for (let wakes = 0; ; wakes++) {
@@ -209,20 +121,17 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
           } catch (err) {
             if (!(err instanceof StalledError) || wakes >= maxWakes) throw err;
           }
-          const live = harnesses.filter((d) => alive.has(d));
+          const live = stack.liveHarnesses();
           const target = live[Math.floor(Math.random() * live.length)];
           if (!target) throw new Error(`no live harness to wake ${sessionId}`);
-          await createClient(HarnessService, createGrpcTransport({ baseUrl: target.url }))
+          await stack
+            .harnessClient(target)
             .wake({ sessionId })
             .catch(() => undefined);
         }
       },
-      [Symbol.asyncDispose]: dispose,
     };
-  } catch (err) {
-    await dispose();
-    throw err;
-  }
+  });
 }
 
 export function isSettled(events: readonly Event[]): boolean {

@@ -6,7 +6,7 @@ import { expect } from "vitest";
 import { createGrpcJsClient, grpcJsCall, grpcTarget } from "./grpc-js-client.js";
 import { connectOutcome, type Outcome } from "./outcome.js";
 import type { PythonClient } from "./python-client.js";
-import type { Stack } from "./stack.js";
+import type { WireStack } from "./wire-stack.js";
 
 export type ClientName = "connect" | "grpc-js" | "python";
 export const clientNames: readonly ClientName[] = ["connect", "grpc-js", "python"];
@@ -20,7 +20,7 @@ export interface Probe {
    * The request as proto3 JSON, made fresh for each call (`client` names the caller). It may
    * first set up what the call needs, through Connect.
    */
-  request(stack: Stack, client: ClientName): Promise<JsonObject>;
+  request(stack: WireStack, client: ClientName): Promise<JsonObject>;
   check(outcome: Outcome, request: JsonObject): void;
 }
 
@@ -122,7 +122,7 @@ export const probes: readonly Probe[] = [
 ];
 
 /** Where a probe's daemon listens and which headers its calls need. */
-export function targetOf(stack: Stack, probe: Probe): { url: string; headers: Record<string, string> } {
+export function targetOf(stack: WireStack, probe: Probe): { url: string; headers: Record<string, string> } {
   const headers: Record<string, string> =
     probe.daemon === "executor" ? { authorization: `Bearer ${stack.executorToken}` } : {};
   return { url: stack[probe.daemon].url, headers };
@@ -138,7 +138,7 @@ type UntypedClient = Record<
  * another transport (Connect, gRPC-Web) is given.
  */
 export async function callWithConnect(
-  stack: Stack,
+  stack: WireStack,
   probe: Probe,
   request: JsonObject,
   transport?: Transport,
@@ -160,7 +160,7 @@ export async function callWithConnect(
 }
 
 /** The probe's call through @grpc/grpc-js and @grpc/proto-loader. */
-export async function callWithGrpcJs(stack: Stack, probe: Probe, request: JsonObject): Promise<Outcome> {
+export async function callWithGrpcJs(stack: WireStack, probe: Probe, request: JsonObject): Promise<Outcome> {
   const { url, headers } = targetOf(stack, probe);
   const grpcClient = createGrpcJsClient(probe.service.typeName, grpcTarget(url));
   try {
@@ -173,7 +173,7 @@ export async function callWithGrpcJs(stack: Stack, probe: Probe, request: JsonOb
 /** The probe's call through Python's grpcio and protoc-generated stubs. */
 export async function callWithPython(
   python: PythonClient,
-  stack: Stack,
+  stack: WireStack,
   probe: Probe,
   request: JsonObject,
 ): Promise<Outcome> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll } from "vitest";
 import { createPythonClient, type PythonClient } from "./python-client.js";
-import { type Stack, startStack } from "./stack.js";
+import { startWireStack, type WireStack } from "./wire-stack.js";
 
 export interface Fixture {
-  readonly stack: Stack;
+  readonly stack: WireStack;
   readonly python: PythonClient;
 }
 
@@ -13,11 +13,11 @@ export interface Fixture {
  * throws if the start failed, so each test fails with that reason rather than a TypeError.
  */
 export function useStack(): () => Fixture {
-  let stack: Stack | undefined;
+  let stack: WireStack | undefined;
   let python: PythonClient | undefined;
   beforeAll(async () => {
     python = await createPythonClient();
-    stack = await startStack();
+    stack = await startWireStack();
   }, 120_000);
   afterAll(async () => {
     await stack?.[Symbol.asyncDispose]();
