@@ -1,5 +1,9 @@
 import { InvalidArgumentError } from "commander";
 
+/** The states `reins sessions --state` filters by. */
+export const runStateNames = ["running", "rescheduling", "idle", "terminated"] as const;
+export type RunStateName = (typeof runStateNames)[number];
+
 /** Commander parser for a non-negative integer option (rejects "12abc", "-1", "1.5"). */
 export function parseCount(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected a whole number (0, 1, 2, ...)");

@@ -1,15 +1,16 @@
 import { Command, Option } from "commander";
-import { registerControl } from "./commands/control.js";
-import { registerDelete } from "./commands/delete.js";
-import { registerDown } from "./commands/down.js";
-import { registerEvents } from "./commands/events.js";
-import { registerRun } from "./commands/run.js";
-import { registerSend } from "./commands/send.js";
-import { registerSessions } from "./commands/sessions.js";
-import { registerStatus } from "./commands/status.js";
-import { registerTools } from "./commands/tools.js";
-import { registerUp } from "./commands/up.js";
-import { registerWatch } from "./commands/watch.js";
+import { registerDelete } from "./commands/delete/command.js";
+import { registerDown } from "./commands/down/command.js";
+import { registerEvents } from "./commands/events/command.js";
+import { registerInterrupt } from "./commands/interrupt/command.js";
+import { registerRun } from "./commands/run/command.js";
+import { registerSend } from "./commands/send/command.js";
+import { registerSessions } from "./commands/sessions/command.js";
+import { registerStatus } from "./commands/status/command.js";
+import { registerTools } from "./commands/tools/command.js";
+import { registerUp } from "./commands/up/command.js";
+import { registerWake } from "./commands/wake/command.js";
+import { registerWatch } from "./commands/watch/command.js";
 import type { CliContext } from "./context.js";
 
 export const version = "0.1.0";
@@ -70,7 +71,8 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
   registerSessions(program, ctx);
   registerEvents(program, ctx);
   registerWatch(program, ctx);
-  registerControl(program, ctx);
+  registerWake(program, ctx);
+  registerInterrupt(program, ctx);
   registerDelete(program, ctx);
   registerTools(program, ctx);
   registerStatus(program, ctx);

@@ -1,13 +1,13 @@
 import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type HarnessService, RunState, type Session, type SessionService, StopReason } from "@reins/proto";
-import { CliError, ExitCode, InterruptedError } from "../cli-error.js";
-import type { CliContext } from "../context.js";
-import { describeError } from "../error-line.js";
-import { onInterrupt } from "../interrupts.js";
-import { deltaJson, eventJson, sessionJson } from "../render/json-lines.js";
-import { createRunOrder, type RunItem } from "../render/run-order.js";
-import { createRunView, type RunView } from "../render/run-view.js";
+import { CliError, ExitCode, InterruptedError } from "./cli-error.js";
+import type { CliContext } from "./context.js";
+import { describeError } from "./error-line.js";
+import { onInterrupt } from "./interrupts.js";
+import { deltaJson, eventJson, sessionJson } from "./render/json-lines.js";
+import { createRunOrder, type RunItem } from "./render/run-order.js";
+import { createRunView, type RunView } from "./render/run-view.js";
 
 export type { RunItem };
 

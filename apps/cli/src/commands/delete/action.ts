@@ -1,9 +1,12 @@
 import type { Command } from "commander";
-import { ExitCode } from "../cli-error.js";
-import { executorClient } from "../clients.js";
-import type { CliContext } from "../context.js";
-import { describeError } from "../error-line.js";
-import type { DeleteOptions } from "./delete.js";
+import { ExitCode } from "../../cli-error.js";
+import { executorClient } from "../../clients.js";
+import type { CliContext } from "../../context.js";
+import { describeError } from "../../error-line.js";
+
+export interface DeleteOptions {
+  keepWorkspace?: boolean;
+}
 
 /**
  * `reins delete`: the workspace first, then the log, so a failure never leaves

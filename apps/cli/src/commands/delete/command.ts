@@ -1,10 +1,7 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { parseSessionId } from "../options.js";
-
-export interface DeleteOptions {
-  keepWorkspace?: boolean;
-}
+import type { CliContext } from "../../context.js";
+import { parseSessionId } from "../../options.js";
+import type { DeleteOptions } from "./action.js";
 
 export function registerDelete(program: Command, ctx: CliContext): void {
   program
@@ -25,7 +22,7 @@ Example:
   $ reins sessions --json | jq -r .sessionId | xargs reins delete`,
     )
     .action(async (ids: string[], options: DeleteOptions, command: Command) => {
-      const { deleteSessions } = await import("./delete-action.js");
+      const { deleteSessions } = await import("./action.js");
       process.exitCode = await deleteSessions(ctx, command, ids, options);
     });
 }

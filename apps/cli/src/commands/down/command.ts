@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import type { CliContext } from "../../context.js";
 
 export function registerDown(program: Command, ctx: CliContext): void {
   program
@@ -15,8 +15,8 @@ export function registerDown(program: Command, ctx: CliContext): void {
         return;
       }
       const [{ stopStackFromState }, { createProgress }] = await Promise.all([
-        import("../stack/stack-down.js"),
-        import("../render/progress.js"),
+        import("../../stack/stack-down.js"),
+        import("../../render/progress.js"),
       ]);
       await stopStackFromState(state, paths.stateFile, {
         progress: createProgress(ctx.terminal),

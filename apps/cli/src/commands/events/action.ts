@@ -1,11 +1,18 @@
 import { type Event, type EventType, parseEventTypeName } from "@reins/proto";
 import type { Command } from "commander";
-import { InterruptedError, UsageError } from "../cli-error.js";
-import type { CliContext } from "../context.js";
-import { onInterrupt } from "../interrupts.js";
-import { renderEvent } from "../render/event-lines.js";
-import { eventJson } from "../render/json-lines.js";
-import type { EventsOptions } from "./events.js";
+import { InterruptedError, UsageError } from "../../cli-error.js";
+import type { CliContext } from "../../context.js";
+import { onInterrupt } from "../../interrupts.js";
+import { renderEvent } from "../../render/event-lines.js";
+import { eventJson } from "../../render/json-lines.js";
+
+export interface EventsOptions {
+  follow?: boolean;
+  json?: boolean;
+  after: number;
+  type?: string[];
+  outputLines: number;
+}
 
 function parseTypes(names: readonly string[]): EventType[] {
   return names.map((name) => {

@@ -1,14 +1,7 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { collectList, parseCount, parseSessionId } from "../options.js";
-
-export interface EventsOptions {
-  follow?: boolean;
-  json?: boolean;
-  after: number;
-  type?: string[];
-  outputLines: number;
-}
+import type { CliContext } from "../../context.js";
+import { collectList, parseCount, parseSessionId } from "../../options.js";
+import type { EventsOptions } from "./action.js";
 
 export function registerEvents(program: Command, ctx: CliContext): void {
   program
@@ -33,7 +26,7 @@ Examples:
   $ reins events <id> --type agent.tool_result --json | jq -r .agentToolResult.output`,
     )
     .action(async (sessionId: string, options: EventsOptions, command: Command) => {
-      const { printEvents } = await import("./events-action.js");
+      const { printEvents } = await import("./action.js");
       await printEvents(ctx, command, sessionId, options);
     });
 }

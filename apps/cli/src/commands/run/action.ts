@@ -4,18 +4,32 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AgentConfigSchema, LimitsSchema } from "@reins/proto";
 import type { Command } from "commander";
 import { uuidv7 } from "uuidv7";
-import { UsageError } from "../cli-error.js";
-import type { CliContext } from "../context.js";
-import { oneLine } from "../render/truncate.js";
-import type { RunOptions } from "./run.js";
-import { watchRun } from "./watch-run.js";
+import { UsageError } from "../../cli-error.js";
+import type { CliContext } from "../../context.js";
+import { oneLine } from "../../render/truncate.js";
+import { watchRun } from "../../watch-run.js";
+
+export interface RunOptions {
+  model?: string;
+  system?: string;
+  /** undefined: the whole catalog; false: --no-tools. */
+  tools?: string[] | false;
+  maxTurns?: number;
+  maxTokens?: number;
+  tokenBudget?: number;
+  wallTime?: number;
+  title?: string;
+  sessionId?: string;
+  json?: boolean;
+  outputLines: number;
+}
 
 // No --tools means every tool the executor offers, as far as the CLI can see
 // the catalog (the local stack's executor); otherwise none, said out loud.
 async function chooseTools(ctx: CliContext, command: Command, given: string[] | false | undefined): Promise<string[]> {
   if (given === false) return [];
   if (given !== undefined) return given;
-  const { catalogToolNames } = await import("./tools-action.js");
+  const { catalogToolNames } = await import("../tools/action.js");
   const names = await catalogToolNames(ctx, command);
   if (names === undefined) {
     ctx.terminal.note(

@@ -1,21 +1,7 @@
 import { type Command, Option } from "commander";
-import type { CliContext } from "../context.js";
-import { collectList, parseCount, parseDurationMs, parsePositive, parseSessionId } from "../options.js";
-
-export interface RunOptions {
-  model?: string;
-  system?: string;
-  /** undefined: the whole catalog; false: --no-tools. */
-  tools?: string[] | false;
-  maxTurns?: number;
-  maxTokens?: number;
-  tokenBudget?: number;
-  wallTime?: number;
-  title?: string;
-  sessionId?: string;
-  json?: boolean;
-  outputLines: number;
-}
+import type { CliContext } from "../../context.js";
+import { collectList, parseCount, parseDurationMs, parsePositive, parseSessionId } from "../../options.js";
+import type { RunOptions } from "./action.js";
 
 export function registerRun(program: Command, ctx: CliContext): void {
   program
@@ -54,7 +40,7 @@ again to stop waiting. Exit status: 0 when the agent finished its turn, 1 when t
 session ended in an error or at a limit, 130 when interrupted.`,
     )
     .action(async (task: string[], options: RunOptions, command: Command) => {
-      const { runTask } = await import("./run-action.js");
+      const { runTask } = await import("./action.js");
       process.exitCode = await runTask(ctx, command, task, options);
     });
 }

@@ -2,10 +2,15 @@ import { readFileSync } from "node:fs";
 import { RunState } from "@reins/proto";
 import type { Command } from "commander";
 import { uuidv7 } from "uuidv7";
-import { UsageError } from "../cli-error.js";
-import type { CliContext } from "../context.js";
-import type { SendOptions } from "./send.js";
-import { watchRun } from "./watch-run.js";
+import { UsageError } from "../../cli-error.js";
+import type { CliContext } from "../../context.js";
+import { watchRun } from "../../watch-run.js";
+
+export interface SendOptions {
+  json?: boolean;
+  outputLines: number;
+  detach?: boolean;
+}
 
 /** `reins send`: SendMessage, then the session's events from that message until it settles. */
 export async function sendMessage(

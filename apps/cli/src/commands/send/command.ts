@@ -1,12 +1,7 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { parseCount, parseSessionId } from "../options.js";
-
-export interface SendOptions {
-  json?: boolean;
-  outputLines: number;
-  detach?: boolean;
-}
+import type { CliContext } from "../../context.js";
+import { parseCount, parseSessionId } from "../../options.js";
+import type { SendOptions } from "./action.js";
 
 export function registerSend(program: Command, ctx: CliContext): void {
   program
@@ -27,7 +22,7 @@ Example:
   $ reins send 0196b2c4-1f0e-7c2a-9e8d-3f4a5b6c7d8e "now the first 20"`,
     )
     .action(async (sessionId: string, message: string[], options: SendOptions, command: Command) => {
-      const { sendMessage } = await import("./send-action.js");
+      const { sendMessage } = await import("./action.js");
       process.exitCode = await sendMessage(ctx, command, sessionId, message, options);
     });
 }

@@ -1,11 +1,17 @@
 import { RunState, type Session } from "@reins/proto";
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { formatAge, formatCost, formatCount, runStateName, stopReasonName, totalTokens } from "../render/format.js";
-import { sessionJson } from "../render/json-lines.js";
-import { renderTable } from "../render/table.js";
-import type { Colors } from "../terminal.js";
-import type { RunStateName, SessionsOptions } from "./sessions.js";
+import type { CliContext } from "../../context.js";
+import type { RunStateName } from "../../options.js";
+import { formatAge, formatCost, formatCount, runStateName, stopReasonName, totalTokens } from "../../render/format.js";
+import { sessionJson } from "../../render/json-lines.js";
+import { renderTable } from "../../render/table.js";
+import type { Colors } from "../../terminal.js";
+
+export interface SessionsOptions {
+  state?: RunStateName;
+  limit: number;
+  json?: boolean;
+}
 
 const states: Record<RunStateName, RunState> = {
   running: RunState.RUNNING,

@@ -1,15 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { CliContext } from "../context.js";
-import { parsePositive } from "../options.js";
-
-export const runStateNames = ["running", "rescheduling", "idle", "terminated"] as const;
-export type RunStateName = (typeof runStateNames)[number];
-
-export interface SessionsOptions {
-  state?: RunStateName;
-  limit: number;
-  json?: boolean;
-}
+import type { CliContext } from "../../context.js";
+import { parsePositive, type RunStateName, runStateNames } from "../../options.js";
+import type { SessionsOptions } from "./action.js";
 
 function parseStateOption(value: string): RunStateName {
   const name = value.trim().toLowerCase();
@@ -39,7 +31,7 @@ Examples:
   $ reins sessions --json --limit 1000 | jq -r .sessionId`,
     )
     .action(async (options: SessionsOptions, command: Command) => {
-      const { listSessions } = await import("./sessions-action.js");
+      const { listSessions } = await import("./action.js");
       await listSessions(ctx, command, options);
     });
 }

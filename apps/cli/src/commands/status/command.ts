@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { ExitCode } from "../cli-error.js";
-import type { CliContext } from "../context.js";
+import { ExitCode } from "../../cli-error.js";
+import type { CliContext } from "../../context.js";
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
@@ -19,8 +19,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         return;
       }
       const [{ stackHealth }, { renderStatusTable }] = await Promise.all([
-        import("../stack/health.js"),
-        import("../render/status-table.js"),
+        import("../../stack/health.js"),
+        import("../../render/status-table.js"),
       ]);
       const rows = await stackHealth(state);
       for (const line of renderStatusTable(rows, ctx.terminal.colors)) ctx.terminal.print(line);

@@ -1,11 +1,11 @@
 import { toJson } from "@bufbuild/protobuf";
 import { ToolSchema } from "@reins/proto";
 import type { Command } from "commander";
-import { executorClient } from "../clients.js";
-import type { CliContext } from "../context.js";
-import { formatDuration } from "../render/format.js";
-import { renderTable } from "../render/table.js";
-import { oneLine } from "../render/truncate.js";
+import { executorClient } from "../../clients.js";
+import type { CliContext } from "../../context.js";
+import { formatDuration } from "../../render/format.js";
+import { renderTable } from "../../render/table.js";
+import { oneLine } from "../../render/truncate.js";
 
 /** `reins tools`: the executor's ListTools as a table. */
 export async function listTools(ctx: CliContext, command: Command, options: { json?: boolean }): Promise<void> {

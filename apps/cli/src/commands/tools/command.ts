@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
+import type { CliContext } from "../../context.js";
 
 export function registerTools(program: Command, ctx: CliContext): void {
   program
@@ -16,7 +16,7 @@ Example:
   $ reins tools`,
     )
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { listTools } = await import("./tools-action.js");
+      const { listTools } = await import("./action.js");
       await listTools(ctx, command, options);
     });
 }

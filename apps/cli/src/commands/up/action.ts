@@ -1,16 +1,29 @@
 import type { Command } from "commander";
-import { ExitCode } from "../cli-error.js";
-import type { CliContext } from "../context.js";
-import { onInterrupt } from "../interrupts.js";
-import { createProgress } from "../render/progress.js";
-import { renderStatusTable } from "../render/status-table.js";
-import { stopDockerEngine } from "../stack/docker-engine.js";
-import { stackHealth } from "../stack/health.js";
-import type { StackPaths } from "../stack/paths.js";
-import { processStartTime } from "../stack/processes.js";
-import { type StartedStack, startStack, stateOf, stopProcesses } from "../stack/stack-up.js";
-import { removeState, writeState } from "../stack/state-file.js";
-import type { UpOptions } from "./up.js";
+import { ExitCode } from "../../cli-error.js";
+import type { CliContext } from "../../context.js";
+import { onInterrupt } from "../../interrupts.js";
+import { createProgress } from "../../render/progress.js";
+import { renderStatusTable } from "../../render/status-table.js";
+import { stopDockerEngine } from "../../stack/docker-engine.js";
+import { stackHealth } from "../../stack/health.js";
+import type { StackPaths } from "../../stack/paths.js";
+import { processStartTime } from "../../stack/processes.js";
+import { type StartedStack, startStack, stateOf, stopProcesses } from "../../stack/stack-up.js";
+import { removeState, writeState } from "../../stack/state-file.js";
+
+export interface UpOptions {
+  detach?: boolean;
+  freePorts?: boolean;
+  natsPort: number;
+  executorPort: number;
+  sessionPort: number;
+  harnessPort: number;
+  docker: boolean;
+  images: "full" | "tiny" | "none";
+  keepDocker?: boolean;
+  /** true / false from --scripted-model / --no-scripted-model; undefined: automatic. */
+  scriptedModel?: boolean;
+}
 
 /** `reins up`: starts the stack, then waits (foreground) or returns (--detach); returns the exit code. */
 export async function upStack(ctx: CliContext, command: Command, options: UpOptions): Promise<number> {

@@ -1,20 +1,7 @@
 import { type Command, Option } from "commander";
-import type { CliContext } from "../context.js";
-import { parseCount } from "../options.js";
-
-export interface UpOptions {
-  detach?: boolean;
-  freePorts?: boolean;
-  natsPort: number;
-  executorPort: number;
-  sessionPort: number;
-  harnessPort: number;
-  docker: boolean;
-  images: "full" | "tiny" | "none";
-  keepDocker?: boolean;
-  /** true / false from --scripted-model / --no-scripted-model; undefined: automatic. */
-  scriptedModel?: boolean;
-}
+import type { CliContext } from "../../context.js";
+import { parseCount } from "../../options.js";
+import type { UpOptions } from "./action.js";
 
 export function registerUp(program: Command, ctx: CliContext): void {
   program
@@ -64,7 +51,7 @@ Examples:
   $ reins up --detach --free-ports && reins run "..." ; reins down`,
     )
     .action(async (options: UpOptions, command: Command) => {
-      const { upStack } = await import("./up-action.js");
+      const { upStack } = await import("./action.js");
       process.exitCode = await upStack(ctx, command, options);
     });
 }

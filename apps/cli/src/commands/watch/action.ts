@@ -2,11 +2,18 @@ import type { Event } from "@reins/proto";
 import { RunState } from "@reins/proto";
 import { createAsyncQueue } from "@reins/service-kit";
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { subscribeDeltas } from "../live-deltas.js";
-import type { RunItem } from "../render/run-order.js";
-import type { WatchOptions } from "./watch.js";
-import { watchRun } from "./watch-run.js";
+import type { CliContext } from "../../context.js";
+import { subscribeDeltas } from "../../live-deltas.js";
+import type { RunItem } from "../../render/run-order.js";
+import { watchRun } from "../../watch-run.js";
+
+export interface WatchOptions {
+  follow?: boolean;
+  natsUrl?: string;
+  streamPrefix?: string;
+  outputLines: number;
+  json?: boolean;
+}
 
 const settles = (event: Event) =>
   event.payload.case === "sessionStatus" &&

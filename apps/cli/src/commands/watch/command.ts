@@ -1,14 +1,7 @@
 import { type Command, Option } from "commander";
-import type { CliContext } from "../context.js";
-import { parseCount, parseSessionId } from "../options.js";
-
-export interface WatchOptions {
-  follow?: boolean;
-  natsUrl?: string;
-  streamPrefix?: string;
-  outputLines: number;
-  json?: boolean;
-}
+import type { CliContext } from "../../context.js";
+import { parseCount, parseSessionId } from "../../options.js";
+import type { WatchOptions } from "./action.js";
 
 export function registerWatch(program: Command, ctx: CliContext): void {
   program
@@ -39,7 +32,7 @@ Examples:
   $ reins watch <id> --follow`,
     )
     .action(async (sessionId: string, options: WatchOptions, command: Command) => {
-      const { watchSession } = await import("./watch-action.js");
+      const { watchSession } = await import("./action.js");
       process.exitCode = await watchSession(ctx, command, sessionId, options);
     });
 }
