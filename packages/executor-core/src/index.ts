@@ -1,3 +1,11 @@
+/**
+ * @reins/executor-core: the Docker sandbox behind apps/executor.
+ *
+ * `loadCatalog` reads the tool catalog, `createExecutor` runs each call in a fresh
+ * hardened single-use container (from a warm pool) and answers with a string,
+ * `createExecutorServiceImpl` serves it as reins.executor.v1.ExecutorService.
+ * Failures the model must hear about are results, not errors. See README.md.
+ */
 export type { Catalog, PoolSettings, ToolSpec, WorkspaceLimits } from "./catalog.js";
 export { CatalogError, loadCatalog, parseCatalog } from "./catalog.js";
 export { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./command.js";

@@ -1,3 +1,13 @@
+/**
+ * @reins/harness-core: the agent loop behind apps/harness.
+ *
+ * `createSessionRunner` runs sessions (one loop per session per process) by folding
+ * the log (`createSessionFold`), calling the model (`createAnthropicAdapter`),
+ * writing each step ahead of acting on it, and routing tool calls to executors
+ * (`createExecutorPool`) or host tools (`withHostTools`); `createWakeQueue` shares
+ * sessions between replicas; `createHarnessServiceImpl` serves
+ * reins.harness.v1.HarnessService. See README.md and ARCHITECTURE.md.
+ */
 export { forTenant, harnessServicePolicy, sessionsFor } from "./access.js";
 export type { AgentLoopDeps, LoopLogger, RunOutcome } from "./agent-loop.js";
 export { runAgentLoop } from "./agent-loop.js";

@@ -1,3 +1,13 @@
+/**
+ * @reins/service-kit: what every Reins server and client shares.
+ *
+ * `startServer` serves gRPC, gRPC-Web and Connect on one HTTP/2 port with
+ * grpc.health.v1 and server reflection; `createAuthInterceptor` and
+ * `createBearerInterceptor` are the two sides of bearer auth (roles, tenants);
+ * `createLogger` writes JSON lines with credentials censored; `loadConfigOrExit`,
+ * `startOrExit` and `onShutdownSignal` are how a daemon starts, fails and stops;
+ * `validate.ts` holds the id rules every service checks. See README.md.
+ */
 export type { AsyncQueue } from "./async-queue.js";
 export { createAsyncQueue } from "./async-queue.js";
 export type { MethodPolicy, Principal, TokenGrant } from "./auth.js";

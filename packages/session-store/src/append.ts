@@ -15,7 +15,7 @@ export interface AppendResult {
 }
 
 /**
- * Appends a batch at `expectedLastSeq` (invariant 2 of the design):
+ * Appends a batch at `expectedLastSeq` (invariant 2 in ARCHITECTURE.md):
  *
  * - Every event id already in the log (anywhere, not only inside JetStream's
  *   dedupe window): the batch is a no-op that returns the originals, whatever
