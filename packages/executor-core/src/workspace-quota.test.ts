@@ -5,7 +5,7 @@ import { listLabelledVolumes, waitForNoContainers } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { parseCatalog } from "./catalog.js";
 import { sessionLabel, workspaceLabel, workspaceVolumeName } from "./container-spec.js";
-import { defaultCatalog, startTestExecutor } from "./test-support.js";
+import { defaultCatalog, startTestExecutor } from "./testing/test-executor.js";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

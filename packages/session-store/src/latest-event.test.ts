@@ -17,7 +17,7 @@ import {
   testConfig,
   userMessage,
   watchJetStreamApi,
-} from "./test-util.js";
+} from "./testing/fixtures.js";
 
 const stream = "REINS_EVENTS";
 const directGets = (requests: readonly JsRequest[]) => requests.filter((r) => r.subject.includes(".DIRECT.GET."));

@@ -4,7 +4,7 @@ import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidRequestError } from "./errors.js";
-import { startStore, testConfig, userMessage } from "./test-util.js";
+import { startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 let nats: NatsServer;
 beforeAll(async () => {
