@@ -17,9 +17,11 @@ describe("Docker faults", () => {
     const broken = await call;
     expect(broken.isError).toBe(true);
     // Depending on how far the engine got before it went away, the call saw its
-    // container killed or lost the connection; either way the model is told.
+    // container killed or lost the connection; either way the model is told. The
+    // container is listed once created: on a busy machine the engine may go before
+    // its shell printed anything.
     expect(broken.output).toMatch(
-      /^started\n\[(the sandbox was killed from outside .*Docker engine stopped|Docker is unavailable on the sandbox host.*)\]$/,
+      /^(started\n)?\[(the sandbox was killed from outside .*Docker engine stopped|Docker is unavailable on the sandbox host.*)\]$/,
     );
 
     const down = await t.run("sh", { command: "echo hi" });
