@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { startAckedWriter } from "./support/acked-writer.js";
 import { type FaultStack, startFaultStack } from "./support/fault-stack.js";
 import { logInvariantProblems, lostAcked } from "./support/invariants.js";
+import { lastStatus } from "./support/session-status.js";
 import { toolScript } from "./support/tool-script.js";
 
 // The whole stack on a 3-node nats-server cluster with the event stream at R3:
@@ -34,11 +35,6 @@ async function streamLeader(cluster: NatsCluster, stream: string, timeoutMs = 30
   } finally {
     await nc.close();
   }
-}
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
 }
 
 async function startSessions(stack: FaultStack, count: number): Promise<string[]> {

@@ -11,6 +11,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { startFaultStack } from "./support/fault-stack.js";
 import { logInvariantProblems } from "./support/invariants.js";
+import { lastStatus } from "./support/session-status.js";
 
 // The connection between harness and session service reset (TCP RST) under an
 // append, after the service has read it: the harness cannot tell whether it was
@@ -19,11 +20,6 @@ import { logInvariantProblems } from "./support/invariants.js";
 // harness retries with the same event ids on a new connection and the run goes on.
 
 const config = { model: "claude-test", systemPrompt: "Be brief.", tools: ["sh"] };
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
-}
 
 const count = (events: readonly Event[], kind: Event["payload"]["case"]) =>
   events.filter((e) => e.payload.case === kind).length;

@@ -5,6 +5,7 @@ import { type Event, HarnessService, RunState, StopReason } from "@reins/proto";
 import { type Daemon, type FakeScript, scriptTurns, toolPairingProblems } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { type HarnessStack, startHarnessStack } from "./support/harness-stack.js";
+import { lastStatus } from "./support/session-status.js";
 
 // A harness is SIGKILLed right after each event of a scripted session is
 // written, one crash point per process; a replica working the wake queue takes
@@ -45,11 +46,6 @@ function logProblems(events: readonly Event[]): string[] {
 }
 
 const transcript = (sessionId: string, events: readonly Event[]) => createSessionFold(sessionId, events).conversation();
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
-}
 
 // Tool results become "" so transcripts compare on everything else; results are compared on their own.
 function shape(sessionId: string, events: readonly Event[]) {

@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { startAckedWriter } from "./support/acked-writer.js";
 import { type FaultStack, startFaultStack } from "./support/fault-stack.js";
 import { logInvariantProblems, lostAcked } from "./support/invariants.js";
+import { lastStatus } from "./support/session-status.js";
 import { toolScript } from "./support/tool-script.js";
 
 // Infrastructure faults under running sessions: nats-server SIGKILLed and
@@ -22,11 +23,6 @@ import { toolScript } from "./support/tool-script.js";
 // failures reach the model as error strings.
 
 const config = { model: "claude-test", systemPrompt: "Be brief.", tools: ["sh"] };
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
-}
 
 function toolResults(events: readonly Event[]) {
   return events.flatMap((e) => (e.payload.case === "agentToolResult" ? [e.payload.value] : []));

@@ -4,6 +4,7 @@ import { type Event, eventNameOf, RunState, StopReason } from "@reins/proto";
 import { type FakeScript, lastToolResults, scriptTurns, toolPairingProblems } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { type HarnessStack, startHarnessStack } from "./support/harness-stack.js";
+import { lastStatus } from "./support/session-status.js";
 
 // Whole-stack sessions: harness, session and executor daemons as real processes,
 // real nats-server, real Docker containers, the real Anthropic SDK against the
@@ -28,11 +29,6 @@ const script: FakeScript = scriptTurns([
   },
   { content: [{ type: "text", text: "All done." }] },
 ]);
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
-}
 
 const transcript = (sessionId: string, events: readonly Event[]) => createSessionFold(sessionId, events).conversation();
 

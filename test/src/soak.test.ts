@@ -3,6 +3,7 @@ import { connectDocker, dockerCleanup, startNatsServer, waitForNoContainers } fr
 import { describe, expect, it } from "vitest";
 import { type FaultStack, startFaultStack } from "./support/fault-stack.js";
 import { logInvariantProblems } from "./support/invariants.js";
+import { lastStatus } from "./support/session-status.js";
 import { toolScript } from "./support/tool-script.js";
 
 // Soak: many concurrent sessions of about ten turns with a tool call each, three
@@ -20,11 +21,6 @@ const replicas = 3;
 const config = { model: "claude-test", systemPrompt: "Be brief.", tools: ["sh"] };
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
-}
 
 // StartSession on some live replica; a replica killed under the call is retried on another.
 async function startSession(stack: FaultStack, i: number): Promise<string> {

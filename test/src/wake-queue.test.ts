@@ -6,6 +6,7 @@ import { type Daemon, scriptTurns, toolPairingProblems } from "@reins/testkit";
 import { connect, headers } from "nats";
 import { describe, expect, it } from "vitest";
 import { type HarnessStack, startHarnessStack } from "./support/harness-stack.js";
+import { lastStatus } from "./support/session-status.js";
 
 // Several harness replicas on the wake work queue (REINS_WAKE), as real
 // processes: a dead replica's session is taken over after the ack wait, a paused
@@ -26,11 +27,6 @@ function logProblems(events: readonly Event[]): string[] {
     if (event.seq !== BigInt(i + 1)) problems.push(`event ${i} has seq ${event.seq}`);
   });
   return problems;
-}
-
-function lastStatus(events: readonly Event[]) {
-  const status = events.findLast((e) => e.payload.case === "sessionStatus");
-  return status?.payload.case === "sessionStatus" ? [status.payload.value.state, status.payload.value.stopReason] : [];
 }
 
 function resultOf(events: readonly Event[], toolUseId: string): string | undefined {
