@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ModelError } from "./model.js";
-import { FencedError, LogFullError } from "./session-log.js";
+import { FencedError, LogFullError } from "./log/session-log.js";
+import { ModelError } from "./model/model.js";
 
 /**
  * The one place where harness errors become wire errors. Errors of the session

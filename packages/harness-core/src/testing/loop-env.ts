@@ -11,14 +11,14 @@ import {
   startNatsServer,
 } from "@reins/testkit";
 import { connect, type NatsConnection } from "nats";
-import { createAnthropicAdapter } from "../anthropic-adapter.js";
-import { createNatsDeltaBus, type DeltaBus } from "../delta-bus.js";
-import { createExecutorPool } from "../executor-pool.js";
-import { createHarnessServiceImpl } from "../harness-service.js";
-import { createReschedulePolicy, type ReschedulePolicy } from "../reschedule.js";
-import type { AppendHook, SessionClient } from "../session-log.js";
-import { createSessionRunner, type SessionRunner } from "../session-runner.js";
-import { withStreamedAppends } from "../streamed-appends.js";
+import type { AppendHook, SessionClient } from "../log/session-log.js";
+import { withStreamedAppends } from "../log/streamed-appends.js";
+import { createReschedulePolicy, type ReschedulePolicy } from "../loop/reschedule.js";
+import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
+import { createNatsDeltaBus, type DeltaBus } from "../model/delta-bus.js";
+import { createHarnessServiceImpl } from "../service/harness-service.js";
+import { createExecutorPool } from "../tools/executor-pool.js";
+import { createSessionRunner, type SessionRunner } from "../wake/session-runner.js";
 import { type ScriptedExecutor, startScriptedExecutor } from "./scripted-executor.js";
 
 /**

@@ -11,17 +11,17 @@ import {
 } from "@reins/proto";
 import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
+import { toConnectError } from "../errors.js";
+import { createSessionFold, type SessionFold } from "../log/fold.js";
+import { sessionStatus, syntheticResult, userInterrupt, userMessage } from "../log/payloads.js";
+import { createSessionLog, FencedError, loadSession, type SessionClient } from "../log/session-log.js";
+import { notRun, outcomeUnknown } from "../model/conversation.js";
+import type { DeltaBus } from "../model/delta-bus.js";
+import type { ExecutorPool } from "../tools/executor-pool.js";
+import { lookUpTools } from "../tools/tool-specs.js";
+import type { SessionRunner } from "../wake/session-runner.js";
 import { creatorTenant, sessionsFor } from "./access.js";
-import { notRun, outcomeUnknown } from "./conversation.js";
-import type { DeltaBus } from "./delta-bus.js";
-import { toConnectError } from "./errors.js";
-import type { ExecutorPool } from "./executor-pool.js";
-import { createSessionFold, type SessionFold } from "./fold.js";
-import { sessionStatus, syntheticResult, userInterrupt, userMessage } from "./payloads.js";
 import { streamRun } from "./run-stream.js";
-import { createSessionLog, FencedError, loadSession, type SessionClient } from "./session-log.js";
-import type { SessionRunner } from "./session-runner.js";
-import { lookUpTools } from "./tool-specs.js";
 
 export interface HarnessServiceDeps {
   readonly sessions: SessionClient;

@@ -1,4 +1,4 @@
-import { FencedError } from "./session-log.js";
+import { FencedError } from "../log/session-log.js";
 import type { KeptDelivery, WakeKeeper } from "./wake-keeper.js";
 
 /**

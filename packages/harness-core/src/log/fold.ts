@@ -15,7 +15,7 @@ import {
   notRun,
   outcomeUnknown,
   parseToolInput,
-} from "./conversation.js";
+} from "../model/conversation.js";
 
 /** One tool call of a model turn and how far it got in the log. */
 export interface ToolCallState {

@@ -10,12 +10,12 @@ import {
 } from "@reins/proto";
 import { lastToolResults, lastUserText, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { interruptText, outcomeUnknown } from "./conversation.js";
-import { createExecutorPool } from "./executor-pool.js";
+import type { SessionClient } from "../log/session-log.js";
+import { interruptText, outcomeUnknown } from "../model/conversation.js";
+import { logProblems, names, toolPairingProblems } from "../testing/assertions.js";
+import { startLoopEnv } from "../testing/loop-env.js";
+import { createExecutorPool } from "../tools/executor-pool.js";
 import { createHarnessServiceImpl } from "./harness-service.js";
-import type { SessionClient } from "./session-log.js";
-import { logProblems, names, toolPairingProblems } from "./testing/assertions.js";
-import { startLoopEnv } from "./testing/loop-env.js";
 
 const config = () => create(AgentConfigSchema, { model: "claude-test", tools: ["bash"] });
 

@@ -2,9 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { AgentConfigSchema, type Event, RunState, StopReason } from "@reins/proto";
 import { lastToolResults, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import type { ModelResponse } from "./model.js";
-import { logProblems, toolPairingProblems } from "./testing/assertions.js";
-import { startLoopEnv } from "./testing/loop-env.js";
+import type { ModelResponse } from "../model/model.js";
+import { logProblems, toolPairingProblems } from "../testing/assertions.js";
+import { startLoopEnv } from "../testing/loop-env.js";
 import { uniqueToolUseIds } from "./tool-use-ids.js";
 
 const config = create(AgentConfigSchema, { model: "claude-test", systemPrompt: "Be brief.", tools: ["bash"] });

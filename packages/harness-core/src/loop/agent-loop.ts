@@ -1,13 +1,7 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
-import { notRun, outcomeUnknown, type ToolSpec } from "./conversation.js";
-import type { DeltaBus } from "./delta-bus.js";
-import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "./executor-pool.js";
-import type { SessionFold, ToolCallState } from "./fold.js";
-import { limitReached } from "./limits.js";
-import { ModelAbortedError, type ModelAdapter, type ModelDelta, ModelError } from "./model.js";
-import { recordModelFailure } from "./model-failure.js";
+import type { SessionFold, ToolCallState } from "../log/fold.js";
 import {
   agentMessage,
   modelSpan,
@@ -16,9 +10,7 @@ import {
   syntheticResult,
   toolResult,
   toolUseStarted,
-} from "./payloads.js";
-import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";
-import { createResultBatcher } from "./result-batcher.js";
+} from "../log/payloads.js";
 import {
   type AppendHook,
   createSessionLog,
@@ -28,9 +20,17 @@ import {
   loadSession,
   type SessionClient,
   type SessionLog,
-} from "./session-log.js";
-import { type ResolvedTools, resolveTools } from "./tool-specs.js";
-import { uniqueToolUseIds } from "./tool-use-ids.js";
+} from "../log/session-log.js";
+import { notRun, outcomeUnknown, type ToolSpec } from "../model/conversation.js";
+import type { DeltaBus } from "../model/delta-bus.js";
+import { ModelAbortedError, type ModelAdapter, type ModelDelta, ModelError } from "../model/model.js";
+import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "../tools/executor-pool.js";
+import { type ResolvedTools, resolveTools } from "../tools/tool-specs.js";
+import { uniqueToolUseIds } from "../tools/tool-use-ids.js";
+import { limitReached } from "./limits.js";
+import { recordModelFailure } from "./model-failure.js";
+import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";
+import { createResultBatcher } from "./result-batcher.js";
 
 export interface LoopLogger {
   info(obj: object, msg?: string): void;

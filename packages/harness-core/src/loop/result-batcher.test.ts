@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { EventPayload, SessionLog } from "../log/session-log.js";
 import { createResultBatcher } from "./result-batcher.js";
-import type { EventPayload, SessionLog } from "./session-log.js";
 
 // Pure logic: a log that records what it was asked to append.
 function recordingLog() {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { FencedError } from "./session-log.js";
+import { FencedError } from "../log/session-log.js";
 import { createWakeLeaseTable } from "./wake-lease.js";
 
 function clock() {

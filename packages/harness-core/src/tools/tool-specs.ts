@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type ToolDefinition, ToolDefinitionSchema } from "@reins/proto";
-import type { ToolSpec } from "./conversation.js";
+import type { ToolSpec } from "../model/conversation.js";
 import type { ExecutorPool } from "./executor-pool.js";
 
 export interface ResolvedTools {

@@ -7,9 +7,9 @@ import { createSessionServiceImpl, createSessionStore, type SessionStoreOptions 
 import { startFakeAnthropic, startNatsServer } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { describe, expect, it } from "vitest";
-import { runAgentLoop } from "./agent-loop.js";
-import { createAnthropicAdapter } from "./anthropic-adapter.js";
-import { createExecutorPool } from "./executor-pool.js";
+import { runAgentLoop } from "../loop/agent-loop.js";
+import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
+import { createExecutorPool } from "../tools/executor-pool.js";
 import { sessionStatus, userMessage } from "./payloads.js";
 import { createSessionLog, LogFullError, loadSession } from "./session-log.js";
 

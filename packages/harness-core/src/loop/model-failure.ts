@@ -1,9 +1,9 @@
 import { RunState, StopReason } from "@reins/proto";
+import { modelSpan, reschedulingStatus, sessionError, sessionStatus } from "../log/payloads.js";
+import type { SessionLog } from "../log/session-log.js";
+import type { ModelError } from "../model/model.js";
 import type { RunOutcome } from "./agent-loop.js";
-import type { ModelError } from "./model.js";
-import { modelSpan, reschedulingStatus, sessionError, sessionStatus } from "./payloads.js";
 import type { ReschedulePolicy } from "./reschedule.js";
-import type { SessionLog } from "./session-log.js";
 
 export interface ModelFailureLogger {
   warn(obj: object, msg?: string): void;

@@ -14,14 +14,14 @@ import {
 } from "@reins/proto";
 import { type FakeTurn, lastToolResults, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { createAnthropicAdapter } from "./anthropic-adapter.js";
-import { outcomeUnknown } from "./conversation.js";
-import { createExecutorPool } from "./executor-pool.js";
+import { FencedError, type SessionClient } from "../log/session-log.js";
+import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
+import { outcomeUnknown } from "../model/conversation.js";
+import { logProblems, names, toolPairingProblems, transcript } from "../testing/assertions.js";
+import { type LoopEnv, startLoopEnv } from "../testing/loop-env.js";
+import { createExecutorPool } from "../tools/executor-pool.js";
+import { createSessionRunner } from "../wake/session-runner.js";
 import { createReschedulePolicy } from "./reschedule.js";
-import { FencedError, type SessionClient } from "./session-log.js";
-import { createSessionRunner } from "./session-runner.js";
-import { logProblems, names, toolPairingProblems, transcript } from "./testing/assertions.js";
-import { type LoopEnv, startLoopEnv } from "./testing/loop-env.js";
 
 const config = (limits: MessageInitShape<typeof AgentConfigSchema>["limits"] = undefined) =>
   create(AgentConfigSchema, { model: "claude-test", systemPrompt: "Be brief.", tools: ["bash", "read"], limits });
