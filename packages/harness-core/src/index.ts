@@ -9,15 +9,21 @@
  * reins.harness.v1.HarnessService. See README.md and ARCHITECTURE.md.
  */
 
-export { toConnectError } from "./errors.js";
+export {
+  HostToolsConfigError,
+  harnessErrorToConnect,
+  ModelAbortedError,
+  ModelError,
+  OwnershipLostError,
+  SessionLogFullError,
+  ToolAbortedError,
+} from "./errors.js";
 export type { NextStep, SessionFold, ToolCallState } from "./log/fold.js";
 export { createSessionFold } from "./log/fold.js";
 export type { AppendHook, EventPayload, SessionClient, SessionLog, SessionLogOptions } from "./log/session-log.js";
 export {
   createSessionLog,
-  FencedError,
   isLogFull,
-  LogFullError,
   loadSession,
   retryDelayOf,
 } from "./log/session-log.js";
@@ -32,7 +38,7 @@ export type { AnthropicAdapterOptions, SdkLogger } from "./model/anthropic-adapt
 export { createAnthropicAdapter } from "./model/anthropic-adapter.js";
 export { classifyAnthropicError, ModelAttemptError } from "./model/anthropic-errors.js";
 export { toAnthropicParams } from "./model/anthropic-params.js";
-export type { ConversationBlock, ConversationMessage, ToolSpec } from "./model/conversation.js";
+export type { ConversationBlock, ConversationMessage, ModelToolSpec } from "./model/conversation.js";
 export { interruptText, notRun, outcomeUnknown, parseToolInput } from "./model/conversation.js";
 export type { DeltaBus, NatsDeltaBusOptions } from "./model/delta-bus.js";
 export { createLocalDeltaBus, createNatsDeltaBus, deltaSubject } from "./model/delta-bus.js";
@@ -46,7 +52,6 @@ export type {
   ModelStopReason,
   ModelUsage,
 } from "./model/model.js";
-export { ModelAbortedError, ModelError } from "./model/model.js";
 export type { ModelPrice } from "./model/pricing.js";
 export { costOf, priceOf } from "./model/pricing.js";
 export { forTenant, harnessServicePolicy, sessionsFor } from "./service/access.js";
@@ -61,7 +66,7 @@ export type {
   ToolCall,
   ToolOutcome,
 } from "./tools/executor-pool.js";
-export { createExecutorPool, describeExecutorFailure, ToolAbortedError } from "./tools/executor-pool.js";
+export { createExecutorPool, describeExecutorFailure } from "./tools/executor-pool.js";
 export type {
   HostToolCredential,
   HostToolRouterOptions,
@@ -71,7 +76,6 @@ export type {
 } from "./tools/host-tools/index.js";
 export {
   createHostTools,
-  HostToolsConfigError,
   parseHostToolsConfig,
   withHostTools,
 } from "./tools/host-tools/index.js";

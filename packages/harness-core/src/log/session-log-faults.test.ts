@@ -6,8 +6,9 @@ import { createSessionServiceImpl, createSessionStore } from "@reins/session-sto
 import { startNatsServer, startResetProxy } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { describe, expect, it } from "vitest";
+import { OwnershipLostError } from "../errors.js";
 import { userMessage } from "./payloads.js";
-import { createSessionLog, FencedError, loadSession, type SessionClient } from "./session-log.js";
+import { createSessionLog, loadSession, type SessionClient } from "./session-log.js";
 import { withStreamedAppends } from "./streamed-appends.js";
 
 // The connection to the session service reset (TCP RST) under an append the
@@ -71,6 +72,6 @@ describe.each(["unary", "streamed"])("session log, %s appends, connection reset 
     const zombie = createSessionLog({ client, fold: await loadSession(client, sessionId) });
     const other = createSessionLog({ client: env.direct, fold: await loadSession(env.direct, sessionId) });
     await other.append(userMessage("the other writer"));
-    await expect(zombie.append(userMessage("late"))).rejects.toBeInstanceOf(FencedError);
+    await expect(zombie.append(userMessage("late"))).rejects.toBeInstanceOf(OwnershipLostError);
   });
 });

@@ -7,11 +7,12 @@ import { createSessionServiceImpl, createSessionStore, type SessionStoreOptions 
 import { startFakeAnthropic, startNatsServer } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { describe, expect, it } from "vitest";
+import { SessionLogFullError } from "../errors.js";
 import { runAgentLoop } from "../loop/agent-loop.js";
 import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
 import { createExecutorPool } from "../tools/executor-pool.js";
 import { sessionStatus, userMessage } from "./payloads.js";
-import { createSessionLog, LogFullError, loadSession } from "./session-log.js";
+import { createSessionLog, loadSession } from "./session-log.js";
 
 /** A real session service with `limits`, and a gRPC client that counts refused appends. */
 async function startSessions(limits: SessionStoreOptions) {
@@ -103,10 +104,10 @@ describe("session log under the session service's limits", () => {
     await using env = await startSessions({ maxLogBytes: 4096 });
     await env.client.createSession({ sessionId: "stop", config });
     const log = createSessionLog({ client: env.client, fold: await loadSession(env.client, "stop") });
-    await expect(log.append(userMessage("w".repeat(5000)))).rejects.toBeInstanceOf(LogFullError);
+    await expect(log.append(userMessage("w".repeat(5000)))).rejects.toBeInstanceOf(SessionLogFullError);
     const after = (await env.client.getSession({ sessionId: "stop" })).session;
     expect(after).toMatchObject({ lastSeq: 3n, state: RunState.TERMINATED, stopReason: StopReason.ERROR });
-    await expect(log.append(userMessage("small"))).rejects.toBeInstanceOf(LogFullError);
+    await expect(log.append(userMessage("small"))).rejects.toBeInstanceOf(SessionLogFullError);
     expect(env.refused).toEqual([Code.ResourceExhausted]);
     expect((await env.client.getSession({ sessionId: "stop" })).session?.lastSeq).toBe(3n);
   });

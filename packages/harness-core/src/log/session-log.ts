@@ -7,25 +7,12 @@ import { type Event, EventSchema, RunState, type SessionService, StopReason } fr
 import { isAppendFenced } from "@reins/service-kit";
 import pRetry from "p-retry";
 import { uuidv7 } from "uuidv7";
+import { OwnershipLostError, SessionLogFullError } from "../errors.js";
 import { createSessionFold, type SessionFold } from "./fold.js";
 import { sessionError, sessionStatus } from "./payloads.js";
 
 export type SessionClient = Client<typeof SessionService>;
 export type EventPayload = Event["payload"];
-
-/** Another writer moved the log on (or deleted the session): this one is a zombie. */
-export class FencedError extends Error {
-  override readonly name = "FencedError";
-}
-
-/**
- * The session's log reached its size limit: nothing more fits, so the run
- * cannot go on. The writer recorded the session as terminated (stop reason
- * error, with a `session.error` saying why) if the service still took that.
- */
-export class LogFullError extends Error {
-  override readonly name = "LogFullError";
-}
 
 /** The google.rpc.RetryInfo delay of an error, in ms, when the service said when to retry. */
 export function retryDelayOf(err: ConnectError): number | undefined {
@@ -78,12 +65,12 @@ export interface SessionLogOptions {
  * Event ids are made once, before the first attempt, so a retry after a lost
  * ack is a no-op on the service, never a duplicate. The service's fence
  * (ABORTED with its ErrorInfo, see isAppendFenced) or NOT_FOUND means another
- * writer won: the append throws FencedError and the caller must stop touching
+ * writer won: the append throws OwnershipLostError and the caller must stop touching
  * the session. Any other ABORTED is this side's transport (connect-node's code
  * for a connection reset under the call): the append may or may not have been
  * written, and is retried like UNAVAILABLE. A full log (see isLogFull) on the writer's own
  * events ends the session: `append` records it as terminated and throws
- * LogFullError; `appendEvents` (events a client made) throws the refusal as it
+ * SessionLogFullError; `appendEvents` (events a client made) throws the refusal as it
  * came, for the client to see.
  */
 export interface SessionLog {
@@ -123,10 +110,10 @@ function unlessFenced(err: unknown): never {
 export function createSessionLog(options: SessionLogOptions): SessionLog {
   const { client, fold } = options;
   let queue: Promise<unknown> = Promise.resolve();
-  let fenced: FencedError | undefined;
+  let fenced: OwnershipLostError | undefined;
   // Once the log was found full (and the session recorded as terminated),
   // nothing more is written, not even a smaller event that would still fit.
-  let full: LogFullError | undefined;
+  let full: SessionLogFullError | undefined;
   let current = true;
 
   const send = async (events: Event[], attempts: number): Promise<Event[]> => {
@@ -171,11 +158,11 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
     } catch (err) {
       const refusal = ConnectError.from(err);
       if (own && isLogFull(refusal)) {
-        full = new LogFullError(await recordFull(refusal), { cause: err });
+        full = new SessionLogFullError(await recordFull(refusal), { cause: err });
         throw full;
       }
       if (isAppendFenced(refusal) || refusal.code === Code.NotFound) {
-        fenced = new FencedError(
+        fenced = new OwnershipLostError(
           `session ${fold.sessionId} was written by another writer after seq ${expectedLastSeq}: ${refusal.rawMessage}`,
           { cause: err },
         );

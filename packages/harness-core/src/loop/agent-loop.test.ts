@@ -14,7 +14,8 @@ import {
 } from "@reins/proto";
 import { type FakeTurn, lastToolResults, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { FencedError, type SessionClient } from "../log/session-log.js";
+import { OwnershipLostError } from "../errors.js";
+import type { SessionClient } from "../log/session-log.js";
 import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
 import { outcomeUnknown } from "../model/conversation.js";
 import { logProblems, names, toolPairingProblems, transcript } from "../testing/assertions.js";
@@ -506,7 +507,7 @@ describe("the agent loop", () => {
       model: createAnthropicAdapter({ apiKey: "k", baseURL: env.fake.url }),
       executors: createExecutorPool({ defaultAddress: env.executor.url }),
       beforeToolCall: () => {
-        throw new FencedError("lease lost");
+        throw new OwnershipLostError("lease lost");
       },
     });
     expect(await guarded.runSession("leased")).toMatchObject({ kind: "fenced" });

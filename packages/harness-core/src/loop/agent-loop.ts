@@ -1,6 +1,7 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
+import { ModelAbortedError, ModelError, OwnershipLostError, SessionLogFullError, ToolAbortedError } from "../errors.js";
 import type { SessionFold, ToolCallState } from "../log/fold.js";
 import {
   agentMessage,
@@ -15,16 +16,14 @@ import {
   type AppendHook,
   createSessionLog,
   type EventPayload,
-  FencedError,
-  LogFullError,
   loadSession,
   type SessionClient,
   type SessionLog,
 } from "../log/session-log.js";
-import { notRun, outcomeUnknown, type ToolSpec } from "../model/conversation.js";
+import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/conversation.js";
 import type { DeltaBus } from "../model/delta-bus.js";
-import { ModelAbortedError, type ModelAdapter, type ModelDelta, ModelError } from "../model/model.js";
-import { type ExecutorPool, ToolAbortedError, type ToolOutcome } from "../tools/executor-pool.js";
+import type { ModelAdapter, ModelDelta } from "../model/model.js";
+import type { ExecutorPool, ToolOutcome } from "../tools/executor-pool.js";
 import { type ResolvedTools, resolveTools } from "../tools/tool-specs.js";
 import { uniqueToolUseIds } from "../tools/tool-use-ids.js";
 import { limitReached } from "./limits.js";
@@ -51,7 +50,7 @@ export interface AgentLoopDeps {
   readonly resultBatchMs?: number;
   /**
    * Called right before each Execute. A driver that holds the session under a
-   * lease (a work-queue message with an ack deadline) throws FencedError here
+   * lease (a work-queue message with an ack deadline) throws OwnershipLostError here
    * once the lease may have passed to another replica: a replica that was
    * paused between writing an intent and running the call must not run it.
    */
@@ -68,7 +67,7 @@ export type RunOutcome =
   | { readonly kind: "rescheduled"; readonly retryAt: number }
   | { readonly kind: "terminated"; readonly stopReason: StopReason }
   /** Another writer took the session; this run wrote nothing after that. */
-  | { readonly kind: "fenced"; readonly error: FencedError }
+  | { readonly kind: "fenced"; readonly error: OwnershipLostError }
   /** The caller's signal stopped the run; it wrote nothing after that. */
   | { readonly kind: "stopped" };
 
@@ -86,7 +85,7 @@ const byFailedWrite = Symbol("an append failed");
  * The results of a turn's tool calls, all of them, maybe not all sent to the
  * session service yet: the last append is left to `send`, so that the model
  * request they are for can go out first. `send` (idempotent) settles with
- * their append(s): rejected with FencedError (another writer), LogFullError or
+ * their append(s): rejected with OwnershipLostError (another writer), SessionLogFullError or
  * the service's error.
  */
 interface ResultsInFlight {
@@ -193,13 +192,13 @@ export async function runAgentLoop(
       }
     }
   } catch (err) {
-    if (err instanceof FencedError) {
+    if (err instanceof OwnershipLostError) {
       deps.log?.warn({ sessionId, err: err.message }, "fenced out: another writer owns the session");
       return { kind: "fenced", error: err };
     }
     // The log took its terminated status (or nothing more at all): a rerun would
     // only ask the model again for an answer that cannot be written.
-    if (err instanceof LogFullError) {
+    if (err instanceof SessionLogFullError) {
       deps.log?.warn({ sessionId, err: err.message }, "session log full: run ended");
       return { kind: "terminated", stopReason: StopReason.ERROR };
     }
@@ -217,7 +216,7 @@ function createTurn(
   deps: AgentLoopDeps,
   log: SessionLog,
   config: AgentConfig,
-  tools: { specs: ToolSpec[]; idempotent: ReadonlySet<string> },
+  tools: { specs: ModelToolSpec[]; idempotent: ReadonlySet<string> },
   run: AbortController,
   reschedule: ReschedulePolicy,
 ) {
@@ -262,7 +261,7 @@ function createTurn(
         },
         (err: unknown) => {
           held = undefined;
-          run.abort(err instanceof FencedError ? byFence : byFailedWrite);
+          run.abort(err instanceof OwnershipLostError ? byFence : byFailedWrite);
           throw err;
         },
       );
@@ -362,7 +361,7 @@ function createTurn(
         if (result.status === "fulfilled" || result.reason instanceof ToolAbortedError) continue;
         // Nothing is left writing behind the run's back.
         await send().catch(() => undefined);
-        if (result.reason instanceof FencedError) run.abort(byFence);
+        if (result.reason instanceof OwnershipLostError) run.abort(byFence);
         throw result.reason;
       }
       const complete = open.every((c) => c.result !== undefined || produced.has(c.toolUse.id));
@@ -370,7 +369,7 @@ function createTurn(
       try {
         await send();
       } catch (err) {
-        if (err instanceof FencedError) run.abort(byFence);
+        if (err instanceof OwnershipLostError) run.abort(byFence);
         throw err;
       }
       return undefined;

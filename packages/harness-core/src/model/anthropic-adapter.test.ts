@@ -1,8 +1,9 @@
 import { type FakeTurn, scriptTurns, startFakeAnthropic } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
+import { ModelAbortedError, ModelError } from "../errors.js";
 import { createAnthropicAdapter } from "./anthropic-adapter.js";
 import type { ConversationMessage } from "./conversation.js";
-import { ModelAbortedError, type ModelDelta, ModelError, type ModelRequest } from "./model.js";
+import type { ModelDelta, ModelRequest } from "./model.js";
 
 const toolTurn: FakeTurn = {
   content: [

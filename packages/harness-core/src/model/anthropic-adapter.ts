@@ -2,17 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Anthropic from "@anthropic-ai/sdk";
 import type { Message } from "@anthropic-ai/sdk/resources/messages/messages";
 import pRetry from "p-retry";
+import { ModelAbortedError, ModelError } from "../errors.js";
 import { classifyAnthropicError, ModelAttemptError } from "./anthropic-errors.js";
 import { toAnthropicParams } from "./anthropic-params.js";
-import {
-  ModelAbortedError,
-  type ModelAdapter,
-  ModelError,
-  type ModelRequestStats,
-  type ModelResponse,
-  type ModelStopReason,
-  type ModelUsage,
-} from "./model.js";
+import type { ModelAdapter, ModelRequestStats, ModelResponse, ModelStopReason, ModelUsage } from "./model.js";
 import { costOf } from "./pricing.js";
 
 export interface AnthropicAdapterOptions {

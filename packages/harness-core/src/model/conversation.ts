@@ -25,7 +25,7 @@ export interface ConversationMessage {
 }
 
 /** A tool as offered to the model. */
-export interface ToolSpec {
+export interface ModelToolSpec {
   readonly name: string;
   readonly description: string;
   readonly inputSchema: Readonly<Record<string, unknown>>;

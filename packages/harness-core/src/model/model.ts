@@ -1,10 +1,10 @@
-import type { ConversationBlock, ConversationMessage, ToolSpec } from "./conversation.js";
+import type { ConversationBlock, ConversationMessage, ModelToolSpec } from "./conversation.js";
 
 /** One model request, built from the folded session. */
 export interface ModelRequest {
   readonly model: string;
   readonly system: string;
-  readonly tools: readonly ToolSpec[];
+  readonly tools: readonly ModelToolSpec[];
   readonly messages: readonly ConversationMessage[];
   readonly maxTokens: number;
 }
@@ -68,25 +68,4 @@ export interface ModelCallOptions {
  */
 export interface ModelAdapter {
   stream(request: ModelRequest, options?: ModelCallOptions): Promise<ModelResponse>;
-}
-
-/** A model request failed for good (after any retries). */
-export class ModelError extends Error {
-  override readonly name = "ModelError";
-  constructor(
-    message: string,
-    /** Stable machine-readable kind, e.g. "rate_limited", "overloaded", "invalid_request". */
-    readonly kind: string,
-    /** True when trying again later may succeed. */
-    readonly retryable: boolean,
-    readonly stats: ModelRequestStats,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/** The request was aborted by its caller. */
-export class ModelAbortedError extends Error {
-  override readonly name = "ModelAbortedError";
 }

@@ -11,10 +11,10 @@ import {
 } from "@reins/proto";
 import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
-import { toConnectError } from "../errors.js";
+import { harnessErrorToConnect, OwnershipLostError } from "../errors.js";
 import { createSessionFold, type SessionFold } from "../log/fold.js";
 import { sessionStatus, syntheticResult, userInterrupt, userMessage } from "../log/payloads.js";
-import { createSessionLog, FencedError, loadSession, type SessionClient } from "../log/session-log.js";
+import { createSessionLog, loadSession, type SessionClient } from "../log/session-log.js";
 import { notRun, outcomeUnknown } from "../model/conversation.js";
 import type { DeltaBus } from "../model/delta-bus.js";
 import type { ExecutorPool } from "../tools/executor-pool.js";
@@ -160,7 +160,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       try {
         return await fn(req, ctx.signal, sessionsFor(deps.sessions, ctx), ctx);
       } catch (err) {
-        throw toConnectError(err);
+        throw harnessErrorToConnect(err);
       }
     };
 
@@ -214,7 +214,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
           if (!log.current) known = undefined;
         } catch (err) {
           // Another writer moved the session meanwhile: what it wrote decides.
-          if (!(err instanceof FencedError)) throw err;
+          if (!(err instanceof OwnershipLostError)) throw err;
           fold = await loadSession(sessions, req.sessionId, signal);
           known = fold;
         }
@@ -252,7 +252,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
           );
           return { seq: written.find((e) => e.payload.case === "userInterrupt")?.seq ?? 0n };
         } catch (err) {
-          if (!(err instanceof FencedError) || attempt >= 5) throw err;
+          if (!(err instanceof OwnershipLostError) || attempt >= 5) throw err;
         }
       }
     }),
@@ -264,7 +264,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         sessions = sessionsFor(deps.sessions, ctx);
         started = await record(req, sessions, creatorTenant(ctx), ctx.signal);
       } catch (err) {
-        throw toConnectError(err);
+        throw harnessErrorToConnect(err);
       }
       const signal = deps.closing ? AbortSignal.any([ctx.signal, deps.closing]) : ctx.signal;
       yield* streamRun({

@@ -3,6 +3,7 @@ import { type Client, Code, ConnectError, createClient, type Interceptor, type T
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutorService, type Tool } from "@reins/proto";
 import { createBearerInterceptor } from "@reins/service-kit";
+import { ToolAbortedError } from "../errors.js";
 
 /** The outcome of a tool call as the model will read it. Failures are strings too. */
 export interface ToolOutcome {
@@ -20,11 +21,6 @@ export interface ToolCall {
   readonly inputJson: string;
   /** The session's tenant ("" when it has none): decides which host tools it may use. */
   readonly tenant: string;
-}
-
-/** The call was cancelled by its caller (interrupt, wall time, shutdown). */
-export class ToolAbortedError extends Error {
-  override readonly name = "ToolAbortedError";
 }
 
 /**

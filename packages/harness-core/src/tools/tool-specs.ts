@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type ToolDefinition, ToolDefinitionSchema } from "@reins/proto";
-import type { ToolSpec } from "../model/conversation.js";
+import type { ModelToolSpec } from "../model/conversation.js";
 import type { ExecutorPool } from "./executor-pool.js";
 
 export interface ResolvedTools {
-  readonly specs: ToolSpec[];
+  readonly specs: ModelToolSpec[];
   /** Names of tools that are safe to run twice. */
   readonly idempotent: ReadonlySet<string>;
 }

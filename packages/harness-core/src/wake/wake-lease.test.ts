@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { FencedError } from "../log/session-log.js";
+import { OwnershipLostError } from "../errors.js";
 import { createWakeLeaseTable } from "./wake-lease.js";
 
 function clock() {
@@ -19,7 +19,7 @@ describe("wake leases", () => {
     table.check("s1", "toolu_1");
     c.advance(100);
     expect(lease.lost()).toBe(true);
-    expect(() => table.check("s1", "toolu_1")).toThrow(FencedError);
+    expect(() => table.check("s1", "toolu_1")).toThrow(OwnershipLostError);
   });
 
   it("never come back once lost, even if renewed late (a paused process waking up)", () => {
@@ -41,7 +41,7 @@ describe("wake leases", () => {
     old.release();
     c.advance(5_000);
     // The newest lease is the one checked; the old one's release did not remove it.
-    expect(() => table.check("s1", "toolu_1")).toThrow(FencedError);
+    expect(() => table.check("s1", "toolu_1")).toThrow(OwnershipLostError);
   });
 
   it("do not check sessions run without a lease", () => {
@@ -103,7 +103,7 @@ describe("wake leases", () => {
       vi.advanceTimersByTime(table.renewEveryMs * 4);
       expect(lease.lost()).toBe(true);
       expect(acks).toBe(1);
-      expect(() => table.check("s1", "toolu_1")).toThrow(FencedError);
+      expect(() => table.check("s1", "toolu_1")).toThrow(OwnershipLostError);
       expect(acks).toBe(1);
       lease.release();
     });

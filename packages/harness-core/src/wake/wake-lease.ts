@@ -1,4 +1,4 @@
-import { FencedError } from "../log/session-log.js";
+import { OwnershipLostError } from "../errors.js";
 import type { KeptDelivery, WakeKeeper } from "./wake-keeper.js";
 
 /**
@@ -27,7 +27,7 @@ export interface WakeLeaseTable {
    */
   hold(sessionId: string, progress?: () => void, ackSubject?: string): WakeLease;
   /**
-   * For the agent loop's `beforeToolCall`: throws FencedError when this replica
+   * For the agent loop's `beforeToolCall`: throws OwnershipLostError when this replica
    * holds the session under a lease that may have passed to another replica,
    * and otherwise renews it, so that the call starts with the whole ack wait
    * ahead. Sessions run without a lease (direct mode) are not checked.
@@ -122,7 +122,7 @@ export function createWakeLeaseTable(
     check(sessionId, toolUseId) {
       const lease = held.get(sessionId);
       if (lease?.lost()) {
-        throw new FencedError(
+        throw new OwnershipLostError(
           `session ${sessionId}: the work-queue lease ran out before tool call ${toolUseId}; another replica may own the session`,
         );
       }

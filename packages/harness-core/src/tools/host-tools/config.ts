@@ -1,5 +1,6 @@
 import { Ajv } from "ajv";
 import { parse as parseYaml } from "yaml";
+import { HostToolsConfigError } from "../../errors.js";
 import { hostToolsFileSchema, type RawHostTool, type RawHostToolsFile } from "./config-schema.js";
 import { fixedOrigin, type HttpMethod, parseOrigin, templateFields } from "./request-url.js";
 
@@ -54,10 +55,6 @@ export interface HostToolCredential {
 export interface SecretSources {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly readFile: (path: string) => string;
-}
-
-export class HostToolsConfigError extends Error {
-  override readonly name = "HostToolsConfigError";
 }
 
 export const defaultTimeoutMs = 10_000;

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ToolAbortedError } from "../executor-pool.js";
+import { ToolAbortedError } from "../../errors.js";
 import { parseHostToolsConfig } from "./config.js";
 import { createHostTools } from "./host-tools.js";
 

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from "ajv";
-import { ToolAbortedError, type ToolOutcome } from "../executor-pool.js";
+import { ToolAbortedError } from "../../errors.js";
+import type { ToolOutcome } from "../executor-pool.js";
 import type { HostToolSpec } from "./config.js";
 import { createScrubber } from "./redact.js";
 import { refusal, requestParts } from "./request-url.js";
