@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { ModelRequestStats } from "./model/model.js";
+import type { ModelRequestStats } from "./model/index.js";
 
 /**
  * This process no longer owns the session: another writer moved the log on

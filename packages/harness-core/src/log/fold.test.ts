@@ -4,7 +4,7 @@ import { AgentConfigSchema, type Event, EventSchema, RunState, StopReason } from
 import { validateMessagesRequest } from "@reins/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { interruptText, notRun, outcomeUnknown } from "../model/conversation.js";
+import { interruptText, notRun, outcomeUnknown } from "../model/index.js";
 import { createSessionFold } from "./fold.js";
 
 type Payload = MessageInitShape<typeof EventSchema>["payload"];

@@ -15,7 +15,7 @@ import {
   notRun,
   outcomeUnknown,
   parseToolInput,
-} from "../model/conversation.js";
+} from "../model/index.js";
 
 /** One tool call of a model turn and how far it got in the log. */
 export interface ToolCallState {

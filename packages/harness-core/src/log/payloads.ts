@@ -16,8 +16,8 @@ import {
   UserInterruptSchema,
   UserMessageSchema,
 } from "@reins/proto";
-import type { ModelRequestStats, ModelResponse, ModelStopReason, ModelUsage } from "../model/model.js";
-import type { ToolOutcome } from "../tools/executor-pool.js";
+import type { ModelRequestStats, ModelResponse, ModelStopReason, ModelUsage } from "../model/index.js";
+import type { ToolOutcome } from "../tools/index.js";
 import type { EventPayload } from "./session-log.js";
 
 // Builders of event payloads, so the loop reads as the sequence of events it writes.

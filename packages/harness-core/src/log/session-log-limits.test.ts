@@ -8,9 +8,9 @@ import { startFakeAnthropic, startNatsServer } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { describe, expect, it } from "vitest";
 import { SessionLogFullError } from "../errors.js";
-import { runAgentLoop } from "../loop/agent-loop.js";
-import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
-import { createExecutorPool } from "../tools/executor-pool.js";
+import { runAgentLoop } from "../loop/index.js";
+import { createAnthropicAdapter } from "../model/index.js";
+import { createExecutorPool } from "../tools/index.js";
 import { sessionStatus, userMessage } from "./payloads.js";
 import { createSessionLog, loadSession } from "./session-log.js";
 

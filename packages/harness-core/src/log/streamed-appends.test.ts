@@ -7,7 +7,7 @@ import { createSessionServiceImpl, createSessionStore, type SessionStore } from 
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { forTenant } from "../service/access.js";
+import { forTenant } from "../service/index.js";
 import { isLogFull, type SessionClient } from "./session-log.js";
 import { type StreamedSessionClient, withStreamedAppends } from "./streamed-appends.js";
 

@@ -15,13 +15,12 @@ import {
 import { type FakeTurn, lastToolResults, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { OwnershipLostError } from "../errors.js";
-import type { SessionClient } from "../log/session-log.js";
-import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
-import { outcomeUnknown } from "../model/conversation.js";
+import type { SessionClient } from "../log/index.js";
+import { createAnthropicAdapter, outcomeUnknown } from "../model/index.js";
 import { logProblems, names, toolPairingProblems, transcript } from "../testing/assertions.js";
 import { type LoopEnv, startLoopEnv } from "../testing/loop-env.js";
-import { createExecutorPool } from "../tools/executor-pool.js";
-import { createSessionRunner } from "../wake/session-runner.js";
+import { createExecutorPool } from "../tools/index.js";
+import { createSessionRunner } from "../wake/index.js";
 import { createReschedulePolicy } from "./reschedule.js";
 
 const config = (limits: MessageInitShape<typeof AgentConfigSchema>["limits"] = undefined) =>

@@ -2,30 +2,26 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
 import { ModelAbortedError, ModelError, OwnershipLostError, SessionLogFullError, ToolAbortedError } from "../errors.js";
-import type { SessionFold, ToolCallState } from "../log/fold.js";
+import type { SessionFold, ToolCallState } from "../log/index.js";
 import {
+  type AppendHook,
   agentMessage,
+  createSessionLog,
+  type EventPayload,
+  loadSession,
   modelSpan,
+  type SessionClient,
+  type SessionLog,
   sessionError,
   sessionStatus,
   syntheticResult,
   toolResult,
   toolUseStarted,
-} from "../log/payloads.js";
-import {
-  type AppendHook,
-  createSessionLog,
-  type EventPayload,
-  loadSession,
-  type SessionClient,
-  type SessionLog,
-} from "../log/session-log.js";
-import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/conversation.js";
-import type { DeltaBus } from "../model/delta-bus.js";
-import type { ModelAdapter, ModelDelta } from "../model/model.js";
-import type { ExecutorPool, ToolOutcome } from "../tools/executor-pool.js";
-import { type ResolvedTools, resolveTools } from "../tools/tool-specs.js";
-import { uniqueToolUseIds } from "../tools/tool-use-ids.js";
+} from "../log/index.js";
+import type { DeltaBus, ModelAdapter, ModelDelta } from "../model/index.js";
+import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/index.js";
+import type { ExecutorPool, ToolOutcome } from "../tools/index.js";
+import { type ResolvedTools, resolveTools, uniqueToolUseIds } from "../tools/index.js";
 import { limitReached } from "./limits.js";
 import { recordModelFailure } from "./model-failure.js";
 import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";

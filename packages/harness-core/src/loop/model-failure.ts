@@ -1,7 +1,7 @@
 import { RunState, StopReason } from "@reins/proto";
 import type { ModelError } from "../errors.js";
-import { modelSpan, reschedulingStatus, sessionError, sessionStatus } from "../log/payloads.js";
-import type { SessionLog } from "../log/session-log.js";
+import type { SessionLog } from "../log/index.js";
+import { modelSpan, reschedulingStatus, sessionError, sessionStatus } from "../log/index.js";
 import type { RunOutcome } from "./agent-loop.js";
 import type { ReschedulePolicy } from "./reschedule.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { EventPayload, SessionLog } from "../log/session-log.js";
+import type { EventPayload, SessionLog } from "../log/index.js";
 import { createResultBatcher } from "./result-batcher.js";
 
 // Pure logic: a log that records what it was asked to append.

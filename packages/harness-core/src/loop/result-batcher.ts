@@ -1,4 +1,4 @@
-import type { EventPayload, SessionLog } from "../log/session-log.js";
+import type { EventPayload, SessionLog } from "../log/index.js";
 
 /**
  * Group commit of the results of parallel calls: a result is written at most

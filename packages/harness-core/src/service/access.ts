@@ -1,6 +1,6 @@
 import type { CallOptions, HandlerContext } from "@connectrpc/connect";
 import { type MethodPolicy, principalKey, tenantHeader, tenantScope } from "@reins/service-kit";
-import type { SessionClient } from "../log/session-log.js";
+import type { SessionClient } from "../log/index.js";
 
 /**
  * Who may call what on the harness service, when tokens are configured.

@@ -10,11 +10,11 @@ import {
 } from "@reins/proto";
 import { lastToolResults, lastUserText, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import type { SessionClient } from "../log/session-log.js";
-import { interruptText, outcomeUnknown } from "../model/conversation.js";
+import type { SessionClient } from "../log/index.js";
+import { interruptText, outcomeUnknown } from "../model/index.js";
 import { logProblems, names, toolPairingProblems } from "../testing/assertions.js";
 import { startLoopEnv } from "../testing/loop-env.js";
-import { createExecutorPool } from "../tools/executor-pool.js";
+import { createExecutorPool } from "../tools/index.js";
 import { createHarnessServiceImpl } from "./harness-service.js";
 
 const config = () => create(AgentConfigSchema, { model: "claude-test", tools: ["bash"] });

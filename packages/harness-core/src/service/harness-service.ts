@@ -12,14 +12,22 @@ import {
 import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
 import { harnessErrorToConnect, OwnershipLostError } from "../errors.js";
-import { createSessionFold, type SessionFold } from "../log/fold.js";
-import { sessionStatus, syntheticResult, userInterrupt, userMessage } from "../log/payloads.js";
-import { createSessionLog, loadSession, type SessionClient } from "../log/session-log.js";
-import { notRun, outcomeUnknown } from "../model/conversation.js";
-import type { DeltaBus } from "../model/delta-bus.js";
-import type { ExecutorPool } from "../tools/executor-pool.js";
-import { lookUpTools } from "../tools/tool-specs.js";
-import type { SessionRunner } from "../wake/session-runner.js";
+import {
+  createSessionFold,
+  createSessionLog,
+  loadSession,
+  type SessionClient,
+  type SessionFold,
+  sessionStatus,
+  syntheticResult,
+  userInterrupt,
+  userMessage,
+} from "../log/index.js";
+import type { DeltaBus } from "../model/index.js";
+import { notRun, outcomeUnknown } from "../model/index.js";
+import type { ExecutorPool } from "../tools/index.js";
+import { lookUpTools } from "../tools/index.js";
+import type { SessionRunner } from "../wake/index.js";
 import { creatorTenant, sessionsFor } from "./access.js";
 import { streamRun } from "./run-stream.js";
 

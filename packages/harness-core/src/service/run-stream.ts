@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Event, type RunSessionResponseSchema, RunState, type TextDelta } from "@reins/proto";
 import { createAsyncQueue } from "@reins/service-kit";
-import type { SessionClient } from "../log/session-log.js";
-import type { DeltaBus } from "../model/delta-bus.js";
+import type { SessionClient } from "../log/index.js";
+import type { DeltaBus } from "../model/index.js";
 
 export interface RunStreamOptions {
   readonly sessions: SessionClient;

@@ -1,5 +1,5 @@
 import { type Event, eventNameOf } from "@reins/proto";
-import { createSessionFold } from "../log/fold.js";
+import { createSessionFold } from "../log/index.js";
 
 /** Event names in log order, e.g. ["session.created", "user.message", ...]. */
 export function names(events: readonly Event[]): string[] {

@@ -11,14 +11,13 @@ import {
   startNatsServer,
 } from "@reins/testkit";
 import { connect, type NatsConnection } from "nats";
-import type { AppendHook, SessionClient } from "../log/session-log.js";
-import { withStreamedAppends } from "../log/streamed-appends.js";
-import { createReschedulePolicy, type ReschedulePolicy } from "../loop/reschedule.js";
-import { createAnthropicAdapter } from "../model/anthropic-adapter.js";
-import { createNatsDeltaBus, type DeltaBus } from "../model/delta-bus.js";
-import { createHarnessServiceImpl } from "../service/harness-service.js";
-import { createExecutorPool } from "../tools/executor-pool.js";
-import { createSessionRunner, type SessionRunner } from "../wake/session-runner.js";
+import type { AppendHook, SessionClient } from "../log/index.js";
+import { withStreamedAppends } from "../log/index.js";
+import { createReschedulePolicy, type ReschedulePolicy } from "../loop/index.js";
+import { createAnthropicAdapter, createNatsDeltaBus, type DeltaBus } from "../model/index.js";
+import { createHarnessServiceImpl } from "../service/index.js";
+import { createExecutorPool } from "../tools/index.js";
+import { createSessionRunner, type SessionRunner } from "../wake/index.js";
 import { type ScriptedExecutor, startScriptedExecutor } from "./scripted-executor.js";
 
 /**

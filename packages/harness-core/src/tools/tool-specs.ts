@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type ToolDefinition, ToolDefinitionSchema } from "@reins/proto";
-import type { ModelToolSpec } from "../model/conversation.js";
+import type { ModelToolSpec } from "../model/index.js";
 import type { ExecutorPool } from "./executor-pool.js";
 
 export interface ResolvedTools {

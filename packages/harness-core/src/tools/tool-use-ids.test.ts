@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { AgentConfigSchema, type Event, RunState, StopReason } from "@reins/proto";
 import { lastToolResults, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import type { ModelResponse } from "../model/model.js";
+import type { ModelResponse } from "../model/index.js";
 import { logProblems, toolPairingProblems } from "../testing/assertions.js";
 import { startLoopEnv } from "../testing/loop-env.js";
 import { uniqueToolUseIds } from "./tool-use-ids.js";

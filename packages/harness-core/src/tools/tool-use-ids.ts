@@ -1,4 +1,4 @@
-import type { ModelResponse } from "../model/model.js";
+import type { ModelResponse } from "../model/index.js";
 
 /** The answer as recorded, and each tool_use id it renamed (from, to), in block order. */
 export interface UniqueToolUseIds {

@@ -1,6 +1,6 @@
 import { StopReason } from "@reins/proto";
-import type { SessionFold } from "../log/fold.js";
-import { type AgentLoopDeps, type RunOutcome, runAgentLoop } from "../loop/agent-loop.js";
+import type { SessionFold } from "../log/index.js";
+import { type AgentLoopDeps, type RunOutcome, runAgentLoop } from "../loop/index.js";
 
 /**
  * Runs sessions in this process, at most one loop per session. Whatever drives

@@ -1,9 +1,9 @@
 import { startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { describe, expect, it } from "vitest";
-import type { SessionClient } from "../log/session-log.js";
-import type { ModelAdapter } from "../model/model.js";
-import type { ExecutorPool } from "../tools/executor-pool.js";
+import type { SessionClient } from "../log/index.js";
+import type { ModelAdapter } from "../model/index.js";
+import type { ExecutorPool } from "../tools/index.js";
 import { createSessionRunner } from "./session-runner.js";
 import { createWakeLeaseTable } from "./wake-lease.js";
 import { createWakeQueue, wakeNames } from "./wake-queue.js";

@@ -12,9 +12,9 @@ import {
   RetentionPolicy,
 } from "nats";
 import pRetry from "p-retry";
-import type { SessionFold } from "../log/fold.js";
-import { loadSession, type SessionClient } from "../log/session-log.js";
-import type { RunOutcome } from "../loop/agent-loop.js";
+import type { SessionFold } from "../log/index.js";
+import { loadSession, type SessionClient } from "../log/index.js";
+import type { RunOutcome } from "../loop/index.js";
 import type { SessionRunner } from "./session-runner.js";
 import type { WakeLease, WakeLeaseTable } from "./wake-lease.js";
 

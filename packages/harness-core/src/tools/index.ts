@@ -1,0 +1,13 @@
+/**
+ * Tools, by where they run: executor tools through the executor pool, host
+ * tools in the harness (host-tools/); the specs offered to the model
+ * (tool-specs) and tool_use ids made unique before they reach the log.
+ * Internal to harness-core unless src/index.ts exports it.
+ */
+export type { ExecutorPool, ToolOutcome } from "./executor-pool.js";
+export { createExecutorPool } from "./executor-pool.js";
+export type { HostToolSpec } from "./host-tools/index.js";
+export { createHostTools, parseHostToolsConfig, withHostTools } from "./host-tools/index.js";
+export type { ResolvedTools } from "./tool-specs.js";
+export { lookUpTools, resolveTools } from "./tool-specs.js";
+export { uniqueToolUseIds } from "./tool-use-ids.js";
