@@ -10,9 +10,7 @@
 // - Domain errors (SessionNotFoundError, FencedError, ...) for callers of the
 //   store API, and the request limits the service enforces.
 
-export { sessionServicePolicy } from "./access.js";
-export type { AppendResult } from "./append.js";
-export { statusReserveBytes } from "./append-limits.js";
+export type { AppendResult } from "./append/append.js";
 export type { SessionStoreOptions, StoreNames } from "./config.js";
 export { resolveOptions } from "./config.js";
 export {
@@ -24,11 +22,13 @@ export {
   SessionNotFoundError,
   StoreUnavailableError,
 } from "./errors.js";
+export { statusReserveBytes } from "./limits/append-limits.js";
 export { isUnavailable, toConnectError } from "./nats-error.js";
-export type { EventsPage, GetEventsOptions } from "./read-events.js";
-export { createSessionServiceImpl } from "./service.js";
-export { lazyDelayMs as indexLazyDelayMs } from "./session-index.js";
+export type { EventsPage, GetEventsOptions } from "./read/read-events.js";
+export type { StreamEventsOptions } from "./read/stream-events.js";
+export { sessionServicePolicy } from "./service/access.js";
+export { createSessionServiceImpl } from "./service/service.js";
+export { lazyDelayMs as indexLazyDelayMs } from "./session-index/session-index.js";
 export type { CreateSessionInput, OwnerOption, SessionStore } from "./session-store.js";
 export { createSessionStore } from "./session-store.js";
-export type { StreamEventsOptions } from "./stream-events.js";
 export { eventIdPattern, maxBatchEvents, maxPageEvents, maxTitleLength } from "./validate.js";

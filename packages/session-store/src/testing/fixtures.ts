@@ -9,9 +9,9 @@ import {
 } from "@reins/service-kit";
 import { connect } from "nats";
 import { uuidv7 } from "uuidv7";
-import { sessionServicePolicy } from "../access.js";
 import type { SessionStoreOptions } from "../config.js";
-import { createSessionServiceImpl } from "../service.js";
+import { sessionServicePolicy } from "../service/access.js";
+import { createSessionServiceImpl } from "../service/service.js";
 import { createSessionStore, type SessionStore } from "../session-store.js";
 
 /** A store on a test NATS; `await using` closes it. */

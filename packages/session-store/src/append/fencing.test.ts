@@ -1,8 +1,8 @@
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FencedError, InvalidRequestError } from "./errors.js";
-import { seqs, startStore, testConfig, texts, userMessage } from "./testing/fixtures.js";
+import { FencedError, InvalidRequestError } from "../errors.js";
+import { seqs, startStore, testConfig, texts, userMessage } from "../testing/fixtures.js";
 
 let nats: NatsServer;
 beforeAll(async () => {

@@ -15,12 +15,12 @@ import {
   StreamEventsResponseSchema,
 } from "@reins/proto";
 import { principalKey } from "@reins/service-kit";
+import { SessionExistsError, SessionNotFoundError } from "../errors.js";
+import { wireFormOf } from "../log/batch-codec.js";
+import { toConnectError } from "../nats-error.js";
+import type { OwnerOption, SessionStore } from "../session-store.js";
 import { appendScopeOf, mayWriteEvents, scopeOf, tenantForCreate } from "./access.js";
 import { serveAppendStream } from "./append-stream.js";
-import { wireFormOf } from "./batch-codec.js";
-import { SessionExistsError, SessionNotFoundError } from "./errors.js";
-import { toConnectError } from "./nats-error.js";
-import type { OwnerOption, SessionStore } from "./session-store.js";
 
 /** Runs a handler body and maps whatever it throws through toConnectError. */
 async function mapped<T>(work: () => Promise<T>): Promise<T> {

@@ -2,8 +2,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SessionStore } from "./session-store.js";
-import { clientWithToken, startStore, testConfig, userMessage } from "./testing/fixtures.js";
+import type { SessionStore } from "../session-store.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "../testing/fixtures.js";
 
 let nats: NatsServer;
 let store: SessionStore;

@@ -7,8 +7,8 @@ import {
   NatsError,
   type StoredMsg,
 } from "nats";
+import { StoreUnavailableError } from "../errors.js";
 import { receiveBatch } from "./batch-codec.js";
-import { StoreUnavailableError } from "./errors.js";
 import { firstSeqOf, lastSeqOf, type StoredBatch } from "./session-state.js";
 
 export type { StoredBatch };

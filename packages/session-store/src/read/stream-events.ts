@@ -1,10 +1,10 @@
 import { type Event, type EventType, eventTypeOf } from "@reins/proto";
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "nats";
-import { decodeBatch } from "./batch-codec.js";
-import { SessionNotFoundError, StoreUnavailableError, StreamLagError } from "./errors.js";
-import { visibleTo } from "./session-state.js";
-import type { StoreContext } from "./store-context.js";
-import { checkSessionId, checkTypes } from "./validate.js";
+import { SessionNotFoundError, StoreUnavailableError, StreamLagError } from "../errors.js";
+import { decodeBatch } from "../log/batch-codec.js";
+import { visibleTo } from "../log/session-state.js";
+import type { StoreContext } from "../store-context.js";
+import { checkSessionId, checkTypes } from "../validate.js";
 
 export interface StreamEventsOptions {
   readonly afterSeq?: bigint | number;

@@ -11,10 +11,10 @@ import {
 import { createAsyncQueue, tenantHeader } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StoreUnavailableError } from "../errors.js";
+import type { SessionStore } from "../session-store.js";
+import { clientWithToken, startStore, testConfig, userMessage } from "../testing/fixtures.js";
 import { serveAppendStream } from "./append-stream.js";
-import { StoreUnavailableError } from "./errors.js";
-import type { SessionStore } from "./session-store.js";
-import { clientWithToken, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 type RequestInit = Parameters<typeof create<typeof AppendEventsStreamRequestSchema>>[1];
 

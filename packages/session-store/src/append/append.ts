@@ -1,11 +1,11 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Event } from "@reins/proto";
-import { batchMsgId, encodeBatch, wireFormOf } from "./batch-codec.js";
-import { FencedError, InvalidRequestError, SessionNotFoundError } from "./errors.js";
+import { FencedError, InvalidRequestError, SessionNotFoundError } from "../errors.js";
+import { batchMsgId, encodeBatch, wireFormOf } from "../log/batch-codec.js";
+import { type SessionState, visibleTo } from "../log/session-state.js";
+import type { StoreContext } from "../store-context.js";
+import { checkAppendBatch, checkExpectedLastSeq, checkSessionId } from "../validate.js";
 import { fencedPublish } from "./fenced-publish.js";
-import { type SessionState, visibleTo } from "./session-state.js";
-import type { StoreContext } from "./store-context.js";
-import { checkAppendBatch, checkExpectedLastSeq, checkSessionId } from "./validate.js";
 
 export interface AppendResult {
   /** The events as in the log, in request order. */

@@ -1,8 +1,8 @@
 import type { Event } from "@reins/proto";
-import type { ResolvedOptions } from "./config.js";
-import { LogFullError, RateLimitedError } from "./errors.js";
+import type { ResolvedOptions } from "../config.js";
+import { LogFullError, RateLimitedError } from "../errors.js";
+import type { SessionState } from "../log/session-state.js";
 import { createRateLimiter } from "./rate-limiter.js";
-import type { SessionState } from "./session-state.js";
 
 /**
  * Room past the log size limit for batches of only `session.status` and

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { headOf } from "./batch-codec.js";
-import { InvalidRequestError } from "./errors.js";
-import type { StoredBatch } from "./log-reader.js";
-import { JsErrCode, jsErrorCode } from "./nats-error.js";
-import type { StoreContext } from "./store-context.js";
+import { InvalidRequestError } from "../errors.js";
+import { headOf } from "../log/batch-codec.js";
+import type { StoredBatch } from "../log/log-reader.js";
+import { JsErrCode, jsErrorCode } from "../nats-error.js";
+import type { StoreContext } from "../store-context.js";
 
 export type PublishOutcome =
   /** Written now at this stream sequence. */

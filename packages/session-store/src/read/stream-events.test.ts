@@ -2,9 +2,9 @@ import { type Event, EventType } from "@reins/proto";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { SessionNotFoundError, StreamLagError } from "./errors.js";
-import type { SessionStore } from "./session-store.js";
-import { RunState, seqs, startStore, statusEvent, testConfig, texts, userMessage } from "./testing/fixtures.js";
+import { SessionNotFoundError, StreamLagError } from "../errors.js";
+import type { SessionStore } from "../session-store.js";
+import { RunState, seqs, startStore, statusEvent, testConfig, texts, userMessage } from "../testing/fixtures.js";
 
 let nats: NatsServer;
 beforeAll(async () => {

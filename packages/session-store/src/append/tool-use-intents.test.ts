@@ -3,8 +3,8 @@ import { type Event, EventSchema } from "@reins/proto";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidRequestError } from "./errors.js";
-import { startStore, testConfig, userMessage } from "./testing/fixtures.js";
+import { InvalidRequestError } from "../errors.js";
+import { startStore, testConfig, userMessage } from "../testing/fixtures.js";
 
 let nats: NatsServer;
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { type Event, EventType } from "@reins/proto";
 import { startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { describe, expect, it } from "vitest";
-import { encodeBatch } from "./batch-codec.js";
+import { encodeBatch } from "../log/batch-codec.js";
 import {
   clientWithToken,
   compactionEvent,
@@ -17,7 +17,7 @@ import {
   testConfig,
   userMessage,
   watchJetStreamApi,
-} from "./testing/fixtures.js";
+} from "../testing/fixtures.js";
 
 const stream = "REINS_EVENTS";
 const directGets = (requests: readonly JsRequest[]) => requests.filter((r) => r.subject.includes(".DIRECT.GET."));

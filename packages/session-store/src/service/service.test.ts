@@ -4,9 +4,9 @@ import { EventSchema, EventType, type RunState, SessionService, type StopReason 
 import { appendFenced, errorInfoOf, isAppendFenced } from "@reins/service-kit";
 import { type NatsServer, startNatsServer } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SessionStore } from "../session-store.js";
+import { startStore, testConfig, userMessage } from "../testing/fixtures.js";
 import { createSessionServiceImpl } from "./service.js";
-import type { SessionStore } from "./session-store.js";
-import { startStore, testConfig, userMessage } from "./testing/fixtures.js";
 
 let nats: NatsServer;
 let store: SessionStore;

@@ -1,10 +1,10 @@
 import type { Event, EventType } from "@reins/proto";
-import { decodeWire, headOf } from "./batch-codec.js";
-import { type CurrentSummary, currentSummary } from "./current-summary.js";
-import { SessionNotFoundError } from "./errors.js";
-import { firstSeqOf, type SessionState, visibleTo } from "./session-state.js";
-import type { StoreContext } from "./store-context.js";
-import { checkLimit, checkSessionId, checkTypes } from "./validate.js";
+import { SessionNotFoundError } from "../errors.js";
+import { decodeWire, headOf } from "../log/batch-codec.js";
+import { firstSeqOf, type SessionState, visibleTo } from "../log/session-state.js";
+import { type CurrentSummary, currentSummary } from "../session-index/current-summary.js";
+import type { StoreContext } from "../store-context.js";
+import { checkLimit, checkSessionId, checkTypes } from "../validate.js";
 
 export interface GetEventsOptions {
   /** Events with seq greater than this. */

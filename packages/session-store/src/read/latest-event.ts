@@ -1,11 +1,11 @@
 import type { Event, EventType } from "@reins/proto";
-import { decodeWire, headOf } from "./batch-codec.js";
-import { currentSummary } from "./current-summary.js";
-import { SessionNotFoundError } from "./errors.js";
-import { firstSeqOf, type SessionState, visibleTo } from "./session-state.js";
-import type { StoreContext } from "./store-context.js";
-import { latestSeqIn } from "./summary.js";
-import { checkEventType, checkSessionId } from "./validate.js";
+import { SessionNotFoundError } from "../errors.js";
+import { decodeWire, headOf } from "../log/batch-codec.js";
+import { firstSeqOf, type SessionState, visibleTo } from "../log/session-state.js";
+import { latestSeqIn } from "../log/summary.js";
+import { currentSummary } from "../session-index/current-summary.js";
+import type { StoreContext } from "../store-context.js";
+import { checkEventType, checkSessionId } from "../validate.js";
 
 export interface LatestEventResult {
   /** The latest event of the type; undefined when the log has none. */
