@@ -6,10 +6,10 @@
  * `createExecutorServiceImpl` serves it as reins.executor.v1.ExecutorService.
  * Failures the model must hear about are results, not errors. See README.md.
  */
-export type { Catalog, PoolSettings, ToolSpec, WorkspaceLimits } from "./catalog.js";
-export { CatalogError, loadCatalog, parseCatalog } from "./catalog.js";
-export { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./command.js";
-export type { ContainerProfile } from "./container-spec.js";
+export type { Catalog, PoolSettings, ToolSpec, WorkspaceLimits } from "./catalog/catalog.js";
+export { CatalogError, loadCatalog, parseCatalog } from "./catalog/catalog.js";
+export { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./container/command.js";
+export type { ContainerProfile } from "./container/container-spec.js";
 export {
   containerCreateOptions,
   daemonLabel,
@@ -17,10 +17,10 @@ export {
   sessionLabel,
   workspaceLabel,
   workspaceVolumeName,
-} from "./container-spec.js";
-export { createDockerClient } from "./docker-client.js";
-export type { DockerFailureKind } from "./docker-errors.js";
-export { DockerFailure, toDockerFailure } from "./docker-errors.js";
+} from "./container/container-spec.js";
+export { createDockerClient } from "./container/docker-client.js";
+export type { DockerFailureKind } from "./errors.js";
+export { DockerFailure, toDockerFailure } from "./errors.js";
 export type { ExecuteInput, ExecuteResult, Executor, ExecutorOptions, ExecutorStats } from "./executor.js";
 export { createExecutor, defaultWorkspaceDir } from "./executor.js";
 export { createExecutorServiceImpl } from "./service.js";

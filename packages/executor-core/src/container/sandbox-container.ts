@@ -1,8 +1,8 @@
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
+import { DockerFailure, toDockerFailure } from "../errors.js";
+import { createOutputCollector, type StreamCapture } from "../output/output-collector.js";
 import { type ContainerProfile, containerCreateOptions } from "./container-spec.js";
-import { DockerFailure, toDockerFailure } from "./docker-errors.js";
-import { createOutputCollector, type StreamCapture } from "./output-collector.js";
 
 export interface RunRequest {
   /** Script line plus the tool's stdin (see buildScript). */

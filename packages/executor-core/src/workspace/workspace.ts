@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
-import { workspaceLabel, workspaceVolumeName } from "./container-spec.js";
-import { toDockerFailure } from "./docker-errors.js";
+import { workspaceLabel, workspaceVolumeName } from "../container/container-spec.js";
+import { toDockerFailure } from "../errors.js";
 import { createWorkspaceDisk } from "./workspace-disk.js";
 
 /**

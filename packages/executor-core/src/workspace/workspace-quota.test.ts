@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, statfsSync, statSync } from "node:fs";
 import { listLabelledVolumes, waitForNoContainers } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { parseCatalog } from "./catalog.js";
-import { sessionLabel, workspaceLabel, workspaceVolumeName } from "./container-spec.js";
-import { defaultCatalog, startTestExecutor } from "./testing/test-executor.js";
+import { parseCatalog } from "../catalog/catalog.js";
+import { sessionLabel, workspaceLabel, workspaceVolumeName } from "../container/container-spec.js";
+import { defaultCatalog, startTestExecutor } from "../testing/test-executor.js";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

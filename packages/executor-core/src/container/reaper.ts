@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { toDockerFailure } from "./docker-errors.js";
+import { toDockerFailure } from "../errors.js";
 
 export interface ReaperLog {
   warn(obj: object, msg: string): void;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { DockerFailure } from "../errors.js";
 import type { ContainerProfile } from "./container-spec.js";
-import { DockerFailure } from "./docker-errors.js";
 import type { SandboxContainer } from "./sandbox-container.js";
 import { createWarmPool, type WarmPoolOptions } from "./warm-pool.js";
 

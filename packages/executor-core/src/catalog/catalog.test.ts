@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { defaultCatalog } from "../testing/test-executor.js";
+import { parseBytes, parseDuration } from "../units.js";
 import { CatalogError, parseCatalog } from "./catalog.js";
-import { defaultCatalog } from "./testing/test-executor.js";
-import { parseBytes, parseDuration } from "./units.js";
 
 const tool = (extra: string) => `
 tools:

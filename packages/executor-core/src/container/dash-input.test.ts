@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connectDocker, repoRoot } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCatalog } from "./catalog.js";
-import { startTestExecutor, type TestExecutor, tinyImage } from "./testing/test-executor.js";
+import { parseCatalog } from "../catalog/catalog.js";
+import { startTestExecutor, type TestExecutor, tinyImage } from "../testing/test-executor.js";
 
 // Every tool of the default catalog, with inputs that start with "-": each must reach its
 // program as a name or a script, never as an option. The default catalog's own image has

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
+import { templateFields } from "../container/command.js";
+import { formatBytes, parseBytes, parseDuration } from "../units.js";
+import { minWorkspaceBytes } from "../workspace/workspace-disk.js";
 import { catalogFileSchema } from "./catalog-schema.js";
-import { templateFields } from "./command.js";
 import { formatSchemaErrors } from "./schema-errors.js";
-import { formatBytes, parseBytes, parseDuration } from "./units.js";
-import { minWorkspaceBytes } from "./workspace-disk.js";
 
 /** One tool, resolved from the catalog file with defaults applied. */
 export interface ToolSpec {

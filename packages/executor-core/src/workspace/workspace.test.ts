@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectDocker, listLabelledVolumes } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { parseCatalog } from "./catalog.js";
-import { workspaceLabel, workspaceVolumeName } from "./container-spec.js";
-import { defaultCatalog, startTestExecutor } from "./testing/test-executor.js";
+import { parseCatalog } from "../catalog/catalog.js";
+import { workspaceLabel, workspaceVolumeName } from "../container/container-spec.js";
+import { defaultCatalog, startTestExecutor } from "../testing/test-executor.js";
 
 const sessionId = () => `ws-${randomBytes(6).toString("hex")}`;
 
@@ -67,7 +67,7 @@ describe("session workspaces with the default catalog", () => {
       .catch(() => false);
     if (!hasImage) ctx.skip("reins/sandbox is not built (scripts/build-images.sh)");
     const text = (await import("node:fs")).readFileSync(
-      new URL("../../../apps/executor/tools.yaml", import.meta.url),
+      new URL("../../../../apps/executor/tools.yaml", import.meta.url),
       "utf8",
     );
     await using t = await startTestExecutor(parseCatalog(text));

@@ -1,6 +1,6 @@
-import type { ToolSpec } from "./catalog.js";
-import type { RunOutcome } from "./sandbox-container.js";
-import { formatBytes, formatSeconds } from "./units.js";
+import type { ToolSpec } from "../catalog/catalog.js";
+import type { RunOutcome } from "../container/sandbox-container.js";
+import { formatBytes, formatSeconds } from "../units.js";
 
 /** What the model reads, and the flags callers act on. */
 export interface FormattedOutput {

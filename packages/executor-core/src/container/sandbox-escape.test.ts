@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shCatalog, startTestExecutor, type TestExecutor } from "./testing/test-executor.js";
+import { shCatalog, startTestExecutor, type TestExecutor } from "../testing/test-executor.js";
 
 // Each check runs inside a real tool call, as model-written code would.
 describe("sandbox escape checks", () => {

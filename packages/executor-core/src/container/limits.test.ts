@@ -1,6 +1,6 @@
 import { waitForNoContainers } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { shCatalog, startTestExecutor } from "./testing/test-executor.js";
+import { shCatalog, startTestExecutor } from "../testing/test-executor.js";
 
 describe("limits", () => {
   it("kills a call at its timeout and says so", async () => {

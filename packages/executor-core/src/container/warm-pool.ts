@@ -1,5 +1,5 @@
+import type { DockerFailure } from "../errors.js";
 import type { ContainerProfile } from "./container-spec.js";
-import type { DockerFailure } from "./docker-errors.js";
 import type { SandboxContainer } from "./sandbox-container.js";
 
 export interface WarmPoolOptions {
