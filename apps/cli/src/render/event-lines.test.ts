@@ -3,10 +3,10 @@ import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Event, EventSchema, RunState, StopReason } from "@reins/proto";
 import picocolors from "picocolors";
 import { describe, expect, it } from "vitest";
-import { renderEvent } from "./render/event-lines.js";
-import { formatAge, formatCost, formatMs } from "./render/format.js";
-import { eventJson } from "./render/json-lines.js";
-import { previewInput, truncateOutput } from "./render/truncate.js";
+import { renderEvent } from "./event-lines.js";
+import { formatAge, formatCost, formatMs } from "./format.js";
+import { eventJson } from "./json-lines.js";
+import { previewInput, truncateOutput } from "./truncate.js";
 
 const colors = picocolors.createColors(false);
 const options = { colors, width: 100, outputLines: 5 };

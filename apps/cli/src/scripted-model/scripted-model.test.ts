@@ -1,7 +1,7 @@
 import type { CapturedRequest, FakeBlock, FakeReply, FakeTurn } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { createDemoScript } from "./scripted-model/demo-script.js";
-import { programFor } from "./scripted-model/programs.js";
+import { createDemoScript } from "./demo-script.js";
+import { programFor } from "./programs.js";
 
 const allTools = ["bash", "python", "read_file", "write_file", "list_files"];
 

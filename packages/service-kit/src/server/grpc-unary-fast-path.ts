@@ -35,7 +35,7 @@ import {
   parseTimeout,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
-import { errorFromResetCode, nodeHeaders, webHeaders } from "./http2-mapping.js";
+import { errorFromResetCode, nodeHeaders, webHeaders } from "../http2-mapping.js";
 
 /**
  * Unary gRPC calls with binary messages, served straight on the HTTP/2 stream.

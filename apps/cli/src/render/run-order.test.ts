@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { EventSchema, RunState, StopReason, TextDeltaSchema } from "@reins/proto";
 import { describe, expect, it } from "vitest";
-import { createRunOrder, type RunItem } from "./render/run-order.js";
+import { createRunOrder, type RunItem } from "./run-order.js";
 
 let seq = 0;
 const ev = (payload: MessageInitShape<typeof EventSchema>["payload"]): RunItem => ({

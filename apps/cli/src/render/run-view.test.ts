@@ -3,9 +3,9 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { type Event, EventSchema, RunState, SessionSchema, StopReason, TextDeltaSchema } from "@reins/proto";
 import { describe, expect, it } from "vitest";
-import { createRunView } from "./render/run-view.js";
-import { createTerminal } from "./terminal.js";
-import { exitCodeFor } from "./watch-run.js";
+import { createTerminal } from "../terminal.js";
+import { exitCodeFor } from "../watch-run.js";
+import { createRunView } from "./run-view.js";
 
 function capture() {
   let text = "";
