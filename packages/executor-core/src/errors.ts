@@ -1,5 +1,24 @@
 import { Code } from "@connectrpc/connect";
 
+// The errors of the sandbox: the small domain errors its parts throw, and
+// `toDockerFailure`, the one place where Docker's and Node's errors get a message
+// the model can act on and the status code a caller gets (DockerFailure.code).
+
+/** The catalog file is wrong; the message lists every problem with its location. */
+export class CatalogError extends Error {
+  override readonly name = "CatalogError";
+}
+
+/** The input cannot become a command (e.g. a NUL byte in an argument). */
+export class CommandInputError extends Error {
+  override readonly name = "CommandInputError";
+}
+
+/** Creating, attaching or removing a workspace's disk failed; the message says which step and why. */
+export class WorkspaceDiskError extends Error {
+  override readonly name = "WorkspaceDiskError";
+}
+
 export type DockerFailureKind =
   | "unavailable" // the engine does not answer or dropped the connection
   | "image-missing"

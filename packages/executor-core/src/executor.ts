@@ -4,17 +4,16 @@ import { quoteForMessage, validateSessionId } from "@reins/service-kit";
 import type Docker from "dockerode";
 import type { Catalog, ToolSpec } from "./catalog/catalog.js";
 import { formatSchemaErrors } from "./catalog/schema-errors.js";
-import { buildScript, CommandInputError, renderArgv, renderTemplate } from "./container/command.js";
+import { buildScript, renderArgv, renderTemplate } from "./container/command.js";
 import { daemonLabel, profileOf } from "./container/container-spec.js";
 import { createReaper } from "./container/reaper.js";
 import { type SandboxContainer, startSandboxContainer } from "./container/sandbox-container.js";
 import { createWarmPool, type PoolStats } from "./container/warm-pool.js";
-import { type DockerFailure, toDockerFailure } from "./errors.js";
+import { CommandInputError, type DockerFailure, toDockerFailure, WorkspaceDiskError } from "./errors.js";
 import { createLimiter } from "./limiter.js";
 import { formatOutcome } from "./output/format-output.js";
 import { formatBytes } from "./units.js";
 import { createWorkspaces } from "./workspace/workspace.js";
-import { WorkspaceDiskError } from "./workspace/workspace-disk.js";
 
 export interface ExecutorOptions {
   readonly docker: Docker;

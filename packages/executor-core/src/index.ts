@@ -7,7 +7,7 @@
  * Failures the model must hear about are results, not errors. See README.md.
  */
 export type { Catalog, PoolSettings, ToolSpec, WorkspaceLimits } from "./catalog/catalog.js";
-export { CatalogError, loadCatalog, parseCatalog } from "./catalog/catalog.js";
+export { loadCatalog, parseCatalog } from "./catalog/catalog.js";
 export { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./container/command.js";
 export type { ContainerProfile } from "./container/container-spec.js";
 export {
@@ -20,7 +20,7 @@ export {
 } from "./container/container-spec.js";
 export { createDockerClient } from "./container/docker-client.js";
 export type { DockerFailureKind } from "./errors.js";
-export { DockerFailure, toDockerFailure } from "./errors.js";
+export { CatalogError, DockerFailure, toDockerFailure } from "./errors.js";
 export type { ExecuteInput, ExecuteResult, Executor, ExecutorOptions, ExecutorStats } from "./executor.js";
 export { createExecutor, defaultWorkspaceDir } from "./executor.js";
 export { createExecutorServiceImpl } from "./service.js";

@@ -13,8 +13,7 @@ import {
   type StreamConfig,
 } from "nats";
 import type { ResolvedOptions } from "./config.js";
-import { StoreUnavailableError } from "./errors.js";
-import { JsErrCode, jsErrorCode } from "./nats-error.js";
+import { JsErrCode, jsErrorCode, StoreUnavailableError } from "./errors.js";
 
 /** The NATS side of the store: one connection, the events stream and the KV bucket. */
 export interface StoreConnection {

@@ -1,7 +1,7 @@
 import type { Event } from "@reins/proto";
 import { startNatsServer } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { isUnavailable } from "./nats-error.js";
+import { isUnavailable } from "./errors.js";
 import type { SessionStore } from "./session-store.js";
 import { seqs, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 

@@ -16,14 +16,15 @@ export { resolveOptions } from "./config.js";
 export {
   FencedError,
   InvalidRequestError,
+  isUnavailable,
   LogFullError,
   RateLimitedError,
   SessionExistsError,
   SessionNotFoundError,
   StoreUnavailableError,
+  toConnectError,
 } from "./errors.js";
 export { statusReserveBytes } from "./limits/append-limits.js";
-export { isUnavailable, toConnectError } from "./nats-error.js";
 export type { EventsPage, GetEventsOptions } from "./read/read-events.js";
 export type { StreamEventsOptions } from "./read/stream-events.js";
 export { sessionServicePolicy } from "./service/access.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { CatalogError } from "../errors.js";
 import { defaultCatalog } from "../testing/test-executor.js";
 import { parseBytes, parseDuration } from "../units.js";
-import { CatalogError, parseCatalog } from "./catalog.js";
+import { parseCatalog } from "./catalog.js";
 
 const tool = (extra: string) => `
 tools:

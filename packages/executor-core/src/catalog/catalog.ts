@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { templateFields } from "../container/command.js";
+import { CatalogError } from "../errors.js";
 import { formatBytes, parseBytes, parseDuration } from "../units.js";
 import { minWorkspaceBytes } from "../workspace/workspace-disk.js";
 import { catalogFileSchema } from "./catalog-schema.js";
@@ -55,11 +56,6 @@ export interface Catalog {
   readonly pool: PoolSettings;
   readonly workspaces: WorkspaceLimits;
   get(name: string): ToolSpec | undefined;
-}
-
-/** The catalog file is wrong; the message lists every problem with its location. */
-export class CatalogError extends Error {
-  override readonly name = "CatalogError";
 }
 
 interface RawLimits {

@@ -1,7 +1,8 @@
 import { execa } from "execa";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildScript, CommandInputError, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./command.js";
+import { CommandInputError } from "../errors.js";
+import { buildScript, renderArgv, renderTemplate, runnerArgv, shellQuote } from "./command.js";
 
 describe("renderTemplate", () => {
   it("puts each field in as one value: strings as is, others as JSON, missing as empty", () => {

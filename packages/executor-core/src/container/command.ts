@@ -1,15 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { CommandInputError } from "../errors.js";
 
 const fieldPattern = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /** Input fields a template refers to. */
 export function templateFields(template: string): string[] {
   return [...template.matchAll(fieldPattern)].map((m) => m[1] as string);
-}
-
-/** The input cannot become a command (e.g. a NUL byte in an argument). */
-export class CommandInputError extends Error {
-  override readonly name = "CommandInputError";
 }
 
 /**

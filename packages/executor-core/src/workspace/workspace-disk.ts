@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { sandboxUser } from "../container/container-spec.js";
+import { WorkspaceDiskError } from "../errors.js";
 
 const run = promisify(execFile);
 
@@ -29,11 +30,6 @@ export interface WorkspaceDisk {
 
 /** Most of the workspace is usable from 16 MiB up (ext4 keeps a journal and inode tables). */
 export const minWorkspaceBytes = 16 * 1024 ** 2;
-
-/** Creating, attaching or removing a workspace's disk failed; the message says which step and why. */
-export class WorkspaceDiskError extends Error {
-  override readonly name = "WorkspaceDiskError";
-}
 
 const packageOf: Record<string, string> = { "mkfs.ext4": "e2fsprogs", debugfs: "e2fsprogs", losetup: "mount" };
 

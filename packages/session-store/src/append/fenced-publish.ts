@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { InvalidRequestError } from "../errors.js";
+import { InvalidRequestError, JsErrCode, jsErrorCode } from "../errors.js";
 import { headOf } from "../log/batch-codec.js";
 import type { StoredBatch } from "../log/log-reader.js";
-import { JsErrCode, jsErrorCode } from "../nats-error.js";
 import type { StoreContext } from "../store-context.js";
 
 export type PublishOutcome =

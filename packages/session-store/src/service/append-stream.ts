@@ -11,7 +11,7 @@ import {
   AppendEventsStreamResponseSchema,
 } from "@reins/proto";
 import { createAsyncQueue } from "@reins/service-kit";
-import { toConnectError } from "../nats-error.js";
+import { toConnectError } from "../errors.js";
 
 /** Appends one stream may have started and not yet answered; past it, the stream is not read (HTTP/2 flow control pushes back). */
 export const maxAppendsInFlightPerStream = 64;

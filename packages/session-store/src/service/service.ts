@@ -15,9 +15,8 @@ import {
   StreamEventsResponseSchema,
 } from "@reins/proto";
 import { principalKey } from "@reins/service-kit";
-import { SessionExistsError, SessionNotFoundError } from "../errors.js";
+import { SessionExistsError, SessionNotFoundError, toConnectError } from "../errors.js";
 import { wireFormOf } from "../log/batch-codec.js";
-import { toConnectError } from "../nats-error.js";
 import type { OwnerOption, SessionStore } from "../session-store.js";
 import { appendScopeOf, mayWriteEvents, scopeOf, tenantForCreate } from "./access.js";
 import { serveAppendStream } from "./append-stream.js";

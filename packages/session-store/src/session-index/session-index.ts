@@ -1,8 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type RunState, type Session, SessionSchema } from "@reins/proto";
 import { type KV, type KvEntry, KvWatchInclude, type QueuedIterator } from "nats";
-import { InvalidRequestError } from "../errors.js";
-import { JsErrCode, jsErrorCode } from "../nats-error.js";
+import { InvalidRequestError, JsErrCode, jsErrorCode } from "../errors.js";
 
 /**
  * The KV bucket is the session index: one key per session holding its folded
