@@ -14,29 +14,41 @@
  * (@reins/launch) are packages of their own, which the CLI uses at run time; tests
  * take them from here with the launchers.
  */
-export * from "@reins/fake-anthropic";
+export type {
+  CapturedRequest,
+  FakeAnthropic,
+  FakeBlock,
+  FakeReply,
+  FakeScript,
+  FakeTurn,
+  ReceivedToolResult,
+} from "@reins/fake-anthropic";
+export {
+  assistantTurns,
+  lastToolResults,
+  lastUserText,
+  scriptTurns,
+  startFakeAnthropic,
+  toolPairingProblems,
+  validateMessagesRequest,
+} from "@reins/fake-anthropic";
 export { freePort, repoRoot, sandboxImages, testImage } from "@reins/launch";
-export type { Daemon, DaemonOptions } from "./daemon.js";
+export type { Daemon } from "./daemon.js";
 export { startDaemon } from "./daemon.js";
-export type { LabelFilter } from "./docker.js";
 export {
   connectDocker,
-  copyImage,
   dockerCleanup,
   listLabelledContainers,
   listLabelledVolumes,
   removeLabelledContainers,
-  removeLabelledVolumes,
   resolveDockerHost,
   waitForNoContainers,
 } from "./docker.js";
-export type { Dockerd, DockerdOptions } from "./dockerd.js";
 export { startDockerd } from "./dockerd.js";
-export type { NatsCluster, NatsClusterNode, NatsClusterOptions } from "./nats-cluster.js";
+export type { NatsCluster } from "./nats-cluster.js";
 export { startNatsCluster } from "./nats-cluster.js";
-export type { NatsServer, NatsServerOptions } from "./nats-server.js";
-export { startNatsServer, waitForPort } from "./nats-server.js";
-export type { ResetProxy, ResetUnderRequestOptions } from "./reset-proxy.js";
+export type { NatsServer } from "./nats-server.js";
+export { startNatsServer } from "./nats-server.js";
+export type { ResetProxy } from "./reset-proxy.js";
 export { startResetProxy } from "./reset-proxy.js";
-export type { TestCertificates } from "./tls-certs.js";
 export { createTestCertificates } from "./tls-certs.js";
