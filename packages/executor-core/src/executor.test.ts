@@ -2,8 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { listLabelledContainers, waitForNoContainers } from "@reins/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { daemonLabel } from "./container/container-spec.js";
-import { createDockerClient } from "./container/docker-client.js";
+import { createDockerClient, daemonLabel } from "./container/index.js";
 import { shCatalog, startTestExecutor, tinyImage } from "./testing/test-executor.js";
 
 /** Resolves once a container with the label is running (the call has reached Docker). */

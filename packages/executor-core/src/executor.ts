@@ -2,18 +2,25 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@reins/service-kit";
 import { quoteForMessage, validateSessionId } from "@reins/service-kit";
 import type Docker from "dockerode";
-import type { Catalog, ToolSpec } from "./catalog/catalog.js";
-import { formatSchemaErrors } from "./catalog/schema-errors.js";
-import { buildScript, renderArgv, renderTemplate } from "./container/command.js";
-import { daemonLabel, profileOf } from "./container/container-spec.js";
-import { createReaper } from "./container/reaper.js";
-import { type SandboxContainer, startSandboxContainer } from "./container/sandbox-container.js";
-import { createWarmPool, type PoolStats } from "./container/warm-pool.js";
+import type { Catalog, ToolSpec } from "./catalog/index.js";
+import { formatSchemaErrors } from "./catalog/index.js";
+import {
+  buildScript,
+  createReaper,
+  createWarmPool,
+  daemonLabel,
+  type PoolStats,
+  profileOf,
+  renderArgv,
+  renderTemplate,
+  type SandboxContainer,
+  startSandboxContainer,
+} from "./container/index.js";
 import { CommandInputError, type DockerFailure, toDockerFailure, WorkspaceDiskError } from "./errors.js";
 import { createLimiter } from "./limiter.js";
-import { formatOutcome } from "./output/format-output.js";
+import { formatOutcome } from "./output/index.js";
 import { formatBytes } from "./units.js";
-import { createWorkspaces } from "./workspace/workspace.js";
+import { createWorkspaces } from "./workspace/index.js";
 
 export interface ExecutorOptions {
   readonly docker: Docker;

@@ -10,7 +10,7 @@
  * Only what the daemon and the benches use is exported; the folders (catalog/,
  * container/, workspace/, output/) are the executor's own.
  */
-export { loadCatalog, parseCatalog } from "./catalog/catalog.js";
-export { createDockerClient } from "./container/docker-client.js";
+export { loadCatalog, parseCatalog } from "./catalog/index.js";
+export { createDockerClient } from "./container/index.js";
 export { createExecutor } from "./executor.js";
 export { createExecutorServiceImpl } from "./service.js";

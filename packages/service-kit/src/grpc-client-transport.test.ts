@@ -6,7 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecuteResponseSchema, ExecutorService, ListToolsResponseSchema } from "@reins/proto";
 import { describe, expect, it } from "vitest";
 import { createGrpcClientTransport } from "./grpc-client-transport.js";
-import { bindService, startServer } from "./server/server.js";
+import { bindService, startServer } from "./server/index.js";
 
 // The fast unary transport must give callers what connect-node's gives them: every case
 // is called through both, and the outcomes (message, headers, trailers, or error) compared.

@@ -10,19 +10,25 @@
  */
 export type { AsyncQueue } from "./async-queue.js";
 export { createAsyncQueue } from "./async-queue.js";
-export type { MethodPolicy, TokenGrant } from "./auth/auth.js";
-export { createAuthInterceptor, createTokenVerifier, principalKey, tenantHeader, tenantScope } from "./auth/auth.js";
-export { createBearerInterceptor } from "./auth/bearer-interceptor.js";
-export { loadSecret, loadTokenGrants, minTokenLength } from "./auth/token-grants.js";
+export type { MethodPolicy, TokenGrant } from "./auth/index.js";
+export {
+  createAuthInterceptor,
+  createBearerInterceptor,
+  createTokenVerifier,
+  loadSecret,
+  loadTokenGrants,
+  minTokenLength,
+  principalKey,
+  tenantHeader,
+  tenantScope,
+} from "./auth/index.js";
 export { appendFenced, errorInfoDetail, errorInfoOf, isAppendFenced } from "./error-info.js";
 export { createGrpcClientTransport } from "./grpc-client-transport.js";
 export type { Logger } from "./logger.js";
 export { announceListening, createLogger, parseListenAddress } from "./logger.js";
 export { redactUrl, redactUrls } from "./redact-url.js";
-export { createHealth, ServingStatus } from "./server/health.js";
-export type { ReinsServer } from "./server/server.js";
-export { bindService, startServer } from "./server/server.js";
-export type { TlsOptions } from "./server/tls-listener.js";
+export type { ReinsServer, TlsOptions } from "./server/index.js";
+export { bindService, createHealth, ServingStatus, startServer } from "./server/index.js";
 export { onShutdownSignal } from "./signals.js";
 export { loadConfigOrExit, startOrExit } from "./startup.js";
 export type { ClientTlsOptions } from "./tls-config.js";

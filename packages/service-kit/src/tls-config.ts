@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { TlsOptions } from "./server/tls-listener.js";
+import type { TlsOptions } from "./server/index.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

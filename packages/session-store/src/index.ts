@@ -16,8 +16,7 @@
 // store's own.
 
 export type { SessionStoreOptions } from "./config.js";
-export { sessionServicePolicy } from "./service/access.js";
-export { createSessionServiceImpl } from "./service/service.js";
+export { createSessionServiceImpl, sessionServicePolicy } from "./service/index.js";
 export type { SessionStore } from "./session-store.js";
 export { createSessionStore } from "./session-store.js";
 export { maxBatchEvents } from "./validate.js";

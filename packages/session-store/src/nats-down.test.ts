@@ -2,7 +2,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { type Event, SessionService } from "@reins/proto";
 import { startNatsServer } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { createSessionServiceImpl } from "./service/service.js";
+import { createSessionServiceImpl } from "./service/index.js";
 import type { SessionStore } from "./session-store.js";
 import { seqs, startStore, testConfig, userMessage } from "./testing/fixtures.js";
 

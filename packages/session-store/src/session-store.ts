@@ -2,22 +2,32 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AgentConfig, type Event, EventSchema, type EventType, type RunState, type Session } from "@reins/proto";
 import { uuidv7 } from "uuidv7";
-import { type AppendResult, appendEvents } from "./append/append.js";
-import { fencedPublish } from "./append/fenced-publish.js";
+import { type AppendResult, appendEvents, fencedPublish } from "./append/index.js";
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
 import { openConnection } from "./connection.js";
 import { InvalidRequestError, SessionExistsError, SessionNotFoundError } from "./errors.js";
 import { createKeyedMutex } from "./keyed-mutex.js";
-import { createAppendLimits } from "./limits/append-limits.js";
-import { batchMsgId, encodeBatch, wireFormOf } from "./log/batch-codec.js";
-import { createLogReader } from "./log/log-reader.js";
-import { lastSeqOf, visibleTo } from "./log/session-state.js";
-import { createStateCache } from "./log/state-cache.js";
-import { getLatestEvent, type LatestEventResult } from "./read/latest-event.js";
-import { type EventsPage, type GetEventsOptions, getEvents } from "./read/read-events.js";
-import { createStreamRegistry, type StreamEventsOptions, streamEvents } from "./read/stream-events.js";
-import { currentSummary } from "./session-index/current-summary.js";
-import { createSessionIndex } from "./session-index/session-index.js";
+import { createAppendLimits } from "./limits/index.js";
+import {
+  batchMsgId,
+  createLogReader,
+  createStateCache,
+  encodeBatch,
+  lastSeqOf,
+  visibleTo,
+  wireFormOf,
+} from "./log/index.js";
+import {
+  createStreamRegistry,
+  type EventsPage,
+  type GetEventsOptions,
+  getEvents,
+  getLatestEvent,
+  type LatestEventResult,
+  type StreamEventsOptions,
+  streamEvents,
+} from "./read/index.js";
+import { createSessionIndex, currentSummary } from "./session-index/index.js";
 import type { StoreContext } from "./store-context.js";
 import {
   checkAgentConfig,

@@ -1,10 +1,9 @@
 import type { ResolvedOptions } from "./config.js";
 import type { StoreConnection } from "./connection.js";
 import type { createKeyedMutex } from "./keyed-mutex.js";
-import type { AppendLimits } from "./limits/append-limits.js";
-import type { LogReader } from "./log/log-reader.js";
-import type { StateCache } from "./log/state-cache.js";
-import type { SessionIndex } from "./session-index/session-index.js";
+import type { AppendLimits } from "./limits/index.js";
+import type { LogReader, StateCache } from "./log/index.js";
+import type { SessionIndex } from "./session-index/index.js";
 
 /** What the store's operations share; built once by createSessionStore. */
 export interface StoreContext {

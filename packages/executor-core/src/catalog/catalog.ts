@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
-import { templateFields } from "../container/command.js";
+import { templateFields } from "../container/index.js";
 import { CatalogError } from "../errors.js";
 import { formatBytes, parseBytes, parseDuration } from "../units.js";
-import { minWorkspaceBytes } from "../workspace/workspace-disk.js";
+import { minWorkspaceBytes } from "../workspace/index.js";
 import { catalogFileSchema } from "./catalog-schema.js";
 import { formatSchemaErrors } from "./schema-errors.js";
 

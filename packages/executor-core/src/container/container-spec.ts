@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type Docker from "dockerode";
-import type { ToolSpec } from "../catalog/catalog.js";
+import type { ToolSpec } from "../catalog/index.js";
 import { runnerArgv } from "./command.js";
 
 /** Label every container of one executor carries: `reins.executor=<daemon id>`. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connectDocker, repoRoot } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCatalog } from "../catalog/catalog.js";
+import { parseCatalog } from "../catalog/index.js";
 import { startTestExecutor, type TestExecutor, tinyImage } from "../testing/test-executor.js";
 
 // Every tool of the default catalog, with inputs that start with "-": each must reach its

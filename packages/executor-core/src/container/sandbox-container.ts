@@ -1,7 +1,7 @@
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { DockerFailure, toDockerFailure } from "../errors.js";
-import { createOutputCollector, type StreamCapture } from "../output/output-collector.js";
+import { createOutputCollector, type StreamCapture } from "../output/index.js";
 import { type ContainerProfile, containerCreateOptions } from "./container-spec.js";
 
 export interface RunRequest {

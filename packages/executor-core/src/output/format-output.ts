@@ -1,5 +1,5 @@
-import type { ToolSpec } from "../catalog/catalog.js";
-import type { RunOutcome } from "../container/sandbox-container.js";
+import type { ToolSpec } from "../catalog/index.js";
+import type { RunOutcome } from "../container/index.js";
 import { formatBytes, formatSeconds } from "../units.js";
 
 /** What the model reads, and the flags callers act on. */

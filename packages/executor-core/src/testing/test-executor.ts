@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connectDocker, dockerCleanup, repoRoot, sandboxImages } from "@reins/testkit";
 import type Docker from "dockerode";
-import { type Catalog, parseCatalog } from "../catalog/catalog.js";
+import { type Catalog, parseCatalog } from "../catalog/index.js";
 import { createExecutor, type Executor, type ExecutorOptions } from "../executor.js";
 
 /** The image these tests run (they expect busybox): built in a second by scripts/build-images.sh --tiny-only. */

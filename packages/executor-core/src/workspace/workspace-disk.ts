@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { sandboxUser } from "../container/container-spec.js";
+import { sandboxUser } from "../container/index.js";
 import { WorkspaceDiskError } from "../errors.js";
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, statfsSync, statSync } from "node:fs";
 import { listLabelledVolumes, waitForNoContainers } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { parseCatalog } from "../catalog/catalog.js";
+import { parseCatalog } from "../catalog/index.js";
 import { sessionLabel, workspaceLabel, workspaceVolumeName } from "../container/container-spec.js";
 import { defaultCatalog, startTestExecutor } from "../testing/test-executor.js";
 

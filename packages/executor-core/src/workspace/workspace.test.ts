@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectDocker, listLabelledVolumes } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { parseCatalog } from "../catalog/catalog.js";
-import { workspaceLabel, workspaceVolumeName } from "../container/container-spec.js";
+import { parseCatalog } from "../catalog/index.js";
+import { workspaceLabel, workspaceVolumeName } from "../container/index.js";
 import { defaultCatalog, startTestExecutor } from "../testing/test-executor.js";
 
 const sessionId = () => `ws-${randomBytes(6).toString("hex")}`;

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { workspaceLabel, workspaceVolumeName } from "../container/container-spec.js";
+import { workspaceLabel, workspaceVolumeName } from "../container/index.js";
 import { toDockerFailure } from "../errors.js";
 import { createWorkspaceDisk } from "./workspace-disk.js";
 

@@ -3,7 +3,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { ExecutorService, grpcHealthV1, grpcReflectionV1, ListToolsResponseSchema, SessionService } from "@reins/proto";
 import { afterEach, describe, expect, it } from "vitest";
-import { createAuthInterceptor, createTokenVerifier } from "../auth/auth.js";
+import { createAuthInterceptor, createTokenVerifier } from "../auth/index.js";
 import { bindService, type ReinsServer, startServer } from "./server.js";
 
 const { Health, HealthCheckResponse_ServingStatus: Status } = grpcHealthV1;

@@ -1,8 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Event } from "@reins/proto";
 import { FencedError, InvalidRequestError, SessionNotFoundError } from "../errors.js";
-import { batchMsgId, encodeBatch, wireFormOf } from "../log/batch-codec.js";
-import { type SessionState, visibleTo } from "../log/session-state.js";
+import { batchMsgId, encodeBatch, type SessionState, visibleTo, wireFormOf } from "../log/index.js";
 import type { StoreContext } from "../store-context.js";
 import { checkAppendBatch, checkExpectedLastSeq, checkSessionId } from "../validate.js";
 import { fencedPublish } from "./fenced-publish.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { InvalidRequestError, JsErrCode, jsErrorCode } from "../errors.js";
-import { headOf } from "../log/batch-codec.js";
-import type { StoredBatch } from "../log/log-reader.js";
+import type { StoredBatch } from "../log/index.js";
+import { headOf } from "../log/index.js";
 import type { StoreContext } from "../store-context.js";
 
 export type PublishOutcome =

@@ -1,7 +1,7 @@
 import type { Event } from "@reins/proto";
 import type { ResolvedOptions } from "../config.js";
 import { LogFullError, RateLimitedError } from "../errors.js";
-import type { SessionState } from "../log/session-state.js";
+import type { SessionState } from "../log/index.js";
 import { createRateLimiter } from "./rate-limiter.js";
 
 /**

@@ -6,7 +6,7 @@ import { type Event, RunState, SessionService, StopReason } from "@reins/proto";
 import { startNatsServer } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import type { SessionStoreOptions } from "../config.js";
-import { createSessionServiceImpl } from "../service/service.js";
+import { createSessionServiceImpl } from "../service/index.js";
 import type { SessionStore } from "../session-store.js";
 import { startStore, statusEvent, testConfig, userMessage } from "../testing/fixtures.js";
 import { statusReserveBytes } from "./append-limits.js";

@@ -4,7 +4,7 @@ import { type Event, EventType } from "@reins/proto";
 import { startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { describe, expect, it } from "vitest";
-import { encodeBatch } from "../log/batch-codec.js";
+import { encodeBatch } from "../log/index.js";
 import {
   clientWithToken,
   compactionEvent,

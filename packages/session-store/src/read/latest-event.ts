@@ -1,9 +1,7 @@
 import type { Event, EventType } from "@reins/proto";
 import { SessionNotFoundError } from "../errors.js";
-import { decodeWire, headOf } from "../log/batch-codec.js";
-import { firstSeqOf, type SessionState, visibleTo } from "../log/session-state.js";
-import { latestSeqIn } from "../log/summary.js";
-import { currentSummary } from "../session-index/current-summary.js";
+import { decodeWire, firstSeqOf, headOf, latestSeqIn, type SessionState, visibleTo } from "../log/index.js";
+import { currentSummary } from "../session-index/index.js";
 import type { StoreContext } from "../store-context.js";
 import { checkEventType, checkSessionId } from "../validate.js";
 

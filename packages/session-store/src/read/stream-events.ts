@@ -1,8 +1,7 @@
 import { type Event, type EventType, eventTypeOf } from "@reins/proto";
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "nats";
 import { SessionNotFoundError, StoreUnavailableError, StreamLagError } from "../errors.js";
-import { decodeBatch } from "../log/batch-codec.js";
-import { visibleTo } from "../log/session-state.js";
+import { decodeBatch, visibleTo } from "../log/index.js";
 import type { StoreContext } from "../store-context.js";
 import { checkSessionId, checkTypes } from "../validate.js";
 

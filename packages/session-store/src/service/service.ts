@@ -16,7 +16,7 @@ import {
 } from "@reins/proto";
 import { principalKey } from "@reins/service-kit";
 import { SessionExistsError, SessionNotFoundError, toConnectError } from "../errors.js";
-import { wireFormOf } from "../log/batch-codec.js";
+import { wireFormOf } from "../log/index.js";
 import type { OwnerOption, SessionStore } from "../session-store.js";
 import { appendScopeOf, mayWriteEvents, scopeOf, tenantForCreate } from "./access.js";
 import { serveAppendStream } from "./append-stream.js";

@@ -1,8 +1,17 @@
 import { clone } from "@bufbuild/protobuf";
 import { type Session, SessionSchema } from "@reins/proto";
-import { decodeTimestamp, decodeWire, headOf } from "../log/batch-codec.js";
-import { firstSeqOf, foldedTypes, lastSeqOf, type SessionState, type StoredBatch } from "../log/session-state.js";
-import { foldEvent, noteLatest } from "../log/summary.js";
+import {
+  decodeTimestamp,
+  decodeWire,
+  firstSeqOf,
+  foldEvent,
+  foldedTypes,
+  headOf,
+  lastSeqOf,
+  noteLatest,
+  type SessionState,
+  type StoredBatch,
+} from "../log/index.js";
 import type { StoreContext } from "../store-context.js";
 
 /** A session's summary as of the log's end, and what it was read from. */

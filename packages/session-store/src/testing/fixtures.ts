@@ -10,8 +10,7 @@ import {
 import { connect } from "nats";
 import { uuidv7 } from "uuidv7";
 import type { SessionStoreOptions } from "../config.js";
-import { sessionServicePolicy } from "../service/access.js";
-import { createSessionServiceImpl } from "../service/service.js";
+import { createSessionServiceImpl, sessionServicePolicy } from "../service/index.js";
 import { createSessionStore, type SessionStore } from "../session-store.js";
 
 /** A store on a test NATS; `await using` closes it. */
