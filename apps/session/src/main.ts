@@ -32,7 +32,7 @@ const server = await startOrExit(log, () =>
     ...config.listen,
     services: [bindService(SessionService, createSessionServiceImpl(store))],
     corsOrigins: config.corsOrigins,
-    // Roles per RPC and tenant confinement: see sessionServicePolicy and access.ts in @reins/session-store.
+    // Roles per RPC and tenant confinement: see sessionServicePolicy and service/access.ts in @reins/session-store.
     interceptors: config.tokens
       ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: sessionServicePolicy })]
       : [],

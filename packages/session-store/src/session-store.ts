@@ -257,7 +257,7 @@ async function getSession(ctx: StoreContext, sessionId: string): Promise<Session
   checkSessionId(sessionId);
   ctx.conn.assertReady();
   // Totals and state come from the index, caught up over what it lacks: the log
-  // is not folded from seq 1 (see current-summary.ts).
+  // is not folded from seq 1 (see session-index/current-summary.ts).
   const current = await currentSummary(ctx, sessionId);
   if (!current) throw new SessionNotFoundError(sessionId);
   return current.summary;

@@ -29,7 +29,7 @@ export interface AppendResult {
  *   (checked on the state's index of intents: a lookup per intent, no scan).
  * - No id in the log, but the batch would take the log past its size limit, or
  *   the session is over its event rate: RESOURCE_EXHAUSTED; nothing is written
- *   (append-limits.ts).
+ *   (limits/append-limits.ts).
  * - Otherwise the batch is published as one message fenced on the subject's last
  *   stream sequence, so a concurrent writer anywhere makes exactly one of the two
  *   fail; the loser re-reads the log and lands in one of the cases above.

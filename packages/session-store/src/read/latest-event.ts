@@ -21,7 +21,7 @@ const fromState = (state: SessionState, type: EventType): LatestEventResult => {
  * The latest event of one type, the checkpoint a wake starts from. Where the
  * session is cached it is a lookup in the copy (after the usual direct get that
  * brings it to the log's end). Elsewhere the index says which seq it is (caught
- * up over a lost index write by a bounded read, see current-summary.ts), and
+ * up over a lost index write by a bounded read, see session-index/current-summary.ts), and
  * the batch holding that seq is found by seeking: the reads are bounded by the
  * stream's length in log2, never by the session's log.
  */
