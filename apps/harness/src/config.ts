@@ -1,4 +1,4 @@
-import type { HostToolSpec } from "@reins/harness-core";
+import type { HostToolSpec, McpServerSpec } from "@reins/harness-core";
 import type { ClientTlsOptions, TlsOptions, TokenGrant } from "@reins/service-kit";
 import {
   loadClientTls,
@@ -9,6 +9,7 @@ import {
   redactUrl,
 } from "@reins/service-kit";
 import { loadHostTools } from "./host-tools-config.js";
+import { loadMcpServers } from "./mcp-servers-config.js";
 
 /** Everything the daemon reads from its environment, validated once at startup. */
 export interface HarnessConfig {
@@ -50,6 +51,8 @@ export interface HarnessConfig {
   readonly defaultModel: string;
   /** HTTP tools the harness runs itself, with their secrets (REINS_HOST_TOOLS_CONFIG). */
   readonly hostTools: HostToolSpec[];
+  /** Remote MCP servers whose tools the harness calls, with their credentials (REINS_MCP_SERVERS_CONFIG). */
+  readonly mcpServers: McpServerSpec[];
   /** Fault injection for tests: see fault-hook.ts. Only with REINS_FAULT_INJECTION=1. */
   readonly crashAfter: string | undefined;
   /** Fault injection for tests: an event-loop stall (see fault-hook.ts). Only with REINS_FAULT_INJECTION=1. */
@@ -117,6 +120,7 @@ export function loadConfig(env: Env): HarnessConfig {
     },
     defaultModel: env.REINS_DEFAULT_MODEL || "claude-sonnet-4-5",
     hostTools: loadHostTools(env),
+    mcpServers: loadMcpServers(env),
     crashAfter: faultSpec(env, "REINS_FAULT_CRASH_AFTER"),
     stallAfter: faultSpec(env, "REINS_FAULT_STALL_AFTER"),
     wake: {

@@ -50,6 +50,11 @@ export class HostToolsConfigError extends Error {
   override readonly name = "HostToolsConfigError";
 }
 
+/** The MCP servers document is not valid; the message says where and why. */
+export class McpServersConfigError extends Error {
+  override readonly name = "McpServersConfigError";
+}
+
 /**
  * The one place where harness errors become wire errors. Errors of the session
  * or executor services are already ConnectErrors and keep their code.

@@ -4,7 +4,8 @@
  * `createSessionRunner` runs sessions (one loop per session per process) by folding
  * the log (`createSessionFold`), calling the model (`createAnthropicAdapter`),
  * writing each step ahead of acting on it, and routing tool calls to executors
- * (`createExecutorPool`) or host tools (`withHostTools`); `createWakeQueue` shares
+ * (`createExecutorPool`), host tools (`withHostTools`) or MCP servers
+ * (`withMcpTools`); `createWakeQueue` shares
  * sessions between replicas; `createHarnessServiceImpl` serves
  * reins.harness.v1.HarnessService. See README.md and ARCHITECTURE.md.
  *
@@ -19,6 +20,12 @@ export { createReschedulePolicy } from "./loop/index.js";
 export type { ModelAdapter } from "./model/index.js";
 export { createAnthropicAdapter, createNatsDeltaBus, outcomeUnknown } from "./model/index.js";
 export { createHarnessServiceImpl, harnessServicePolicy } from "./service/index.js";
-export type { ExecutorPool, HostToolSpec } from "./tools/index.js";
-export { createExecutorPool, createHostTools, parseHostToolsConfig, withHostTools } from "./tools/index.js";
+export type { ExecutorPool, HostToolSpec, McpServerSpec } from "./tools/index.js";
+export {
+  createExecutorPool,
+  createHostTools,
+  parseHostToolsConfig,
+  parseMcpServersConfig,
+  withHostTools,
+} from "./tools/index.js";
 export { createSessionRunner, createWakeKeeper, createWakeLeaseTable, createWakeQueue } from "./wake/index.js";

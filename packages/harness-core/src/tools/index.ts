@@ -1,6 +1,7 @@
 /**
  * Tools, by where they run: executor tools through the executor pool, host
- * tools in the harness (host-tools/); the specs offered to the model
+ * tools in the harness (host-tools/), MCP servers' tools called from the
+ * harness (mcp/); the specs offered to the model
  * (tool-specs) and tool_use ids made unique before they reach the log.
  * Internal to harness-core unless src/index.ts exports it.
  */
@@ -8,6 +9,8 @@ export type { ExecutorPool, ToolOutcome } from "./executor-pool.js";
 export { createExecutorPool } from "./executor-pool.js";
 export type { HostToolSpec } from "./host-tools/index.js";
 export { createHostTools, parseHostToolsConfig, withHostTools } from "./host-tools/index.js";
+export type { McpServerSpec } from "./mcp/index.js";
+export { parseMcpServersConfig } from "./mcp/index.js";
 export type { ResolvedTools } from "./tool-specs.js";
 export { lookUpTools, resolveTools } from "./tool-specs.js";
 export { uniqueToolUseIds } from "./tool-use-ids.js";

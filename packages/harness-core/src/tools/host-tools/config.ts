@@ -163,7 +163,11 @@ function secretOrigin(raw: RawHostTool, fixed: string | undefined, allowedOrigin
   return origin;
 }
 
-function resolveCredential(
+/**
+ * Reads a secret from where `secret` says and binds it to `origin`; host tools
+ * and MCP servers share it, so a credential is handled one way everywhere.
+ */
+export function resolveCredential(
   secret: NonNullable<RawHostTool["secret"]>,
   origin: string,
   sources: SecretSources,

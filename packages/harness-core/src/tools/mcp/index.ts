@@ -1,0 +1,2 @@
+export type { McpServerSpec } from "./config.js";
+export { parseMcpServersConfig } from "./config.js";
