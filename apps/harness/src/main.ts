@@ -5,6 +5,7 @@ import {
   createExecutorPool,
   createHarnessServiceImpl,
   createHostTools,
+  createMcpTools,
   createNatsDeltaBus,
   createReschedulePolicy,
   createSessionRunner,
@@ -13,6 +14,7 @@ import {
   createWakeQueue,
   harnessServicePolicy,
   withHostTools,
+  withMcpTools,
   withStreamedAppends,
 } from "@reins/harness-core";
 import { HarnessService, SessionService } from "@reins/proto";
@@ -72,13 +74,24 @@ await startOrExit(log, async () => {
       createGrpcTransport({ baseUrl: address, interceptors, nodeOptions: config.executorTls }),
   });
   // Host tools run here, beside the executors: a host tool shadows an executor tool of the same name.
-  const executors =
+  const withHost =
     config.hostTools.length === 0
       ? executorPool
       : withHostTools(executorPool, createHostTools(config.hostTools), {
           onShadowed: (executor, tool) => log.warn({ executor, tool }, "a host tool shadows this executor tool"),
         });
   if (config.hostTools.length > 0) log.info({ hostTools: config.hostTools.map((t) => t.name) }, "host tools");
+  // MCP servers' tools, called from here too: routed by their mcp__<server>__ prefix before anything else.
+  const mcpTools =
+    config.mcpServers.length === 0
+      ? undefined
+      : createMcpTools(config.mcpServers, {
+          onSkipped: (server, tool) =>
+            log.warn({ server, tool }, "an MCP tool whose name the Messages API would refuse is not offered"),
+          onListFailed: (server, reason) => log.warn({ server, reason }, "an MCP server cannot be listed"),
+        });
+  const executors = mcpTools ? withMcpTools(withHost, mcpTools) : withHost;
+  if (mcpTools) log.info({ mcpServers: config.mcpServers.map((s) => `${s.name} ${s.origin}`) }, "MCP servers");
   const model = createAnthropicAdapter({ ...config.anthropic, logger: log.child({ component: "anthropic-sdk" }) });
   const deltas = createNatsDeltaBus(nc, { prefix: config.streamPrefix });
   // In queue mode a worker thread keeps the wakes' in-progress acks going while the event loop lags.
@@ -155,6 +168,7 @@ await startOrExit(log, async () => {
       await keeper?.close();
       await server.close();
       await sessions.close();
+      await mcpTools?.close();
       await nc.drain();
     },
     (msg) => log.info(msg),

@@ -20,12 +20,14 @@ export { createReschedulePolicy } from "./loop/index.js";
 export type { ModelAdapter } from "./model/index.js";
 export { createAnthropicAdapter, createNatsDeltaBus, outcomeUnknown } from "./model/index.js";
 export { createHarnessServiceImpl, harnessServicePolicy } from "./service/index.js";
-export type { ExecutorPool, HostToolSpec, McpServerSpec } from "./tools/index.js";
+export type { ExecutorPool, HostToolSpec, McpServerSpec, McpTools } from "./tools/index.js";
 export {
   createExecutorPool,
   createHostTools,
+  createMcpTools,
   parseHostToolsConfig,
   parseMcpServersConfig,
   withHostTools,
+  withMcpTools,
 } from "./tools/index.js";
 export { createSessionRunner, createWakeKeeper, createWakeLeaseTable, createWakeQueue } from "./wake/index.js";

@@ -7,7 +7,8 @@
  * helpers that find and remove what a test's containers and volumes left;
  * `startDaemon` (a built daemon from apps/<app>/dist as a real process, resolved
  * on its `listening` line); `createTestCertificates` (a CA and leaf certificates
- * for TLS and mTLS). Every launcher is `AsyncDisposable`: `await using` stops it,
+ * for TLS and mTLS); `startFakeMcpServer` (an MCP server built with the SDK's
+ * own server classes, over HTTP, with a bearer check). Every launcher is `AsyncDisposable`: `await using` stops it,
  * also when the test fails.
  *
  * The fake Messages API (@reins/fake-anthropic) and what tests share with `reins up`
@@ -45,6 +46,8 @@ export {
   waitForNoContainers,
 } from "./docker.js";
 export { startDockerd } from "./dockerd.js";
+export type { FakeMcpCall, FakeMcpServer, FakeMcpServerOptions } from "./fake-mcp-server.js";
+export { startFakeMcpServer } from "./fake-mcp-server.js";
 export type { NatsCluster } from "./nats-cluster.js";
 export { startNatsCluster } from "./nats-cluster.js";
 export type { NatsServer } from "./nats-server.js";

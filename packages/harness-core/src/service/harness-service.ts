@@ -151,13 +151,7 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       if (e.code === Code.FailedPrecondition) {
         throw new ConnectError("config.tools names tools but no executor address is configured", Code.InvalidArgument);
       }
-      throw new ConnectError(
-        `cannot read the executor's tool catalog: ${e.rawMessage}`,
-        e.code,
-        undefined,
-        undefined,
-        e,
-      );
+      throw new ConnectError(`cannot read the tool catalog: ${e.rawMessage}`, e.code, undefined, undefined, e);
     }
     return config;
   }

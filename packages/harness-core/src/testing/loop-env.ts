@@ -16,7 +16,7 @@ import { withStreamedAppends } from "../log/index.js";
 import { createReschedulePolicy, type ReschedulePolicy } from "../loop/index.js";
 import { createAnthropicAdapter, createNatsDeltaBus, type DeltaBus } from "../model/index.js";
 import { createHarnessServiceImpl } from "../service/index.js";
-import { createExecutorPool } from "../tools/index.js";
+import { createExecutorPool, type ExecutorPool } from "../tools/index.js";
 import { createSessionRunner, type SessionRunner } from "../wake/index.js";
 import { type ScriptedExecutor, startScriptedExecutor } from "./scripted-executor.js";
 
@@ -47,6 +47,8 @@ export interface LoopEnvOptions {
   readonly onAppended?: AppendHook;
   /** Default: a first retry after 50 ms, three in all, so that a test sees the whole series. */
   readonly reschedule?: ReschedulePolicy;
+  /** What the harness routes tool calls through, around the scripted executor's pool (host tools, MCP servers). */
+  readonly wrapExecutors?: (pool: ExecutorPool) => ExecutorPool;
 }
 
 export async function startLoopEnv(script: FakeScript, options: LoopEnvOptions = {}): Promise<LoopEnv> {
@@ -68,7 +70,8 @@ export async function startLoopEnv(script: FakeScript, options: LoopEnvOptions =
     stack.defer(() => nc.close());
     const deltas = createNatsDeltaBus(nc);
     const model = createAnthropicAdapter({ apiKey: "test-key", baseURL: fake.url, minBackoffMs: 1, maxBackoffMs: 5 });
-    const executors = createExecutorPool({ defaultAddress: executor.url });
+    const pool = createExecutorPool({ defaultAddress: executor.url });
+    const executors = options.wrapExecutors?.(pool) ?? pool;
     const reschedule = options.reschedule ?? createReschedulePolicy({ attempts: 3, firstDelayMs: 50, jitter: 0 });
     const newRunner = (onAppended?: AppendHook) => {
       const runner = createSessionRunner({ sessions, model, executors, deltas, onAppended, reschedule });

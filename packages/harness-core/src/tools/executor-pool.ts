@@ -42,6 +42,8 @@ export interface ListToolsOptions {
   readonly signal?: AbortSignal;
   /** The tenant the tools are for ("" or absent: none); the executor's catalog is the same for all. */
   readonly tenant?: string;
+  /** The names the caller looks for, if it knows: a source that cannot list them may say why. */
+  readonly names?: readonly string[];
 }
 
 export interface ExecutorPoolOptions {

@@ -53,7 +53,7 @@ export async function lookUpTools(
   let catalog = await executors.listTools(address, { signal, tenant });
   // A tool added to the catalog since it was cached must not read as unknown.
   if (unique.some((n) => !catalog.some((t) => t.name === n))) {
-    catalog = await executors.listTools(address, { fresh: true, signal, tenant });
+    catalog = await executors.listTools(address, { fresh: true, signal, tenant, names: unique });
   }
   const missing = unique.filter((n) => !catalog.some((t) => t.name === n));
   if (missing.length > 0) {
