@@ -143,10 +143,10 @@ describe("reins up --detach, run, down", () => {
     expect(sessions.stdout).toMatch(/\sidle\s+end_turn\s+print the first 10 primes\s/);
   }, 120_000);
 
-  it("tools lists the executor's catalog; send continues the session", async () => {
+  it("tools lists the catalog through the harness; send continues the session", async () => {
     const tools = await reins(["tools"]);
     expect(tools.exitCode, tools.stderr).toBe(0);
-    expect(tools.stdout).toMatch(/^python\s/m);
+    expect(tools.stdout).toMatch(/^python\s+executor\s/m);
 
     const last = await reins(["sessions", "--json", "--limit", "1"]);
     const { sessionId } = JSON.parse(last.stdout) as { sessionId: string };

@@ -18,6 +18,7 @@ export const harnessServicePolicy: MethodPolicy = {
   Wake: ["client", "operator"],
   Interrupt: ["client", "operator"],
   RunSession: ["client", "operator"],
+  ListToolCatalog: ["client", "operator"],
 };
 
 /**

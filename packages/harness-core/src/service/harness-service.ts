@@ -29,6 +29,7 @@ import type { ExecutorPool } from "../tools/index.js";
 import { lookUpTools } from "../tools/index.js";
 import type { SessionRunner } from "../wake/index.js";
 import { creatorTenant, sessionsFor } from "./access.js";
+import { listToolCatalog } from "./list-tool-catalog.js";
 import { streamRun } from "./run-stream.js";
 
 export interface HarnessServiceDeps {
@@ -258,6 +259,10 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         }
       }
     }),
+
+    listToolCatalog: guarded(async (req, signal, _sessions, ctx) =>
+      listToolCatalog(deps.executors, req, creatorTenant(ctx), signal),
+    ),
 
     async *runSession(req, ctx) {
       let started: Recorded;

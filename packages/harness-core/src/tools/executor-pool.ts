@@ -35,6 +35,10 @@ export interface ExecutorPool {
   listTools(address: string, options?: ListToolsOptions): Promise<Tool[]>;
   /** `address`, or the default when empty; PERMISSION_DENIED for an address not allowed. */
   resolve(address: string): string;
+  /** Where a call of `name` from a session of `tenant` runs when not on an executor (set by the routers). */
+  kindOf?(name: string, tenant: string): "host" | "mcp" | undefined;
+  /** Sources of tools for `tenant` that the last listing could not read, with why. */
+  unavailableSources?(tenant: string): ReadonlyMap<string, string>;
 }
 
 export interface ListToolsOptions {

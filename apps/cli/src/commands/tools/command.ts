@@ -4,13 +4,13 @@ import type { CliContext } from "../../context.js";
 export function registerTools(program: Command, ctx: CliContext): void {
   program
     .command("tools")
-    .description("list the executor's tools (what `reins run --tools` accepts)")
+    .description("list the tools a session may use: the executor's, the harness's host tools and MCP servers' tools")
     .option("--json", "print NDJSON, one tool per line (with its input schema)")
     .addHelpText(
       "after",
       `
-The executor requires a token: the local stack's (from \`reins up\`) is used, or
-REINS_EXECUTOR_TOKEN with --executor-url.
+The harness answers for the caller's tenant (--token): a tool limited to
+other tenants is not listed. MCP tools are named mcp__<server>__<tool>.
 
 Example:
   $ reins tools`,

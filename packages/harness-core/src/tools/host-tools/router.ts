@@ -27,6 +27,8 @@ export function withHostTools(
   const told = new Set<string>();
   return {
     resolve: (address) => executors.resolve(address),
+    kindOf: (name, tenant) => (hostTools.namesFor(tenant).has(name) ? "host" : executors.kindOf?.(name, tenant)),
+    ...(executors.unavailableSources ? { unavailableSources: executors.unavailableSources } : {}),
     async execute(address, call, signal) {
       if (hostTools.namesFor(call.tenant).has(call.name)) return hostTools.execute(call, signal);
       return executors.execute(address, call, signal);

@@ -1,6 +1,6 @@
 import { toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type Event, EventSchema, eventNameOf } from "@reins/proto";
+import { type Event, EventSchema, eventNameOf, ToolKind } from "@reins/proto";
 import { type FakeTurn, lastToolResults, scriptTurns, startFakeMcpServer } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { startLoopEnv } from "../../testing/loop-env.js";
@@ -121,6 +121,28 @@ describe("MCP tools in a session", () => {
     await t.env.settled(sessionId);
     expect(t.server.calls).toEqual([]);
     expect(t.env.executor.calls.map((c) => c.name)).toEqual(["mcp__docs__echo"]);
+  });
+
+  it("lists MCP tools with the executor's in ListToolCatalog, saying where each runs and which servers are down", async () => {
+    await using t = await start([]);
+    const { tools, unavailable } = await t.env.harness.listToolCatalog({});
+    const kinds = new Map(tools.map((l) => [l.tool?.name, l.kind]));
+    expect(kinds.get("mcp__docs__echo")).toBe(ToolKind.MCP);
+    expect(kinds.get("bash")).toBe(ToolKind.EXECUTOR);
+    expect(unavailable).toEqual([]);
+    await t.server.close();
+    const down = await t.env.harness.listToolCatalog({ fresh: true });
+    // The last listing stands in for a server that went away after it was listed.
+    expect(down.tools.some((l) => l.tool?.name === "mcp__docs__echo")).toBe(true);
+  });
+
+  it("names a server never listed in ListToolCatalog's unavailable, without its tools", async () => {
+    await using t = await start([]);
+    await t.server.close();
+    const { tools, unavailable } = await t.env.harness.listToolCatalog({});
+    expect(tools.some((l) => l.kind === ToolKind.MCP)).toBe(false);
+    expect(unavailable.map((u) => u.name)).toEqual(["docs"]);
+    expect(unavailable[0]?.reason).toMatch(/ECONNREFUSED/);
   });
 
   it("fails StartSession with UNAVAILABLE, naming the server, when it cannot be listed", async () => {

@@ -22,6 +22,8 @@ export interface McpTools {
    * listed keeps its last listing; one never listed is in `unavailable`.
    */
   catalog(tenant: string, options?: { fresh?: boolean; signal?: AbortSignal }): Promise<McpCatalog>;
+  /** Servers of `tenant` that have no listing, with the last failure's reason. */
+  unavailable(tenant: string): ReadonlyMap<string, string>;
   /** Runs a call that `routes`; throws only ToolAbortedError, when `signal` stops it. */
   execute(call: ToolCall, signal?: AbortSignal): Promise<ToolOutcome>;
   close(): Promise<void>;
@@ -45,6 +47,8 @@ interface Server {
   readonly link: ServerLink;
   readonly scrub: Scrubber;
   listing?: { tools: Tool[]; at: number };
+  /** Why the last listing failed, while there is no listing. */
+  failure?: string;
   pending?: Promise<Tool[]>;
 }
 
@@ -82,6 +86,7 @@ export function createMcpTools(specs: readonly McpServerSpec[], options: McpTool
           ];
         });
         server.listing = { tools: listed, at: performance.now() };
+        server.failure = undefined;
         return listed;
       })
       .finally(() => {
@@ -109,12 +114,17 @@ export function createMcpTools(specs: readonly McpServerSpec[], options: McpTool
             const reason = server.scrub(describe(err));
             options.onListFailed?.(server.spec.name, reason);
             if (cached) return cached.tools;
+            server.failure = reason;
             unavailable.set(server.spec.name, reason);
             return [];
           }
         }),
       );
       return { tools: listings.flat(), unavailable };
+    },
+    unavailable(tenant) {
+      const failed = [...servers.values()].filter((s) => serves(s.spec, tenant) && s.failure !== undefined);
+      return new Map(failed.map((s) => [s.spec.name, s.failure as string]));
     },
     async execute(call, signal) {
       const started = performance.now();

@@ -14,6 +14,9 @@ import type { McpTools } from "./mcp-tools.js";
 export function withMcpTools(inner: ExecutorPool, mcp: McpTools): ExecutorPool {
   return {
     resolve: (address) => inner.resolve(address),
+    kindOf: (name, tenant) => (mcp.routes(name, tenant) ? "mcp" : inner.kindOf?.(name, tenant)),
+    unavailableSources: (tenant) =>
+      new Map([...(inner.unavailableSources?.(tenant) ?? []), ...mcp.unavailable(tenant)]),
     async execute(address, call, signal) {
       if (mcp.routes(call.name, call.tenant)) return mcp.execute(call, signal);
       return inner.execute(address, call, signal);

@@ -2,8 +2,10 @@
 // @generated from file reins/harness/v1/harness.proto (package reins.harness.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Tool } from "../../executor/v1/executor_pb.js";
+import { file_reins_executor_v1_executor } from "../../executor/v1/executor_pb.js";
 import type { AgentConfig } from "../../session/v1/agent_pb.js";
 import { file_reins_session_v1_agent } from "../../session/v1/agent_pb.js";
 import type { Event } from "../../session/v1/events_pb.js";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/harness/v1/harness.proto.
  */
 export const file_reins_harness_v1_harness: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWlucy9oYXJuZXNzL3YxL2hhcm5lc3MucHJvdG8SEHJlaW5zLmhhcm5lc3MudjEieAoTU3RhcnRTZXNzaW9uUmVxdWVzdBItCgZjb25maWcYASABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg8KB21lc3NhZ2UYAiABKAkSDQoFdGl0bGUYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCSIqChRTdGFydFNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJIksKElNlbmRNZXNzYWdlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkiIgoTU2VuZE1lc3NhZ2VSZXNwb25zZRILCgNzZXEYASABKAQiIQoLV2FrZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIgCgxXYWtlUmVzcG9uc2USEAoIbGFzdF9zZXEYASABKAQiNgoQSW50ZXJydXB0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIgChFJbnRlcnJ1cHRSZXNwb25zZRILCgNzZXEYASABKAQidgoRUnVuU2Vzc2lvblJlcXVlc3QSLQoGY29uZmlnGAEgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZxIPCgdtZXNzYWdlGAIgASgJEg0KBXRpdGxlGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkidAoSUnVuU2Vzc2lvblJlc3BvbnNlEigKBWV2ZW50GAEgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudEgAEiwKBWRlbHRhGAIgASgLMhsucmVpbnMuaGFybmVzcy52MS5UZXh0RGVsdGFIAEIGCgRpdGVtIm0KCVRleHREZWx0YRISCgpzZXNzaW9uX2lkGAEgASgJEgwKBHR1cm4YAiABKA0SDQoFaW5kZXgYAyABKA0SDAoEdGV4dBgEIAEoCRIQCgh0aGlua2luZxgFIAEoCBIPCgdhdHRlbXB0GAYgASgNMsMDCg5IYXJuZXNzU2VydmljZRJdCgxTdGFydFNlc3Npb24SJS5yZWlucy5oYXJuZXNzLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaJi5yZWlucy5oYXJuZXNzLnYxLlN0YXJ0U2Vzc2lvblJlc3BvbnNlEloKC1NlbmRNZXNzYWdlEiQucmVpbnMuaGFybmVzcy52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJS5yZWlucy5oYXJuZXNzLnYxLlNlbmRNZXNzYWdlUmVzcG9uc2USRQoEV2FrZRIdLnJlaW5zLmhhcm5lc3MudjEuV2FrZVJlcXVlc3QaHi5yZWlucy5oYXJuZXNzLnYxLldha2VSZXNwb25zZRJUCglJbnRlcnJ1cHQSIi5yZWlucy5oYXJuZXNzLnYxLkludGVycnVwdFJlcXVlc3QaIy5yZWlucy5oYXJuZXNzLnYxLkludGVycnVwdFJlc3BvbnNlElkKClJ1blNlc3Npb24SIy5yZWlucy5oYXJuZXNzLnYxLlJ1blNlc3Npb25SZXF1ZXN0GiQucmVpbnMuaGFybmVzcy52MS5SdW5TZXNzaW9uUmVzcG9uc2UwAWIGcHJvdG8z", [file_reins_session_v1_agent, file_reins_session_v1_events]);
+  fileDesc("Ch5yZWlucy9oYXJuZXNzL3YxL2hhcm5lc3MucHJvdG8SEHJlaW5zLmhhcm5lc3MudjEieAoTU3RhcnRTZXNzaW9uUmVxdWVzdBItCgZjb25maWcYASABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg8KB21lc3NhZ2UYAiABKAkSDQoFdGl0bGUYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCSIqChRTdGFydFNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJIksKElNlbmRNZXNzYWdlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkiIgoTU2VuZE1lc3NhZ2VSZXNwb25zZRILCgNzZXEYASABKAQiIQoLV2FrZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIgCgxXYWtlUmVzcG9uc2USEAoIbGFzdF9zZXEYASABKAQiNgoQSW50ZXJydXB0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIgChFJbnRlcnJ1cHRSZXNwb25zZRILCgNzZXEYASABKAQidgoRUnVuU2Vzc2lvblJlcXVlc3QSLQoGY29uZmlnGAEgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZxIPCgdtZXNzYWdlGAIgASgJEg0KBXRpdGxlGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkidAoSUnVuU2Vzc2lvblJlc3BvbnNlEigKBWV2ZW50GAEgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudEgAEiwKBWRlbHRhGAIgASgLMhsucmVpbnMuaGFybmVzcy52MS5UZXh0RGVsdGFIAEIGCgRpdGVtIm0KCVRleHREZWx0YRISCgpzZXNzaW9uX2lkGAEgASgJEgwKBHR1cm4YAiABKA0SDQoFaW5kZXgYAyABKA0SDAoEdGV4dBgEIAEoCRIQCgh0aGlua2luZxgFIAEoCBIPCgdhdHRlbXB0GAYgASgNIkEKFkxpc3RUb29sQ2F0YWxvZ1JlcXVlc3QSGAoQZXhlY3V0b3JfYWRkcmVzcxgBIAEoCRINCgVmcmVzaBgCIAEoCCKEAQoXTGlzdFRvb2xDYXRhbG9nUmVzcG9uc2USKwoFdG9vbHMYASADKAsyHC5yZWlucy5oYXJuZXNzLnYxLkxpc3RlZFRvb2wSPAoLdW5hdmFpbGFibGUYAiADKAsyJy5yZWlucy5oYXJuZXNzLnYxLlVuYXZhaWxhYmxlVG9vbFNvdXJjZSJdCgpMaXN0ZWRUb29sEiUKBHRvb2wYASABKAsyFy5yZWlucy5leGVjdXRvci52MS5Ub29sEigKBGtpbmQYAiABKA4yGi5yZWlucy5oYXJuZXNzLnYxLlRvb2xLaW5kIjUKFVVuYXZhaWxhYmxlVG9vbFNvdXJjZRIMCgRuYW1lGAEgASgJEg4KBnJlYXNvbhgCIAEoCSpkCghUb29sS2luZBIZChVUT09MX0tJTkRfVU5TUEVDSUZJRUQQABIWChJUT09MX0tJTkRfRVhFQ1VUT1IQARISCg5UT09MX0tJTkRfSE9TVBACEhEKDVRPT0xfS0lORF9NQ1AQAzKrBAoOSGFybmVzc1NlcnZpY2USXQoMU3RhcnRTZXNzaW9uEiUucmVpbnMuaGFybmVzcy52MS5TdGFydFNlc3Npb25SZXF1ZXN0GiYucmVpbnMuaGFybmVzcy52MS5TdGFydFNlc3Npb25SZXNwb25zZRJaCgtTZW5kTWVzc2FnZRIkLnJlaW5zLmhhcm5lc3MudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GiUucmVpbnMuaGFybmVzcy52MS5TZW5kTWVzc2FnZVJlc3BvbnNlEkUKBFdha2USHS5yZWlucy5oYXJuZXNzLnYxLldha2VSZXF1ZXN0Gh4ucmVpbnMuaGFybmVzcy52MS5XYWtlUmVzcG9uc2USVAoJSW50ZXJydXB0EiIucmVpbnMuaGFybmVzcy52MS5JbnRlcnJ1cHRSZXF1ZXN0GiMucmVpbnMuaGFybmVzcy52MS5JbnRlcnJ1cHRSZXNwb25zZRJZCgpSdW5TZXNzaW9uEiMucmVpbnMuaGFybmVzcy52MS5SdW5TZXNzaW9uUmVxdWVzdBokLnJlaW5zLmhhcm5lc3MudjEuUnVuU2Vzc2lvblJlc3BvbnNlMAESZgoPTGlzdFRvb2xDYXRhbG9nEigucmVpbnMuaGFybmVzcy52MS5MaXN0VG9vbENhdGFsb2dSZXF1ZXN0GikucmVpbnMuaGFybmVzcy52MS5MaXN0VG9vbENhdGFsb2dSZXNwb25zZWIGcHJvdG8z", [file_reins_executor_v1_executor, file_reins_session_v1_agent, file_reins_session_v1_events]);
 
 /**
  * StartSessionRequest starts a session.
@@ -364,6 +366,159 @@ export const TextDeltaSchema: GenMessage<TextDelta> = /*@__PURE__*/
   messageDesc(file_reins_harness_v1_harness, 10);
 
 /**
+ * ListToolCatalogRequest asks for the tools a new session could use.
+ *
+ * @generated from message reins.harness.v1.ListToolCatalogRequest
+ */
+export type ListToolCatalogRequest = Message<"reins.harness.v1.ListToolCatalogRequest"> & {
+  /**
+   * Executor whose catalog to include (one this harness may use); empty: its default.
+   *
+   * @generated from field: string executor_address = 1;
+   */
+  executorAddress: string;
+
+  /**
+   * Ask every source again instead of using a cached catalog or listing.
+   *
+   * @generated from field: bool fresh = 2;
+   */
+  fresh: boolean;
+};
+
+/**
+ * Describes the message reins.harness.v1.ListToolCatalogRequest.
+ * Use `create(ListToolCatalogRequestSchema)` to create a new message.
+ */
+export const ListToolCatalogRequestSchema: GenMessage<ListToolCatalogRequest> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 11);
+
+/**
+ * ListToolCatalogResponse holds the tools, host and MCP tools first.
+ *
+ * @generated from message reins.harness.v1.ListToolCatalogResponse
+ */
+export type ListToolCatalogResponse = Message<"reins.harness.v1.ListToolCatalogResponse"> & {
+  /**
+   * The tools, by name; a name appears once (the one a call of it reaches).
+   *
+   * @generated from field: repeated reins.harness.v1.ListedTool tools = 1;
+   */
+  tools: ListedTool[];
+
+  /**
+   * MCP servers of the caller's tenant that could not be listed, with why; their tools are missing above.
+   *
+   * @generated from field: repeated reins.harness.v1.UnavailableToolSource unavailable = 2;
+   */
+  unavailable: UnavailableToolSource[];
+};
+
+/**
+ * Describes the message reins.harness.v1.ListToolCatalogResponse.
+ * Use `create(ListToolCatalogResponseSchema)` to create a new message.
+ */
+export const ListToolCatalogResponseSchema: GenMessage<ListToolCatalogResponse> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 12);
+
+/**
+ * ListedTool is one tool and where a call of it runs.
+ *
+ * @generated from message reins.harness.v1.ListedTool
+ */
+export type ListedTool = Message<"reins.harness.v1.ListedTool"> & {
+  /**
+   * Name, description, input schema, idempotency and timeout.
+   *
+   * @generated from field: reins.executor.v1.Tool tool = 1;
+   */
+  tool?: Tool | undefined;
+
+  /**
+   * Where a call of it runs.
+   *
+   * @generated from field: reins.harness.v1.ToolKind kind = 2;
+   */
+  kind: ToolKind;
+};
+
+/**
+ * Describes the message reins.harness.v1.ListedTool.
+ * Use `create(ListedToolSchema)` to create a new message.
+ */
+export const ListedToolSchema: GenMessage<ListedTool> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 13);
+
+/**
+ * UnavailableToolSource is a source of tools that could not be read.
+ *
+ * @generated from message reins.harness.v1.UnavailableToolSource
+ */
+export type UnavailableToolSource = Message<"reins.harness.v1.UnavailableToolSource"> & {
+  /**
+   * Its name (an MCP server's name).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Why, as the harness saw it (never a credential).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message reins.harness.v1.UnavailableToolSource.
+ * Use `create(UnavailableToolSourceSchema)` to create a new message.
+ */
+export const UnavailableToolSourceSchema: GenMessage<UnavailableToolSource> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 14);
+
+/**
+ * ToolKind says where a tool's calls run.
+ *
+ * @generated from enum reins.harness.v1.ToolKind
+ */
+export enum ToolKind {
+  /**
+   * Not said.
+   *
+   * @generated from enum value: TOOL_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * In a sandbox container on an executor.
+   *
+   * @generated from enum value: TOOL_KIND_EXECUTOR = 1;
+   */
+  EXECUTOR = 1,
+
+  /**
+   * An HTTP call made by the harness itself (host tools config).
+   *
+   * @generated from enum value: TOOL_KIND_HOST = 2;
+   */
+  HOST = 2,
+
+  /**
+   * A remote MCP server called by the harness (`mcp__<server>__<tool>`).
+   *
+   * @generated from enum value: TOOL_KIND_MCP = 3;
+   */
+  MCP = 3,
+}
+
+/**
+ * Describes the enum reins.harness.v1.ToolKind.
+ */
+export const ToolKindSchema: GenEnum<ToolKind> = /*@__PURE__*/
+  enumDesc(file_reins_harness_v1_harness, 0);
+
+/**
  * HarnessService runs the agent loop. It is stateless: every step is in the
  * session log before it is acted on, so any replica can resume any session.
  *
@@ -422,6 +577,18 @@ export const HarnessService: GenService<{
     methodKind: "server_streaming";
     input: typeof RunSessionRequestSchema;
     output: typeof RunSessionResponseSchema;
+  },
+  /**
+   * ListToolCatalog lists the tools a session of the caller's tenant may name in
+   * `config.tools`: the executor's catalog, the harness's host tools and the
+   * tools of its MCP servers, each with where it runs.
+   *
+   * @generated from rpc reins.harness.v1.HarnessService.ListToolCatalog
+   */
+  listToolCatalog: {
+    methodKind: "unary";
+    input: typeof ListToolCatalogRequestSchema;
+    output: typeof ListToolCatalogResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_reins_harness_v1_harness, 0);
