@@ -1,8 +1,11 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { eventNameOf, HarnessService, RunState, SessionService, TextDeltaSchema } from "@reins/proto";
-import { scriptTurns, startDaemon, startFakeAnthropic, startNatsServer } from "@reins/testkit";
+import { scriptTurns, startDaemon, startFakeAnthropic, startFakeMcpServer, startNatsServer } from "@reins/testkit";
 import { connect } from "nats";
 import { describe, expect, it } from "vitest";
 
@@ -10,11 +13,12 @@ import { describe, expect, it } from "vitest";
 // NATS and the fake Messages API. Sessions here use no tools: see test/ for
 // whole-stack runs with the executor.
 
-async function startHarnessStack(env: Record<string, string> = {}) {
+async function startHarnessStack(
+  env: Record<string, string> = {},
+  turns: Parameters<typeof scriptTurns>[0] = [{ content: [{ type: "text", text: "Hello from the fake model." }] }],
+) {
   const nats = await startNatsServer();
-  const fake = await startFakeAnthropic({
-    script: scriptTurns([{ content: [{ type: "text", text: "Hello from the fake model." }] }]),
-  });
+  const fake = await startFakeAnthropic({ script: scriptTurns(turns) });
   const session = await startDaemon({
     app: "session",
     env: { REINS_SESSION_LISTEN: "127.0.0.1:0", REINS_NATS_URL: nats.url },
@@ -118,6 +122,47 @@ describe("the harness daemon", () => {
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after.slice(before.length).map(eventNameOf)).toEqual(["session.status"]);
     expect(stack.fake.requests).toHaveLength(1);
+  });
+
+  it("calls an MCP server's tool from REINS_MCP_SERVERS_CONFIG, its credential in no event and no log line", async () => {
+    const token = "canary-daemon-mcp-0c7b";
+    await using mcp = await startFakeMcpServer({ token });
+    const dir = await mkdtemp(path.join(tmpdir(), "reins-daemon-mcp-"));
+    try {
+      const file = path.join(dir, "mcp.yaml");
+      await writeFile(file, `servers:\n  - { name: docs, url: '${mcp.url}', credential: { env: DOCS_MCP_TOKEN } }\n`);
+      await using stack = await startHarnessStack({ REINS_MCP_SERVERS_CONFIG: file, DOCS_MCP_TOKEN: token }, [
+        {
+          content: [
+            { type: "tool_use", id: "toolu_1", name: "mcp__docs__echo", input: { text: "through the daemon" } },
+            { type: "tool_use", id: "toolu_2", name: "mcp__docs__whoami", input: {} },
+          ],
+        },
+      ]);
+      const schema = '{"type":"object"}';
+      const events: string[] = [];
+      const results: string[] = [];
+      for await (const { item } of stack.harnessClient.runSession({
+        config: {
+          model: "claude-test",
+          toolDefinitions: [
+            { name: "mcp__docs__echo", description: "Echo.", inputSchemaJson: schema },
+            { name: "mcp__docs__whoami", description: "Who.", inputSchemaJson: schema },
+          ],
+        },
+        message: "hi",
+      })) {
+        if (item.case !== "event") continue;
+        events.push(JSON.stringify(item.value, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+        if (item.value.payload.case === "agentToolResult") results.push(item.value.payload.value.output);
+      }
+      expect(results).toEqual(["through the daemon", "you sent: [redacted]"]);
+      expect(mcp.calls.map((c) => c.tool)).toEqual(["echo", "whoami"]);
+      expect(stack.harness.output.join("\n")).toContain("MCP servers");
+      expect(`${events.join("\n")}\n${stack.harness.output.join("\n")}`).not.toContain(token);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses to start with a fault-injection setting unless fault injection is switched on", async () => {
