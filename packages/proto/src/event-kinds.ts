@@ -23,6 +23,9 @@ const kinds: Record<EventPayloadCase, EventKind> = {
   spanModelRequest: { type: EventType.SPAN_MODEL_REQUEST, name: "span.model_request" },
   sessionError: { type: EventType.SESSION_ERROR, name: "session.error" },
   agentContextCompacted: { type: EventType.AGENT_CONTEXT_COMPACTED, name: "agent.context_compacted" },
+  agentCustomToolUse: { type: EventType.AGENT_CUSTOM_TOOL_USE, name: "agent.custom_tool_use" },
+  userToolConfirmation: { type: EventType.USER_TOOL_CONFIRMATION, name: "user.tool_confirmation" },
+  userCustomToolResult: { type: EventType.USER_CUSTOM_TOOL_RESULT, name: "user.custom_tool_result" },
 };
 
 /** The EventType of an event, or UNSPECIFIED when it has no payload. */

@@ -19,6 +19,8 @@ export const harnessServicePolicy: MethodPolicy = {
   Interrupt: ["client", "operator"],
   RunSession: ["client", "operator"],
   ListToolCatalog: ["client", "operator"],
+  ConfirmToolUse: ["client", "operator"],
+  SendCustomToolResult: ["client", "operator"],
 };
 
 /**

@@ -264,6 +264,14 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       listToolCatalog(deps.executors, req, creatorTenant(ctx), signal),
     ),
 
+    confirmToolUse: guarded(async () => {
+      throw new ConnectError("ConfirmToolUse is not served by this harness yet", Code.Unimplemented);
+    }),
+
+    sendCustomToolResult: guarded(async () => {
+      throw new ConnectError("SendCustomToolResult is not served by this harness yet", Code.Unimplemented);
+    }),
+
     async *runSession(req, ctx) {
       let started: Recorded;
       let sessions: SessionClient;

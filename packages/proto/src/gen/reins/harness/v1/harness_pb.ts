@@ -8,7 +8,7 @@ import type { Tool } from "../../executor/v1/executor_pb.js";
 import { file_reins_executor_v1_executor } from "../../executor/v1/executor_pb.js";
 import type { AgentConfig } from "../../session/v1/agent_pb.js";
 import { file_reins_session_v1_agent } from "../../session/v1/agent_pb.js";
-import type { Event } from "../../session/v1/events_pb.js";
+import type { Event, ToolConfirmationResult } from "../../session/v1/events_pb.js";
 import { file_reins_session_v1_events } from "../../session/v1/events_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/harness/v1/harness.proto.
  */
 export const file_reins_harness_v1_harness: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWlucy9oYXJuZXNzL3YxL2hhcm5lc3MucHJvdG8SEHJlaW5zLmhhcm5lc3MudjEieAoTU3RhcnRTZXNzaW9uUmVxdWVzdBItCgZjb25maWcYASABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg8KB21lc3NhZ2UYAiABKAkSDQoFdGl0bGUYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCSIqChRTdGFydFNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJIksKElNlbmRNZXNzYWdlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkiIgoTU2VuZE1lc3NhZ2VSZXNwb25zZRILCgNzZXEYASABKAQiIQoLV2FrZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIgCgxXYWtlUmVzcG9uc2USEAoIbGFzdF9zZXEYASABKAQiNgoQSW50ZXJydXB0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIgChFJbnRlcnJ1cHRSZXNwb25zZRILCgNzZXEYASABKAQidgoRUnVuU2Vzc2lvblJlcXVlc3QSLQoGY29uZmlnGAEgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZxIPCgdtZXNzYWdlGAIgASgJEg0KBXRpdGxlGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkidAoSUnVuU2Vzc2lvblJlc3BvbnNlEigKBWV2ZW50GAEgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudEgAEiwKBWRlbHRhGAIgASgLMhsucmVpbnMuaGFybmVzcy52MS5UZXh0RGVsdGFIAEIGCgRpdGVtIm0KCVRleHREZWx0YRISCgpzZXNzaW9uX2lkGAEgASgJEgwKBHR1cm4YAiABKA0SDQoFaW5kZXgYAyABKA0SDAoEdGV4dBgEIAEoCRIQCgh0aGlua2luZxgFIAEoCBIPCgdhdHRlbXB0GAYgASgNIkEKFkxpc3RUb29sQ2F0YWxvZ1JlcXVlc3QSGAoQZXhlY3V0b3JfYWRkcmVzcxgBIAEoCRINCgVmcmVzaBgCIAEoCCKEAQoXTGlzdFRvb2xDYXRhbG9nUmVzcG9uc2USKwoFdG9vbHMYASADKAsyHC5yZWlucy5oYXJuZXNzLnYxLkxpc3RlZFRvb2wSPAoLdW5hdmFpbGFibGUYAiADKAsyJy5yZWlucy5oYXJuZXNzLnYxLlVuYXZhaWxhYmxlVG9vbFNvdXJjZSJdCgpMaXN0ZWRUb29sEiUKBHRvb2wYASABKAsyFy5yZWlucy5leGVjdXRvci52MS5Ub29sEigKBGtpbmQYAiABKA4yGi5yZWlucy5oYXJuZXNzLnYxLlRvb2xLaW5kIjUKFVVuYXZhaWxhYmxlVG9vbFNvdXJjZRIMCgRuYW1lGAEgASgJEg4KBnJlYXNvbhgCIAEoCSpkCghUb29sS2luZBIZChVUT09MX0tJTkRfVU5TUEVDSUZJRUQQABIWChJUT09MX0tJTkRfRVhFQ1VUT1IQARISCg5UT09MX0tJTkRfSE9TVBACEhEKDVRPT0xfS0lORF9NQ1AQAzKrBAoOSGFybmVzc1NlcnZpY2USXQoMU3RhcnRTZXNzaW9uEiUucmVpbnMuaGFybmVzcy52MS5TdGFydFNlc3Npb25SZXF1ZXN0GiYucmVpbnMuaGFybmVzcy52MS5TdGFydFNlc3Npb25SZXNwb25zZRJaCgtTZW5kTWVzc2FnZRIkLnJlaW5zLmhhcm5lc3MudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GiUucmVpbnMuaGFybmVzcy52MS5TZW5kTWVzc2FnZVJlc3BvbnNlEkUKBFdha2USHS5yZWlucy5oYXJuZXNzLnYxLldha2VSZXF1ZXN0Gh4ucmVpbnMuaGFybmVzcy52MS5XYWtlUmVzcG9uc2USVAoJSW50ZXJydXB0EiIucmVpbnMuaGFybmVzcy52MS5JbnRlcnJ1cHRSZXF1ZXN0GiMucmVpbnMuaGFybmVzcy52MS5JbnRlcnJ1cHRSZXNwb25zZRJZCgpSdW5TZXNzaW9uEiMucmVpbnMuaGFybmVzcy52MS5SdW5TZXNzaW9uUmVxdWVzdBokLnJlaW5zLmhhcm5lc3MudjEuUnVuU2Vzc2lvblJlc3BvbnNlMAESZgoPTGlzdFRvb2xDYXRhbG9nEigucmVpbnMuaGFybmVzcy52MS5MaXN0VG9vbENhdGFsb2dSZXF1ZXN0GikucmVpbnMuaGFybmVzcy52MS5MaXN0VG9vbENhdGFsb2dSZXNwb25zZWIGcHJvdG8z", [file_reins_executor_v1_executor, file_reins_session_v1_agent, file_reins_session_v1_events]);
+  fileDesc("Ch5yZWlucy9oYXJuZXNzL3YxL2hhcm5lc3MucHJvdG8SEHJlaW5zLmhhcm5lc3MudjEieAoTU3RhcnRTZXNzaW9uUmVxdWVzdBItCgZjb25maWcYASABKAsyHS5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29uZmlnEg8KB21lc3NhZ2UYAiABKAkSDQoFdGl0bGUYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCSIqChRTdGFydFNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJIksKElNlbmRNZXNzYWdlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEAoIZXZlbnRfaWQYAyABKAkiIgoTU2VuZE1lc3NhZ2VSZXNwb25zZRILCgNzZXEYASABKAQiIQoLV2FrZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIgCgxXYWtlUmVzcG9uc2USEAoIbGFzdF9zZXEYASABKAQiNgoQSW50ZXJydXB0UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIgChFJbnRlcnJ1cHRSZXNwb25zZRILCgNzZXEYASABKAQidgoRUnVuU2Vzc2lvblJlcXVlc3QSLQoGY29uZmlnGAEgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZxIPCgdtZXNzYWdlGAIgASgJEg0KBXRpdGxlGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkidAoSUnVuU2Vzc2lvblJlc3BvbnNlEigKBWV2ZW50GAEgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5FdmVudEgAEiwKBWRlbHRhGAIgASgLMhsucmVpbnMuaGFybmVzcy52MS5UZXh0RGVsdGFIAEIGCgRpdGVtIm0KCVRleHREZWx0YRISCgpzZXNzaW9uX2lkGAEgASgJEgwKBHR1cm4YAiABKA0SDQoFaW5kZXgYAyABKA0SDAoEdGV4dBgEIAEoCRIQCgh0aGlua2luZxgFIAEoCBIPCgdhdHRlbXB0GAYgASgNIkEKFkxpc3RUb29sQ2F0YWxvZ1JlcXVlc3QSGAoQZXhlY3V0b3JfYWRkcmVzcxgBIAEoCRINCgVmcmVzaBgCIAEoCCKEAQoXTGlzdFRvb2xDYXRhbG9nUmVzcG9uc2USKwoFdG9vbHMYASADKAsyHC5yZWlucy5oYXJuZXNzLnYxLkxpc3RlZFRvb2wSPAoLdW5hdmFpbGFibGUYAiADKAsyJy5yZWlucy5oYXJuZXNzLnYxLlVuYXZhaWxhYmxlVG9vbFNvdXJjZSJdCgpMaXN0ZWRUb29sEiUKBHRvb2wYASABKAsyFy5yZWlucy5leGVjdXRvci52MS5Ub29sEigKBGtpbmQYAiABKA4yGi5yZWlucy5oYXJuZXNzLnYxLlRvb2xLaW5kIjUKFVVuYXZhaWxhYmxlVG9vbFNvdXJjZRIMCgRuYW1lGAEgASgJEg4KBnJlYXNvbhgCIAEoCSKiAQoVQ29uZmlybVRvb2xVc2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEwoLdG9vbF91c2VfaWQYAiABKAkSOAoGcmVzdWx0GAMgASgOMigucmVpbnMuc2Vzc2lvbi52MS5Ub29sQ29uZmlybWF0aW9uUmVzdWx0EhQKDGRlbnlfbWVzc2FnZRgEIAEoCRIQCghldmVudF9pZBgFIAEoCSJDChZDb25maXJtVG9vbFVzZVJlc3BvbnNlEgsKA3NlcRgBIAEoBBIcChRwZW5kaW5nX3Rvb2xfdXNlX2lkcxgCIAMoCSJ6ChtTZW5kQ3VzdG9tVG9vbFJlc3VsdFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRITCgt0b29sX3VzZV9pZBgCIAEoCRIOCgZvdXRwdXQYAyABKAkSEAoIaXNfZXJyb3IYBCABKAgSEAoIZXZlbnRfaWQYBSABKAkiSQocU2VuZEN1c3RvbVRvb2xSZXN1bHRSZXNwb25zZRILCgNzZXEYASABKAQSHAoUcGVuZGluZ190b29sX3VzZV9pZHMYAiADKAkqZAoIVG9vbEtpbmQSGQoVVE9PTF9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSVE9PTF9LSU5EX0VYRUNVVE9SEAESEgoOVE9PTF9LSU5EX0hPU1QQAhIRCg1UT09MX0tJTkRfTUNQEAMyhwYKDkhhcm5lc3NTZXJ2aWNlEl0KDFN0YXJ0U2Vzc2lvbhIlLnJlaW5zLmhhcm5lc3MudjEuU3RhcnRTZXNzaW9uUmVxdWVzdBomLnJlaW5zLmhhcm5lc3MudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USWgoLU2VuZE1lc3NhZ2USJC5yZWlucy5oYXJuZXNzLnYxLlNlbmRNZXNzYWdlUmVxdWVzdBolLnJlaW5zLmhhcm5lc3MudjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJFCgRXYWtlEh0ucmVpbnMuaGFybmVzcy52MS5XYWtlUmVxdWVzdBoeLnJlaW5zLmhhcm5lc3MudjEuV2FrZVJlc3BvbnNlElQKCUludGVycnVwdBIiLnJlaW5zLmhhcm5lc3MudjEuSW50ZXJydXB0UmVxdWVzdBojLnJlaW5zLmhhcm5lc3MudjEuSW50ZXJydXB0UmVzcG9uc2USWQoKUnVuU2Vzc2lvbhIjLnJlaW5zLmhhcm5lc3MudjEuUnVuU2Vzc2lvblJlcXVlc3QaJC5yZWlucy5oYXJuZXNzLnYxLlJ1blNlc3Npb25SZXNwb25zZTABEmYKD0xpc3RUb29sQ2F0YWxvZxIoLnJlaW5zLmhhcm5lc3MudjEuTGlzdFRvb2xDYXRhbG9nUmVxdWVzdBopLnJlaW5zLmhhcm5lc3MudjEuTGlzdFRvb2xDYXRhbG9nUmVzcG9uc2USYwoOQ29uZmlybVRvb2xVc2USJy5yZWlucy5oYXJuZXNzLnYxLkNvbmZpcm1Ub29sVXNlUmVxdWVzdBooLnJlaW5zLmhhcm5lc3MudjEuQ29uZmlybVRvb2xVc2VSZXNwb25zZRJ1ChRTZW5kQ3VzdG9tVG9vbFJlc3VsdBItLnJlaW5zLmhhcm5lc3MudjEuU2VuZEN1c3RvbVRvb2xSZXN1bHRSZXF1ZXN0Gi4ucmVpbnMuaGFybmVzcy52MS5TZW5kQ3VzdG9tVG9vbFJlc3VsdFJlc3BvbnNlYgZwcm90bzM", [file_reins_executor_v1_executor, file_reins_session_v1_agent, file_reins_session_v1_events]);
 
 /**
  * StartSessionRequest starts a session.
@@ -478,6 +478,162 @@ export const UnavailableToolSourceSchema: GenMessage<UnavailableToolSource> = /*
   messageDesc(file_reins_harness_v1_harness, 14);
 
 /**
+ * ConfirmToolUseRequest decides on one waiting tool call.
+ *
+ * @generated from message reins.harness.v1.ConfirmToolUseRequest
+ */
+export type ConfirmToolUseRequest = Message<"reins.harness.v1.ConfirmToolUseRequest"> & {
+  /**
+   * Session id.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * The tool_use block id, as named by SessionStatus.pending_tool_use_ids.
+   *
+   * @generated from field: string tool_use_id = 2;
+   */
+  toolUseId: string;
+
+  /**
+   * Allow or deny; UNSPECIFIED is refused.
+   *
+   * @generated from field: reins.session.v1.ToolConfirmationResult result = 3;
+   */
+  result: ToolConfirmationResult;
+
+  /**
+   * What the model reads when the call is denied (deny only).
+   *
+   * @generated from field: string deny_message = 4;
+   */
+  denyMessage: string;
+
+  /**
+   * Optional event id for safe retries; empty: generated.
+   *
+   * @generated from field: string event_id = 5;
+   */
+  eventId: string;
+};
+
+/**
+ * Describes the message reins.harness.v1.ConfirmToolUseRequest.
+ * Use `create(ConfirmToolUseRequestSchema)` to create a new message.
+ */
+export const ConfirmToolUseRequestSchema: GenMessage<ConfirmToolUseRequest> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 15);
+
+/**
+ * ConfirmToolUseResponse confirms the decision was recorded.
+ *
+ * @generated from message reins.harness.v1.ConfirmToolUseResponse
+ */
+export type ConfirmToolUseResponse = Message<"reins.harness.v1.ConfirmToolUseResponse"> & {
+  /**
+   * Seq of the `user.tool_confirmation` event.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * Tool calls the session still waits for after this one, in tool_use order;
+   * empty: the session runs again.
+   *
+   * @generated from field: repeated string pending_tool_use_ids = 2;
+   */
+  pendingToolUseIds: string[];
+};
+
+/**
+ * Describes the message reins.harness.v1.ConfirmToolUseResponse.
+ * Use `create(ConfirmToolUseResponseSchema)` to create a new message.
+ */
+export const ConfirmToolUseResponseSchema: GenMessage<ConfirmToolUseResponse> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 16);
+
+/**
+ * SendCustomToolResultRequest answers one custom tool call.
+ *
+ * @generated from message reins.harness.v1.SendCustomToolResultRequest
+ */
+export type SendCustomToolResultRequest = Message<"reins.harness.v1.SendCustomToolResultRequest"> & {
+  /**
+   * Session id.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * The tool_use block id of the `agent.custom_tool_use` answered.
+   *
+   * @generated from field: string tool_use_id = 2;
+   */
+  toolUseId: string;
+
+  /**
+   * Output text the model reads.
+   *
+   * @generated from field: string output = 3;
+   */
+  output: string;
+
+  /**
+   * True when the call failed.
+   *
+   * @generated from field: bool is_error = 4;
+   */
+  isError: boolean;
+
+  /**
+   * Optional event id for safe retries; empty: generated.
+   *
+   * @generated from field: string event_id = 5;
+   */
+  eventId: string;
+};
+
+/**
+ * Describes the message reins.harness.v1.SendCustomToolResultRequest.
+ * Use `create(SendCustomToolResultRequestSchema)` to create a new message.
+ */
+export const SendCustomToolResultRequestSchema: GenMessage<SendCustomToolResultRequest> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 17);
+
+/**
+ * SendCustomToolResultResponse confirms the result was recorded.
+ *
+ * @generated from message reins.harness.v1.SendCustomToolResultResponse
+ */
+export type SendCustomToolResultResponse = Message<"reins.harness.v1.SendCustomToolResultResponse"> & {
+  /**
+   * Seq of the `user.custom_tool_result` event.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * Tool calls the session still waits for after this one, in tool_use order;
+   * empty: the session runs again.
+   *
+   * @generated from field: repeated string pending_tool_use_ids = 2;
+   */
+  pendingToolUseIds: string[];
+};
+
+/**
+ * Describes the message reins.harness.v1.SendCustomToolResultResponse.
+ * Use `create(SendCustomToolResultResponseSchema)` to create a new message.
+ */
+export const SendCustomToolResultResponseSchema: GenMessage<SendCustomToolResultResponse> = /*@__PURE__*/
+  messageDesc(file_reins_harness_v1_harness, 18);
+
+/**
  * ToolKind says where a tool's calls run.
  *
  * @generated from enum reins.harness.v1.ToolKind
@@ -589,6 +745,37 @@ export const HarnessService: GenService<{
     methodKind: "unary";
     input: typeof ListToolCatalogRequestSchema;
     output: typeof ListToolCatalogResponseSchema;
+  },
+  /**
+   * ConfirmToolUse allows or denies a call of an `always_ask` tool that a session,
+   * idle with stop reason `requires_action`, waits for: appends
+   * `user.tool_confirmation`, and runs the session once no call waits any more.
+   * The same decision again is a no-op that returns the first one's seq. Errors:
+   * NOT_FOUND (no such session for the caller, or no such tool call in it),
+   * INVALID_ARGUMENT (a missing field, a call that needs no confirmation),
+   * FAILED_PRECONDITION (the call was already decided otherwise or has a result,
+   * or the session is not waiting for it).
+   *
+   * @generated from rpc reins.harness.v1.HarnessService.ConfirmToolUse
+   */
+  confirmToolUse: {
+    methodKind: "unary";
+    input: typeof ConfirmToolUseRequestSchema;
+    output: typeof ConfirmToolUseResponseSchema;
+  },
+  /**
+   * SendCustomToolResult answers a custom tool call that a session, idle with stop
+   * reason `requires_action`, waits for: appends `user.custom_tool_result`, and
+   * runs the session once no call waits any more. The same result again is a
+   * no-op that returns the first one's seq. Errors as for ConfirmToolUse
+   * (INVALID_ARGUMENT also for a call that is not of a custom tool).
+   *
+   * @generated from rpc reins.harness.v1.HarnessService.SendCustomToolResult
+   */
+  sendCustomToolResult: {
+    methodKind: "unary";
+    input: typeof SendCustomToolResultRequestSchema;
+    output: typeof SendCustomToolResultResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_reins_harness_v1_harness, 0);

@@ -2,8 +2,8 @@
 // @generated from file reins/session/v1/agent.proto (package reins.session.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/session/v1/agent.proto.
  */
 export const file_reins_session_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChxyZWlucy9zZXNzaW9uL3YxL2FnZW50LnByb3RvEhByZWlucy5zZXNzaW9uLnYxIo8CCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEg0KBXRvb2xzGAMgAygJEhgKEGV4ZWN1dG9yX2FkZHJlc3MYBCABKAkSKAoGbGltaXRzGAUgASgLMhgucmVpbnMuc2Vzc2lvbi52MS5MaW1pdHMSEgoKbWF4X3Rva2VucxgGIAEoDRI6ChB0b29sX2RlZmluaXRpb25zGAcgAygLMiAucmVpbnMuc2Vzc2lvbi52MS5Ub29sRGVmaW5pdGlvbhI3Cg5jb250ZXh0X3BvbGljeRgIIAEoCzIfLnJlaW5zLnNlc3Npb24udjEuQ29udGV4dFBvbGljeSKvAQoNQ29udGV4dFBvbGljeRIQCghkaXNhYmxlZBgBIAEoCBIdChVjb250ZXh0X3dpbmRvd190b2tlbnMYAiABKA0SEQoJdGhyZXNob2xkGAMgASgBEh4KEWtlZXBfdG9vbF9yZXN1bHRzGAQgASgNSACIAQESFgoJc3VtbWFyaXplGAUgASgISAGIAQFCFAoSX2tlZXBfdG9vbF9yZXN1bHRzQgwKCl9zdW1tYXJpemUiZwoGTGltaXRzEhEKCW1heF90dXJucxgBIAEoDRIYChBtYXhfdG90YWxfdG9rZW5zGAIgASgEEjAKDW1heF93YWxsX3RpbWUYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iYgoOVG9vbERlZmluaXRpb24SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgDIAEoCRISCgppZGVtcG90ZW50GAQgASgIInoKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoBBIVCg1vdXRwdXRfdG9rZW5zGAIgASgEEiMKG2NhY2hlX2NyZWF0aW9uX2lucHV0X3Rva2VucxgDIAEoBBIfChdjYWNoZV9yZWFkX2lucHV0X3Rva2VucxgEIAEoBGIGcHJvdG8z", [file_google_protobuf_duration]);
+  fileDesc("ChxyZWlucy9zZXNzaW9uL3YxL2FnZW50LnByb3RvEhByZWlucy5zZXNzaW9uLnYxIu0DCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEg0KBXRvb2xzGAMgAygJEhgKEGV4ZWN1dG9yX2FkZHJlc3MYBCABKAkSKAoGbGltaXRzGAUgASgLMhgucmVpbnMuc2Vzc2lvbi52MS5MaW1pdHMSEgoKbWF4X3Rva2VucxgGIAEoDRI6ChB0b29sX2RlZmluaXRpb25zGAcgAygLMiAucmVpbnMuc2Vzc2lvbi52MS5Ub29sRGVmaW5pdGlvbhI3Cg5jb250ZXh0X3BvbGljeRgIIAEoCzIfLnJlaW5zLnNlc3Npb24udjEuQ29udGV4dFBvbGljeRJMChB0b29sX3Blcm1pc3Npb25zGAkgAygLMjIucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZy5Ub29sUGVybWlzc2lvbnNFbnRyeRIyCgxjdXN0b21fdG9vbHMYCiADKAsyHC5yZWlucy5zZXNzaW9uLnYxLkN1c3RvbVRvb2waWgoUVG9vbFBlcm1pc3Npb25zRW50cnkSCwoDa2V5GAEgASgJEjEKBXZhbHVlGAIgASgOMiIucmVpbnMuc2Vzc2lvbi52MS5QZXJtaXNzaW9uUG9saWN5OgI4ASJKCgpDdXN0b21Ub29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSGQoRaW5wdXRfc2NoZW1hX2pzb24YAyABKAkirwEKDUNvbnRleHRQb2xpY3kSEAoIZGlzYWJsZWQYASABKAgSHQoVY29udGV4dF93aW5kb3dfdG9rZW5zGAIgASgNEhEKCXRocmVzaG9sZBgDIAEoARIeChFrZWVwX3Rvb2xfcmVzdWx0cxgEIAEoDUgAiAEBEhYKCXN1bW1hcml6ZRgFIAEoCEgBiAEBQhQKEl9rZWVwX3Rvb2xfcmVzdWx0c0IMCgpfc3VtbWFyaXplImcKBkxpbWl0cxIRCgltYXhfdHVybnMYASABKA0SGAoQbWF4X3RvdGFsX3Rva2VucxgCIAEoBBIwCg1tYXhfd2FsbF90aW1lGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImIKDlRvb2xEZWZpbml0aW9uEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSGQoRaW5wdXRfc2NoZW1hX2pzb24YAyABKAkSEgoKaWRlbXBvdGVudBgEIAEoCCJ6CgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKAQSFQoNb3V0cHV0X3Rva2VucxgCIAEoBBIjChtjYWNoZV9jcmVhdGlvbl9pbnB1dF90b2tlbnMYAyABKAQSHwoXY2FjaGVfcmVhZF9pbnB1dF90b2tlbnMYBCABKAQqewoQUGVybWlzc2lvblBvbGljeRIhCh1QRVJNSVNTSU9OX1BPTElDWV9VTlNQRUNJRklFRBAAEiIKHlBFUk1JU1NJT05fUE9MSUNZX0FMV0FZU19BTExPVxABEiAKHFBFUk1JU1NJT05fUE9MSUNZX0FMV0FZU19BU0sQAmIGcHJvdG8z", [file_google_protobuf_duration]);
 
 /**
  * AgentConfig is everything a harness needs to run (or resume) a session. It is
@@ -80,6 +80,26 @@ export type AgentConfig = Message<"reins.session.v1.AgentConfig"> & {
    * @generated from field: reins.session.v1.ContextPolicy context_policy = 8;
    */
   contextPolicy?: ContextPolicy | undefined;
+
+  /**
+   * Permission policy per tool, by tool name (executor, host or other harness-run
+   * tools of this session; not custom tools, which always wait for the client). A
+   * tool not named here is PERMISSION_POLICY_ALWAYS_ALLOW.
+   *
+   * @generated from field: map<string, reins.session.v1.PermissionPolicy> tool_permissions = 9;
+   */
+  toolPermissions: { [key: string]: PermissionPolicy };
+
+  /**
+   * Tools the client executes itself, offered to the model beside the others. A
+   * call is recorded as `agent.custom_tool_use`, the session goes idle with stop
+   * reason `requires_action`, and the client answers with
+   * HarnessService.SendCustomToolResult. Names must not repeat, nor name another
+   * tool of the session.
+   *
+   * @generated from field: repeated reins.session.v1.CustomTool custom_tools = 10;
+   */
+  customTools: CustomTool[];
 };
 
 /**
@@ -88,6 +108,42 @@ export type AgentConfig = Message<"reins.session.v1.AgentConfig"> & {
  */
 export const AgentConfigSchema: GenMessage<AgentConfig> = /*@__PURE__*/
   messageDesc(file_reins_session_v1_agent, 0);
+
+/**
+ * CustomTool is a tool the client runs: the harness only offers it to the model
+ * and hands its calls to the client.
+ *
+ * @generated from message reins.session.v1.CustomTool
+ */
+export type CustomTool = Message<"reins.session.v1.CustomTool"> & {
+  /**
+   * Tool name offered to the model (^[A-Za-z0-9_-]{1,64}$).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Human-readable description shown to the model.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * JSON Schema of the tool input, as a JSON object document. Empty: any object.
+   *
+   * @generated from field: string input_schema_json = 3;
+   */
+  inputSchemaJson: string;
+};
+
+/**
+ * Describes the message reins.session.v1.CustomTool.
+ * Use `create(CustomToolSchema)` to create a new message.
+ */
+export const CustomToolSchema: GenMessage<CustomTool> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_agent, 1);
 
 /**
  * ContextPolicy says how the harness keeps a long session's conversation inside
@@ -147,7 +203,7 @@ export type ContextPolicy = Message<"reins.session.v1.ContextPolicy"> & {
  * Use `create(ContextPolicySchema)` to create a new message.
  */
 export const ContextPolicySchema: GenMessage<ContextPolicy> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 1);
+  messageDesc(file_reins_session_v1_agent, 2);
 
 /**
  * Limits bounds a session. A zero value means "no limit" for that dimension.
@@ -182,7 +238,7 @@ export type Limits = Message<"reins.session.v1.Limits"> & {
  * Use `create(LimitsSchema)` to create a new message.
  */
 export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 2);
+  messageDesc(file_reins_session_v1_agent, 3);
 
 /**
  * ToolDefinition describes one tool as offered to the model.
@@ -225,7 +281,7 @@ export type ToolDefinition = Message<"reins.session.v1.ToolDefinition"> & {
  * Use `create(ToolDefinitionSchema)` to create a new message.
  */
 export const ToolDefinitionSchema: GenMessage<ToolDefinition> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 3);
+  messageDesc(file_reins_session_v1_agent, 4);
 
 /**
  * Usage counts tokens of one model request, or a sum of many.
@@ -267,5 +323,40 @@ export type Usage = Message<"reins.session.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_agent, 4);
+  messageDesc(file_reins_session_v1_agent, 5);
+
+/**
+ * PermissionPolicy says whether a tool call runs as soon as the model asks for it.
+ *
+ * @generated from enum reins.session.v1.PermissionPolicy
+ */
+export enum PermissionPolicy {
+  /**
+   * Not set: the same as PERMISSION_POLICY_ALWAYS_ALLOW.
+   *
+   * @generated from enum value: PERMISSION_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The call runs without asking anyone.
+   *
+   * @generated from enum value: PERMISSION_POLICY_ALWAYS_ALLOW = 1;
+   */
+  ALWAYS_ALLOW = 1,
+
+  /**
+   * The call waits, the session idle with stop reason `requires_action`, until a
+   * client allows or denies it (HarnessService.ConfirmToolUse).
+   *
+   * @generated from enum value: PERMISSION_POLICY_ALWAYS_ASK = 2;
+   */
+  ALWAYS_ASK = 2,
+}
+
+/**
+ * Describes the enum reins.session.v1.PermissionPolicy.
+ */
+export const PermissionPolicySchema: GenEnum<PermissionPolicy> = /*@__PURE__*/
+  enumDesc(file_reins_session_v1_agent, 0);
 

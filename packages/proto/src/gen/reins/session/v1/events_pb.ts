@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file reins/session/v1/events.proto.
  */
 export const file_reins_session_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZWlucy9zZXNzaW9uL3YxL2V2ZW50cy5wcm90bxIQcmVpbnMuc2Vzc2lvbi52MSLIBQoFRXZlbnQSCgoCaWQYASABKAkSCwoDc2VxGAIgASgEEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIgLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkNyZWF0ZWRIABI1Cgx1c2VyX21lc3NhZ2UYCyABKAsyHS5yZWlucy5zZXNzaW9uLnYxLlVzZXJNZXNzYWdlSAASOQoOdXNlcl9pbnRlcnJ1cHQYDCABKAsyHy5yZWlucy5zZXNzaW9uLnYxLlVzZXJJbnRlcnJ1cHRIABI3Cg1hZ2VudF9tZXNzYWdlGA0gASgLMh4ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudE1lc3NhZ2VIABJHChZhZ2VudF90b29sX3VzZV9zdGFydGVkGA4gASgLMiUucmVpbnMuc2Vzc2lvbi52MS5BZ2VudFRvb2xVc2VTdGFydGVkSAASPgoRYWdlbnRfdG9vbF9yZXN1bHQYDyABKAsyIS5yZWlucy5zZXNzaW9uLnYxLkFnZW50VG9vbFJlc3VsdEgAEjkKDnNlc3Npb25fc3RhdHVzGBAgASgLMh8ucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uU3RhdHVzSAASQAoSc3Bhbl9tb2RlbF9yZXF1ZXN0GBEgASgLMiIucmVpbnMuc2Vzc2lvbi52MS5TcGFuTW9kZWxSZXF1ZXN0SAASNwoNc2Vzc2lvbl9lcnJvchgSIAEoCzIeLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkVycm9ySAASSgoXYWdlbnRfY29udGV4dF9jb21wYWN0ZWQYEyABKAsyJy5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29udGV4dENvbXBhY3RlZEgAQgkKB3BheWxvYWQiXgoOU2Vzc2lvbkNyZWF0ZWQSLQoGY29uZmlnGAEgASgLMh0ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudENvbmZpZxINCgV0aXRsZRgCIAEoCRIOCgZ0ZW5hbnQYAyABKAkiGwoLVXNlck1lc3NhZ2USDAoEdGV4dBgBIAEoCSIfCg1Vc2VySW50ZXJydXB0Eg4KBnJlYXNvbhgBIAEoCSLzAQoMQ29udGVudEJsb2NrEisKBHRleHQYASABKAsyGy5yZWlucy5zZXNzaW9uLnYxLlRleHRCbG9ja0gAEjMKCHRoaW5raW5nGAIgASgLMh8ucmVpbnMuc2Vzc2lvbi52MS5UaGlua2luZ0Jsb2NrSAASRAoRcmVkYWN0ZWRfdGhpbmtpbmcYAyABKAsyJy5yZWlucy5zZXNzaW9uLnYxLlJlZGFjdGVkVGhpbmtpbmdCbG9ja0gAEjIKCHRvb2xfdXNlGAQgASgLMh4ucmVpbnMuc2Vzc2lvbi52MS5Ub29sVXNlQmxvY2tIAEIHCgVibG9jayIZCglUZXh0QmxvY2sSDAoEdGV4dBgBIAEoCSI0Cg1UaGlua2luZ0Jsb2NrEhAKCHRoaW5raW5nGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoCSIlChVSZWRhY3RlZFRoaW5raW5nQmxvY2sSDAoEZGF0YRgBIAEoCSI8CgxUb29sVXNlQmxvY2sSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgppbnB1dF9qc29uGAMgASgJIr0BCgxBZ2VudE1lc3NhZ2USDQoFbW9kZWwYASABKAkSLwoHY29udGVudBgCIAMoCzIeLnJlaW5zLnNlc3Npb24udjEuQ29udGVudEJsb2NrEjEKC3N0b3BfcmVhc29uGAMgASgOMhwucmVpbnMuc2Vzc2lvbi52MS5TdG9wUmVhc29uEiYKBXVzYWdlGAQgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5Vc2FnZRISCgptZXNzYWdlX2lkGAUgASgJIkwKE0FnZW50VG9vbFVzZVN0YXJ0ZWQSEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgppbnB1dF9qc29uGAMgASgJIqkBCg9BZ2VudFRvb2xSZXN1bHQSEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZvdXRwdXQYAyABKAkSEAoIaXNfZXJyb3IYBCABKAgSEQoJZXhpdF9jb2RlGAUgASgFEisKCGR1cmF0aW9uGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCXRydW5jYXRlZBgHIAEoCCLEAQoNU2Vzc2lvblN0YXR1cxIpCgVzdGF0ZRgBIAEoDjIaLnJlaW5zLnNlc3Npb24udjEuUnVuU3RhdGUSMQoLc3RvcF9yZWFzb24YAiABKA4yHC5yZWlucy5zZXNzaW9uLnYxLlN0b3BSZWFzb24SDgoGZGV0YWlsGAMgASgJEi4KCnJldHJ5X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJldHJ5X2F0dGVtcHQYBSABKA0i9AEKEFNwYW5Nb2RlbFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKgoHbGF0ZW5jeRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKBXVzYWdlGAQgASgLMhcucmVpbnMuc2Vzc2lvbi52MS5Vc2FnZRIQCghhdHRlbXB0cxgFIAEoDRIQCghjb3N0X3VzZBgGIAEoARISCgpyZXF1ZXN0X2lkGAcgASgJEg0KBWVycm9yGAggASgJIkAKDFNlc3Npb25FcnJvchIPCgdtZXNzYWdlGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJcmV0cnlhYmxlGAMgASgIIsUBChVBZ2VudENvbnRleHRDb21wYWN0ZWQSDwoHc3VtbWFyeRgBIAEoCRIRCglmaXJzdF9zZXEYAiABKAQSEAoIbGFzdF9zZXEYAyABKAQSFQoNdG9rZW5zX2JlZm9yZRgEIAEoBBIUCgx0b2tlbnNfYWZ0ZXIYBSABKAQSHAoUdG9vbF9yZXN1bHRzX2NsZWFyZWQYBiABKA0SGwoTY2xlYXJlZF90aHJvdWdoX3NlcRgHIAEoBBIOCgZyZWFzb24YCCABKAkiNQoKRXZlbnRCYXRjaBInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50KvICCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfU0VTU0lPTl9DUkVBVEVEEAESGwoXRVZFTlRfVFlQRV9VU0VSX01FU1NBR0UQAhIdChlFVkVOVF9UWVBFX1VTRVJfSU5URVJSVVBUEAMSHAoYRVZFTlRfVFlQRV9BR0VOVF9NRVNTQUdFEAQSJQohRVZFTlRfVFlQRV9BR0VOVF9UT09MX1VTRV9TVEFSVEVEEAUSIAocRVZFTlRfVFlQRV9BR0VOVF9UT09MX1JFU1VMVBAGEh0KGUVWRU5UX1RZUEVfU0VTU0lPTl9TVEFUVVMQBxIhCh1FVkVOVF9UWVBFX1NQQU5fTU9ERUxfUkVRVUVTVBAIEhwKGEVWRU5UX1RZUEVfU0VTU0lPTl9FUlJPUhAJEiYKIkVWRU5UX1RZUEVfQUdFTlRfQ09OVEVYVF9DT01QQUNURUQQCirfAgoKU3RvcFJlYXNvbhIbChdTVE9QX1JFQVNPTl9VTlNQRUNJRklFRBAAEhgKFFNUT1BfUkVBU09OX0VORF9UVVJOEAESGAoUU1RPUF9SRUFTT05fVE9PTF9VU0UQAhIaChZTVE9QX1JFQVNPTl9NQVhfVE9LRU5TEAMSHQoZU1RPUF9SRUFTT05fU1RPUF9TRVFVRU5DRRAEEhsKF1NUT1BfUkVBU09OX0lOVEVSUlVQVEVEEAUSGQoVU1RPUF9SRUFTT05fTUFYX1RVUk5TEAYSHgoaU1RPUF9SRUFTT05fQlVER0VUX1JFQUNIRUQQBxIVChFTVE9QX1JFQVNPTl9FUlJPUhAIEhcKE1NUT1BfUkVBU09OX1JFRlVTQUwQCRIaChZTVE9QX1JFQVNPTl9QQVVTRV9UVVJOEAoSIQodU1RPUF9SRUFTT05fUkVUUklFU19FWEhBVVNURUQQCyqGAQoIUnVuU3RhdGUSGQoVUlVOX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1NUQVRFX1JVTk5JTkcQARISCg5SVU5fU1RBVEVfSURMRRACEhgKFFJVTl9TVEFURV9URVJNSU5BVEVEEAMSGgoWUlVOX1NUQVRFX1JFU0NIRURVTElORxAEYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_reins_session_v1_agent]);
+  fileDesc("Ch1yZWlucy9zZXNzaW9uL3YxL2V2ZW50cy5wcm90bxIQcmVpbnMuc2Vzc2lvbi52MSKkBwoFRXZlbnQSCgoCaWQYASABKAkSCwoDc2VxGAIgASgEEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKD3Nlc3Npb25fY3JlYXRlZBgKIAEoCzIgLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkNyZWF0ZWRIABI1Cgx1c2VyX21lc3NhZ2UYCyABKAsyHS5yZWlucy5zZXNzaW9uLnYxLlVzZXJNZXNzYWdlSAASOQoOdXNlcl9pbnRlcnJ1cHQYDCABKAsyHy5yZWlucy5zZXNzaW9uLnYxLlVzZXJJbnRlcnJ1cHRIABI3Cg1hZ2VudF9tZXNzYWdlGA0gASgLMh4ucmVpbnMuc2Vzc2lvbi52MS5BZ2VudE1lc3NhZ2VIABJHChZhZ2VudF90b29sX3VzZV9zdGFydGVkGA4gASgLMiUucmVpbnMuc2Vzc2lvbi52MS5BZ2VudFRvb2xVc2VTdGFydGVkSAASPgoRYWdlbnRfdG9vbF9yZXN1bHQYDyABKAsyIS5yZWlucy5zZXNzaW9uLnYxLkFnZW50VG9vbFJlc3VsdEgAEjkKDnNlc3Npb25fc3RhdHVzGBAgASgLMh8ucmVpbnMuc2Vzc2lvbi52MS5TZXNzaW9uU3RhdHVzSAASQAoSc3Bhbl9tb2RlbF9yZXF1ZXN0GBEgASgLMiIucmVpbnMuc2Vzc2lvbi52MS5TcGFuTW9kZWxSZXF1ZXN0SAASNwoNc2Vzc2lvbl9lcnJvchgSIAEoCzIeLnJlaW5zLnNlc3Npb24udjEuU2Vzc2lvbkVycm9ySAASSgoXYWdlbnRfY29udGV4dF9jb21wYWN0ZWQYEyABKAsyJy5yZWlucy5zZXNzaW9uLnYxLkFnZW50Q29udGV4dENvbXBhY3RlZEgAEkUKFWFnZW50X2N1c3RvbV90b29sX3VzZRgUIAEoCzIkLnJlaW5zLnNlc3Npb24udjEuQWdlbnRDdXN0b21Ub29sVXNlSAASSAoWdXNlcl90b29sX2NvbmZpcm1hdGlvbhgVIAEoCzImLnJlaW5zLnNlc3Npb24udjEuVXNlclRvb2xDb25maXJtYXRpb25IABJJChd1c2VyX2N1c3RvbV90b29sX3Jlc3VsdBgWIAEoCzImLnJlaW5zLnNlc3Npb24udjEuVXNlckN1c3RvbVRvb2xSZXN1bHRIAEIJCgdwYXlsb2FkIl4KDlNlc3Npb25DcmVhdGVkEi0KBmNvbmZpZxgBIAEoCzIdLnJlaW5zLnNlc3Npb24udjEuQWdlbnRDb25maWcSDQoFdGl0bGUYAiABKAkSDgoGdGVuYW50GAMgASgJIhsKC1VzZXJNZXNzYWdlEgwKBHRleHQYASABKAkiHwoNVXNlckludGVycnVwdBIOCgZyZWFzb24YASABKAki8wEKDENvbnRlbnRCbG9jaxIrCgR0ZXh0GAEgASgLMhsucmVpbnMuc2Vzc2lvbi52MS5UZXh0QmxvY2tIABIzCgh0aGlua2luZxgCIAEoCzIfLnJlaW5zLnNlc3Npb24udjEuVGhpbmtpbmdCbG9ja0gAEkQKEXJlZGFjdGVkX3RoaW5raW5nGAMgASgLMicucmVpbnMuc2Vzc2lvbi52MS5SZWRhY3RlZFRoaW5raW5nQmxvY2tIABIyCgh0b29sX3VzZRgEIAEoCzIeLnJlaW5zLnNlc3Npb24udjEuVG9vbFVzZUJsb2NrSABCBwoFYmxvY2siGQoJVGV4dEJsb2NrEgwKBHRleHQYASABKAkiNAoNVGhpbmtpbmdCbG9jaxIQCgh0aGlua2luZxgBIAEoCRIRCglzaWduYXR1cmUYAiABKAkiJQoVUmVkYWN0ZWRUaGlua2luZ0Jsb2NrEgwKBGRhdGEYASABKAkiPAoMVG9vbFVzZUJsb2NrEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEgoKaW5wdXRfanNvbhgDIAEoCSK9AQoMQWdlbnRNZXNzYWdlEg0KBW1vZGVsGAEgASgJEi8KB2NvbnRlbnQYAiADKAsyHi5yZWlucy5zZXNzaW9uLnYxLkNvbnRlbnRCbG9jaxIxCgtzdG9wX3JlYXNvbhgDIAEoDjIcLnJlaW5zLnNlc3Npb24udjEuU3RvcFJlYXNvbhImCgV1c2FnZRgEIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuVXNhZ2USEgoKbWVzc2FnZV9pZBgFIAEoCSJMChNBZ2VudFRvb2xVc2VTdGFydGVkEhMKC3Rvb2xfdXNlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEgoKaW5wdXRfanNvbhgDIAEoCSKpAQoPQWdlbnRUb29sUmVzdWx0EhMKC3Rvb2xfdXNlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGb3V0cHV0GAMgASgJEhAKCGlzX2Vycm9yGAQgASgIEhEKCWV4aXRfY29kZRgFIAEoBRIrCghkdXJhdGlvbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIRCgl0cnVuY2F0ZWQYByABKAgi4gEKDVNlc3Npb25TdGF0dXMSKQoFc3RhdGUYASABKA4yGi5yZWlucy5zZXNzaW9uLnYxLlJ1blN0YXRlEjEKC3N0b3BfcmVhc29uGAIgASgOMhwucmVpbnMuc2Vzc2lvbi52MS5TdG9wUmVhc29uEg4KBmRldGFpbBgDIAEoCRIuCgpyZXRyeV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZXRyeV9hdHRlbXB0GAUgASgNEhwKFHBlbmRpbmdfdG9vbF91c2VfaWRzGAYgAygJIvQBChBTcGFuTW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEioKB2xhdGVuY3kYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNgoTdGltZV90b19maXJzdF90b2tlbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgV1c2FnZRgEIAEoCzIXLnJlaW5zLnNlc3Npb24udjEuVXNhZ2USEAoIYXR0ZW1wdHMYBSABKA0SEAoIY29zdF91c2QYBiABKAESEgoKcmVxdWVzdF9pZBgHIAEoCRINCgVlcnJvchgIIAEoCSJACgxTZXNzaW9uRXJyb3ISDwoHbWVzc2FnZRgBIAEoCRIMCgRraW5kGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCCLFAQoVQWdlbnRDb250ZXh0Q29tcGFjdGVkEg8KB3N1bW1hcnkYASABKAkSEQoJZmlyc3Rfc2VxGAIgASgEEhAKCGxhc3Rfc2VxGAMgASgEEhUKDXRva2Vuc19iZWZvcmUYBCABKAQSFAoMdG9rZW5zX2FmdGVyGAUgASgEEhwKFHRvb2xfcmVzdWx0c19jbGVhcmVkGAYgASgNEhsKE2NsZWFyZWRfdGhyb3VnaF9zZXEYByABKAQSDgoGcmVhc29uGAggASgJIksKEkFnZW50Q3VzdG9tVG9vbFVzZRITCgt0b29sX3VzZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmlucHV0X2pzb24YAyABKAkiewoUVXNlclRvb2xDb25maXJtYXRpb24SEwoLdG9vbF91c2VfaWQYASABKAkSOAoGcmVzdWx0GAIgASgOMigucmVpbnMuc2Vzc2lvbi52MS5Ub29sQ29uZmlybWF0aW9uUmVzdWx0EhQKDGRlbnlfbWVzc2FnZRgDIAEoCSJNChRVc2VyQ3VzdG9tVG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgiNQoKRXZlbnRCYXRjaBInCgZldmVudHMYASADKAsyFy5yZWlucy5zZXNzaW9uLnYxLkV2ZW50KucDCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfU0VTU0lPTl9DUkVBVEVEEAESGwoXRVZFTlRfVFlQRV9VU0VSX01FU1NBR0UQAhIdChlFVkVOVF9UWVBFX1VTRVJfSU5URVJSVVBUEAMSHAoYRVZFTlRfVFlQRV9BR0VOVF9NRVNTQUdFEAQSJQohRVZFTlRfVFlQRV9BR0VOVF9UT09MX1VTRV9TVEFSVEVEEAUSIAocRVZFTlRfVFlQRV9BR0VOVF9UT09MX1JFU1VMVBAGEh0KGUVWRU5UX1RZUEVfU0VTU0lPTl9TVEFUVVMQBxIhCh1FVkVOVF9UWVBFX1NQQU5fTU9ERUxfUkVRVUVTVBAIEhwKGEVWRU5UX1RZUEVfU0VTU0lPTl9FUlJPUhAJEiYKIkVWRU5UX1RZUEVfQUdFTlRfQ09OVEVYVF9DT01QQUNURUQQChIkCiBFVkVOVF9UWVBFX0FHRU5UX0NVU1RPTV9UT09MX1VTRRALEiUKIUVWRU5UX1RZUEVfVVNFUl9UT09MX0NPTkZJUk1BVElPThAMEiYKIkVWRU5UX1RZUEVfVVNFUl9DVVNUT01fVE9PTF9SRVNVTFQQDSqAAwoKU3RvcFJlYXNvbhIbChdTVE9QX1JFQVNPTl9VTlNQRUNJRklFRBAAEhgKFFNUT1BfUkVBU09OX0VORF9UVVJOEAESGAoUU1RPUF9SRUFTT05fVE9PTF9VU0UQAhIaChZTVE9QX1JFQVNPTl9NQVhfVE9LRU5TEAMSHQoZU1RPUF9SRUFTT05fU1RPUF9TRVFVRU5DRRAEEhsKF1NUT1BfUkVBU09OX0lOVEVSUlVQVEVEEAUSGQoVU1RPUF9SRUFTT05fTUFYX1RVUk5TEAYSHgoaU1RPUF9SRUFTT05fQlVER0VUX1JFQUNIRUQQBxIVChFTVE9QX1JFQVNPTl9FUlJPUhAIEhcKE1NUT1BfUkVBU09OX1JFRlVTQUwQCRIaChZTVE9QX1JFQVNPTl9QQVVTRV9UVVJOEAoSIQodU1RPUF9SRUFTT05fUkVUUklFU19FWEhBVVNURUQQCxIfChtTVE9QX1JFQVNPTl9SRVFVSVJFU19BQ1RJT04QDCqGAQoIUnVuU3RhdGUSGQoVUlVOX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1NUQVRFX1JVTk5JTkcQARISCg5SVU5fU1RBVEVfSURMRRACEhgKFFJVTl9TVEFURV9URVJNSU5BVEVEEAMSGgoWUlVOX1NUQVRFX1JFU0NIRURVTElORxAEKokBChZUb29sQ29uZmlybWF0aW9uUmVzdWx0EigKJFRPT0xfQ09ORklSTUFUSU9OX1JFU1VMVF9VTlNQRUNJRklFRBAAEiIKHlRPT0xfQ09ORklSTUFUSU9OX1JFU1VMVF9BTExPVxABEiEKHVRPT0xfQ09ORklSTUFUSU9OX1JFU1VMVF9ERU5ZEAJiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_reins_session_v1_agent]);
 
 /**
  * Event is one entry of a session's append-only log. Names follow Claude Managed
@@ -133,6 +133,30 @@ export type Event = Message<"reins.session.v1.Event"> & {
      */
     value: AgentContextCompacted;
     case: "agentContextCompacted";
+  } | {
+    /**
+     * `agent.custom_tool_use`: the model called a custom tool; the client runs it.
+     *
+     * @generated from field: reins.session.v1.AgentCustomToolUse agent_custom_tool_use = 20;
+     */
+    value: AgentCustomToolUse;
+    case: "agentCustomToolUse";
+  } | {
+    /**
+     * `user.tool_confirmation`: a client allowed or denied a tool call that waited for it.
+     *
+     * @generated from field: reins.session.v1.UserToolConfirmation user_tool_confirmation = 21;
+     */
+    value: UserToolConfirmation;
+    case: "userToolConfirmation";
+  } | {
+    /**
+     * `user.custom_tool_result`: a client's result of a custom tool call.
+     *
+     * @generated from field: reins.session.v1.UserCustomToolResult user_custom_tool_result = 22;
+     */
+    value: UserCustomToolResult;
+    case: "userCustomToolResult";
   } | { case: undefined; value?: undefined };
 };
 
@@ -567,6 +591,15 @@ export type SessionStatus = Message<"reins.session.v1.SessionStatus"> & {
    * @generated from field: uint32 retry_attempt = 5;
    */
   retryAttempt: number;
+
+  /**
+   * The tool calls the session waits for, in tool_use order (idle state with stop
+   * reason `requires_action` only): each needs a `user.tool_confirmation` or, for
+   * a custom tool, a `user.custom_tool_result`. The run goes on once none is left.
+   *
+   * @generated from field: repeated string pending_tool_use_ids = 6;
+   */
+  pendingToolUseIds: string[];
 };
 
 /**
@@ -770,6 +803,118 @@ export const AgentContextCompactedSchema: GenMessage<AgentContextCompacted> = /*
   messageDesc(file_reins_session_v1_events, 15);
 
 /**
+ * AgentCustomToolUse hands a call of a custom tool (AgentConfig.custom_tools) to
+ * the client. It is written with the `agent.message` that asked for it, in place
+ * of an `agent.tool_use_started`: the harness never runs it.
+ *
+ * @generated from message reins.session.v1.AgentCustomToolUse
+ */
+export type AgentCustomToolUse = Message<"reins.session.v1.AgentCustomToolUse"> & {
+  /**
+   * The tool_use block id the client's result answers.
+   *
+   * @generated from field: string tool_use_id = 1;
+   */
+  toolUseId: string;
+
+  /**
+   * Custom tool name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Tool input as a JSON object document.
+   *
+   * @generated from field: string input_json = 3;
+   */
+  inputJson: string;
+};
+
+/**
+ * Describes the message reins.session.v1.AgentCustomToolUse.
+ * Use `create(AgentCustomToolUseSchema)` to create a new message.
+ */
+export const AgentCustomToolUseSchema: GenMessage<AgentCustomToolUse> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_events, 16);
+
+/**
+ * UserToolConfirmation records a client's decision on a call of an `always_ask`
+ * tool. An allowed call then runs like any other (write-ahead intent, result); a
+ * denied one is answered by this event alone: the model reads an error
+ * tool_result whose text is deny_message, and no `agent.tool_result` follows.
+ *
+ * @generated from message reins.session.v1.UserToolConfirmation
+ */
+export type UserToolConfirmation = Message<"reins.session.v1.UserToolConfirmation"> & {
+  /**
+   * The tool_use block id decided on.
+   *
+   * @generated from field: string tool_use_id = 1;
+   */
+  toolUseId: string;
+
+  /**
+   * Allow or deny.
+   *
+   * @generated from field: reins.session.v1.ToolConfirmationResult result = 2;
+   */
+  result: ToolConfirmationResult;
+
+  /**
+   * What the model reads when the call is denied (deny only). Empty: a default
+   * text saying the user denied the call.
+   *
+   * @generated from field: string deny_message = 3;
+   */
+  denyMessage: string;
+};
+
+/**
+ * Describes the message reins.session.v1.UserToolConfirmation.
+ * Use `create(UserToolConfirmationSchema)` to create a new message.
+ */
+export const UserToolConfirmationSchema: GenMessage<UserToolConfirmation> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_events, 17);
+
+/**
+ * UserCustomToolResult is the client's result of a custom tool call. It is the
+ * call's result, as the model reads it: no `agent.tool_result` follows.
+ *
+ * @generated from message reins.session.v1.UserCustomToolResult
+ */
+export type UserCustomToolResult = Message<"reins.session.v1.UserCustomToolResult"> & {
+  /**
+   * The tool_use block id of the `agent.custom_tool_use` answered.
+   *
+   * @generated from field: string tool_use_id = 1;
+   */
+  toolUseId: string;
+
+  /**
+   * Output text the model reads.
+   *
+   * @generated from field: string output = 2;
+   */
+  output: string;
+
+  /**
+   * True when the call failed; the model is told so.
+   *
+   * @generated from field: bool is_error = 3;
+   */
+  isError: boolean;
+};
+
+/**
+ * Describes the message reins.session.v1.UserCustomToolResult.
+ * Use `create(UserCustomToolResultSchema)` to create a new message.
+ */
+export const UserCustomToolResultSchema: GenMessage<UserCustomToolResult> = /*@__PURE__*/
+  messageDesc(file_reins_session_v1_events, 18);
+
+/**
  * EventBatch is the body of one JetStream message on `<prefix>.events.<session_id>`:
  * the events of one AppendEvents call, with their seq and time assigned. Storing a
  * batch as a single message makes it all-or-nothing under fencing and crashes.
@@ -792,7 +937,7 @@ export type EventBatch = Message<"reins.session.v1.EventBatch"> & {
  * Use `create(EventBatchSchema)` to create a new message.
  */
 export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
-  messageDesc(file_reins_session_v1_events, 16);
+  messageDesc(file_reins_session_v1_events, 19);
 
 /**
  * EventType names the payload kinds, for filters. Wire names in comments.
@@ -876,6 +1021,27 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_AGENT_CONTEXT_COMPACTED = 10;
    */
   AGENT_CONTEXT_COMPACTED = 10,
+
+  /**
+   * `agent.custom_tool_use`
+   *
+   * @generated from enum value: EVENT_TYPE_AGENT_CUSTOM_TOOL_USE = 11;
+   */
+  AGENT_CUSTOM_TOOL_USE = 11,
+
+  /**
+   * `user.tool_confirmation`
+   *
+   * @generated from enum value: EVENT_TYPE_USER_TOOL_CONFIRMATION = 12;
+   */
+  USER_TOOL_CONFIRMATION = 12,
+
+  /**
+   * `user.custom_tool_result`
+   *
+   * @generated from enum value: EVENT_TYPE_USER_CUSTOM_TOOL_RESULT = 13;
+   */
+  USER_CUSTOM_TOOL_RESULT = 13,
 }
 
 /**
@@ -975,6 +1141,14 @@ export enum StopReason {
    * @generated from enum value: STOP_REASON_RETRIES_EXHAUSTED = 11;
    */
   RETRIES_EXHAUSTED = 11,
+
+  /**
+   * Tool calls wait for the client: a confirmation (`always_ask` tools) or a
+   * custom tool's result. SessionStatus.pending_tool_use_ids names them.
+   *
+   * @generated from enum value: STOP_REASON_REQUIRES_ACTION = 12;
+   */
+  REQUIRES_ACTION = 12,
 }
 
 /**
@@ -1031,4 +1205,38 @@ export enum RunState {
  */
 export const RunStateSchema: GenEnum<RunState> = /*@__PURE__*/
   enumDesc(file_reins_session_v1_events, 2);
+
+/**
+ * ToolConfirmationResult is a client's decision on a tool call.
+ *
+ * @generated from enum reins.session.v1.ToolConfirmationResult
+ */
+export enum ToolConfirmationResult {
+  /**
+   * Not a decision; refused on input.
+   *
+   * @generated from enum value: TOOL_CONFIRMATION_RESULT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Run the call.
+   *
+   * @generated from enum value: TOOL_CONFIRMATION_RESULT_ALLOW = 1;
+   */
+  ALLOW = 1,
+
+  /**
+   * Do not run it: the model reads an error result with the deny message.
+   *
+   * @generated from enum value: TOOL_CONFIRMATION_RESULT_DENY = 2;
+   */
+  DENY = 2,
+}
+
+/**
+ * Describes the enum reins.session.v1.ToolConfirmationResult.
+ */
+export const ToolConfirmationResultSchema: GenEnum<ToolConfirmationResult> = /*@__PURE__*/
+  enumDesc(file_reins_session_v1_events, 3);
 
