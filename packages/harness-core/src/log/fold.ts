@@ -16,6 +16,8 @@ import {
   outcomeUnknown,
   parseToolInput,
 } from "../model/index.js";
+import { type ToolPolicy, toolPolicy } from "../tools/index.js";
+import { applyToolAction, setResult, waitsForClient } from "./tool-actions.js";
 
 /** One tool call of a model turn and how far it got in the log. */
 export interface ToolCallState {
@@ -23,6 +25,10 @@ export interface ToolCallState {
   /** Id of its `agent.tool_use_started` event, once written. */
   startedEventId?: string;
   result?: AgentToolResult;
+  /** Id of the event that brought the result (`agent.tool_result`, or a client's answer). */
+  resultEventId?: string;
+  /** A client's decision on an `always_ask` call (the first one decides). */
+  confirmation?: { readonly allow: boolean; readonly denyMessage: string; readonly eventId: string };
 }
 
 type Entry =
@@ -34,8 +40,10 @@ type Entry =
 export type NextStep =
   /** The conversation ends with user input or complete tool results: call the model. */
   | "model"
-  /** The last model turn has tool calls without results. */
+  /** The last model turn has tool calls without results that the harness may run. */
   | "tools"
+  /** Every call of the last turn without a result waits for the client (a confirmation, a custom tool's result). */
+  | "waiting"
   /** Nothing to do until the user speaks (end of turn, interrupt, empty session). */
   | "idle"
   /** Finished for good. */
@@ -79,6 +87,10 @@ export interface SessionFold {
   idleReason(): StopReason;
   /** Tool calls of the last model turn, in tool_use order. */
   openCalls(): readonly ToolCallState[];
+  /** Calls of the last model turn that wait for the client, in tool_use order. */
+  pendingCalls(): readonly ToolCallState[];
+  /** A recorded tool call of any turn, by tool_use id. */
+  toolCall(id: string): ToolCallState | undefined;
   /** Whether a recorded model turn already used this tool_use id. */
   hasToolUse(id: string): boolean;
   /** The conversation to send to the model. Every tool_use has its tool_result:
@@ -93,6 +105,7 @@ const failedStops: ReadonlySet<StopReason> = new Set([StopReason.ERROR, StopReas
 
 export function createSessionFold(sessionId: string, events: Iterable<Event> = []): SessionFold {
   let config: AgentConfig | undefined;
+  let policy: ToolPolicy = toolPolicy(undefined);
   let tenant = "";
   let lastSeq = 0n;
   const eventIds = new Map<string, bigint>();
@@ -116,6 +129,7 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
       switch (p.case) {
         case "sessionCreated":
           config = p.value.config;
+          policy = toolPolicy(config);
           tenant = p.value.tenant;
           break;
         case "userMessage":
@@ -148,12 +162,19 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
         }
         case "agentToolResult": {
           const call = calls.get(p.value.toolUseId);
-          // The first result is the one the model reads; a later one can only be a duplicate.
-          if (call && call.result === undefined) call.result = p.value;
+          if (call) setResult(call, p.value, event.id);
+          break;
+        }
+        case "userToolConfirmation":
+        case "userCustomToolResult": {
+          const call = calls.get(p.value.toolUseId);
+          if (call) applyToolAction(call, event);
           break;
         }
         case "sessionStatus": {
           const before = runState;
+          // A run waiting for its client goes on when it is answered: its wall time keeps counting meanwhile.
+          const resumes = before === RunState.RESCHEDULING || isWaiting(before, stopReason);
           runState = p.value.state;
           stopReason = p.value.stopReason;
           failed = runState === RunState.IDLE && failedStops.has(stopReason);
@@ -163,9 +184,9 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
             reschedules++;
             retryAt = p.value.retryTime ? timestampMs(p.value.retryTime) : Date.now();
           } else if (runState === RunState.RUNNING) {
-            if (before !== RunState.RESCHEDULING || runStartedAt === undefined)
+            if (!resumes || runStartedAt === undefined)
               runStartedAt = event.time ? timestampMs(event.time) : Date.now();
-          } else {
+          } else if (!isWaiting(runState, stopReason)) {
             runStartedAt = undefined;
             reschedules = 0;
           }
@@ -229,15 +250,18 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
           return "model";
         case "interrupt":
           return "idle";
-        case "agent":
-          if (last.calls.some((c) => c.result === undefined)) return "tools";
+        case "agent": {
+          const open = last.calls.filter((c) => c.result === undefined);
+          if (open.length > 0) return open.every((c) => waitsForClient(c, policy)) ? "waiting" : "tools";
           if (last.calls.length > 0) return "model";
           return last.message.stopReason === StopReason.PAUSE_TURN ? "model" : "idle";
+        }
       }
     },
     idleReason() {
       if (failed) return stopReason;
       const last = entries.at(-1);
+      if (last?.kind === "agent" && fold.next() === "waiting") return StopReason.REQUIRES_ACTION;
       if (last?.kind === "interrupt") return StopReason.INTERRUPTED;
       if (last?.kind === "agent" && last.message.stopReason !== StopReason.UNSPECIFIED) return last.message.stopReason;
       return StopReason.END_TURN;
@@ -246,11 +270,19 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
       const last = entries.at(-1);
       return last?.kind === "agent" ? last.calls : [];
     },
+    pendingCalls() {
+      return fold.openCalls().filter((c) => waitsForClient(c, policy));
+    },
     hasToolUse: (id) => calls.has(id),
+    toolCall: (id) => calls.get(id),
     conversation: (pending) => buildConversation(entries, pending),
   };
   for (const event of events) fold.apply(event);
   return fold;
+}
+
+function isWaiting(state: RunState, reason: StopReason): boolean {
+  return state === RunState.IDLE && reason === StopReason.REQUIRES_ACTION;
 }
 
 function buildConversation(

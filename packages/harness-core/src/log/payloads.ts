@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
+  AgentCustomToolUseSchema,
   AgentMessageSchema,
   AgentToolResultSchema,
   AgentToolUseStartedSchema,
@@ -11,10 +12,13 @@ import {
   SessionStatusSchema,
   SpanModelRequestSchema,
   StopReason,
+  type ToolConfirmationResult,
   type ToolUseBlock,
   UsageSchema,
+  UserCustomToolResultSchema,
   UserInterruptSchema,
   UserMessageSchema,
+  UserToolConfirmationSchema,
 } from "@reins/proto";
 import type { ModelRequestStats, ModelResponse, ModelStopReason, ModelUsage } from "../model/index.js";
 import type { ToolOutcome } from "../tools/index.js";
@@ -45,6 +49,41 @@ export function reschedulingStatus(retryAt: number, attempt: number, detail: str
       retryAttempt: attempt,
     }),
   };
+}
+
+/** The session waits for its client to answer these tool calls (tool_use order). */
+export function waitingStatus(pendingToolUseIds: readonly string[]): EventPayload {
+  return {
+    case: "sessionStatus",
+    value: create(SessionStatusSchema, {
+      state: RunState.IDLE,
+      stopReason: StopReason.REQUIRES_ACTION,
+      pendingToolUseIds: [...pendingToolUseIds],
+    }),
+  };
+}
+
+/** A custom tool's call, handed to the client: written in place of its intent. */
+export function customToolUse(toolUse: ToolUseBlock): EventPayload {
+  return {
+    case: "agentCustomToolUse",
+    value: create(AgentCustomToolUseSchema, {
+      toolUseId: toolUse.id,
+      name: toolUse.name,
+      inputJson: toolUse.inputJson,
+    }),
+  };
+}
+
+export function toolConfirmation(toolUseId: string, result: ToolConfirmationResult, denyMessage: string): EventPayload {
+  return {
+    case: "userToolConfirmation",
+    value: create(UserToolConfirmationSchema, { toolUseId, result, denyMessage }),
+  };
+}
+
+export function customToolResult(toolUseId: string, output: string, isError: boolean): EventPayload {
+  return { case: "userCustomToolResult", value: create(UserCustomToolResultSchema, { toolUseId, output, isError }) };
 }
 
 export function sessionError(message: string, kind: string, retryable: boolean): EventPayload {

@@ -1,6 +1,6 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
+import { type AgentConfig, type AgentToolResult, RunState, StopReason } from "@reins/proto";
 import { ModelAbortedError, ModelError, OwnershipLostError, SessionLogFullError, ToolAbortedError } from "../errors.js";
 import type { SessionFold, ToolCallState } from "../log/index.js";
 import {
@@ -17,13 +17,15 @@ import {
   syntheticResult,
   toolResult,
   toolUseStarted,
+  waitsForClient,
 } from "../log/index.js";
 import type { DeltaBus, ModelAdapter, ModelDelta } from "../model/index.js";
 import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/index.js";
 import type { ExecutorPool, ToolOutcome } from "../tools/index.js";
-import { type ResolvedTools, resolveTools, uniqueToolUseIds } from "../tools/index.js";
+import { type ResolvedTools, resolveTools, toolPolicy, uniqueToolUseIds } from "../tools/index.js";
 import { limitReached } from "./limits.js";
 import { recordModelFailure } from "./model-failure.js";
+import { intentsOf, waitForClient } from "./pending-actions.js";
 import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";
 import { createResultBatcher } from "./result-batcher.js";
 
@@ -57,7 +59,7 @@ export interface AgentLoopDeps {
 
 /** How a run ended. */
 export type RunOutcome =
-  /** Waiting for the user (end of turn, model error, interrupt). */
+  /** Waiting for the user (end of turn, model error, interrupt, tool calls that need the client). */
   | { readonly kind: "idle"; readonly stopReason: StopReason }
   /** The model was unavailable: the turn is due again at `retryAt` (ms since epoch), by whoever drives the run. */
   | { readonly kind: "rescheduled"; readonly retryAt: number }
@@ -131,6 +133,7 @@ export async function runAgentLoop(
       if (fold.runState === RunState.RUNNING) await log.append(sessionStatus(RunState.IDLE, fold.idleReason()));
       return { kind: "idle", stopReason: fold.idleReason() };
     }
+    if (step === "waiting") return await waitForClient(log);
     // A turn rescheduled for later (a wake delivered early, a Wake) waits: nothing is asked before it is due.
     if (fold.runState === RunState.RESCHEDULING && fold.retryAt !== undefined && fold.retryAt > Date.now()) {
       return { kind: "rescheduled", retryAt: fold.retryAt };
@@ -139,6 +142,8 @@ export async function runAgentLoop(
     wallMs = config.limits?.maxWallTime ? durationMs(config.limits.maxWallTime) : 0;
     if (wallMs > 0) {
       const left = (fold.runStartedAt ?? Date.now()) + wallMs - Date.now();
+      // A run resumed after its client took longer than the limit (the wait counts) ends here.
+      if (left <= 0) return await endOnWallTime(log, wallMs);
       wallTimer = setTimeout(() => run.abort(byWallTime), Math.max(0, left));
     }
     let tools: ResolvedTools;
@@ -169,6 +174,7 @@ export async function runAgentLoop(
         await log.append(sessionStatus(RunState.IDLE, fold.idleReason()));
         return { kind: "idle", stopReason: fold.idleReason() };
       }
+      if (next === "waiting") return await waitForClient(log);
       // Results still in flight can only lead to a model request: nothing else
       // the loop might do next depends on them.
       const inFlight = next === "tools" ? await turn.runTools() : undefined;
@@ -218,6 +224,7 @@ function createTurn(
 ) {
   const { fold } = log;
   const sessionId = fold.sessionId;
+  const policy = toolPolicy(config);
   // Calls whose intent this run wrote: it may run them. A call found started in
   // the log but not by this run belongs to a run that died.
   const intended = new Set<string>();
@@ -274,9 +281,9 @@ function createTurn(
         const unique = uniqueToolUseIds(response, fold.hasToolUse);
         if (unique.renamed.length > 0) deps.log?.warn({ sessionId, renamed: unique.renamed }, "tool_use ids renamed");
         const message = agentMessage(unique.response);
-        const started = message.case === "agentMessage" ? message.value.content.flatMap(startedOf) : [];
-        for (const intent of started) if (intent.case === "agentToolUseStarted") intended.add(intent.value.toolUseId);
-        await log.append(message, modelSpan(response), ...started);
+        const intents = message.case === "agentMessage" ? intentsOf(message.value, policy) : { payloads: [], runs: [] };
+        for (const id of intents.runs) intended.add(id);
+        await log.append(message, modelSpan(response), ...intents.payloads);
         return undefined;
       } catch (err) {
         // A failed results append decides how the run ends, whatever became of the request.
@@ -288,12 +295,13 @@ function createTurn(
     },
 
     /**
-     * Runs the last turn's open calls. Returns their results still in flight when
-     * every call has one and the run goes on; otherwise waits for what was
-     * written and returns nothing, for the loop to look at the log again.
+     * Runs the last turn's open calls, but those that wait for the client (they
+     * keep the session waiting once the others are done). Returns their results
+     * still in flight when every call has one and the run goes on; otherwise
+     * waits for what was written and returns nothing, for the loop to look at the log again.
      */
     async runTools(): Promise<ResultsInFlight | undefined> {
-      const open = fold.openCalls().filter((c) => c.result === undefined);
+      const open = fold.openCalls().filter((c) => c.result === undefined && !waitsForClient(c, policy));
       // A call that started but left no result may or may not have run: only an
       // idempotent tool is safe to run again; the model decides about the rest.
       const unknown = open.filter(
@@ -360,7 +368,7 @@ function createTurn(
         if (result.reason instanceof OwnershipLostError) run.abort(byFence);
         throw result.reason;
       }
-      const complete = open.every((c) => c.result !== undefined || produced.has(c.toolUse.id));
+      const complete = fold.openCalls().every((c) => c.result !== undefined || produced.has(c.toolUse.id));
       if (complete && !run.signal.aborted) return { results: produced, send };
       try {
         await send();
@@ -377,14 +385,11 @@ function createTurn(
 async function endOnWallTime(log: SessionLog, wallMs: number): Promise<RunOutcome> {
   const { fold } = log;
   const detail = `wall time limit of ${Math.round(wallMs / 1000)} s reached`;
-  const open = fold.next() === "tools" ? fold.openCalls().filter((c) => c.result === undefined) : [];
+  const step = fold.next();
+  const open = step === "tools" || step === "waiting" ? fold.openCalls().filter((c) => c.result === undefined) : [];
   if (open.length > 0) await log.append(...open.map((c) => syntheticResult(c.toolUse, cutShort(c, detail))));
   await log.append(sessionStatus(RunState.TERMINATED, StopReason.BUDGET_REACHED, detail));
   return { kind: "terminated", stopReason: StopReason.BUDGET_REACHED };
-}
-
-function startedOf(block: ContentBlock): EventPayload[] {
-  return block.block.case === "toolUse" ? [toolUseStarted(block.block.value)] : [];
 }
 
 function notOffered(name: string, offered: ReadonlySet<string>): string {

@@ -26,11 +26,12 @@ import {
 import type { DeltaBus } from "../model/index.js";
 import { notRun, outcomeUnknown } from "../model/index.js";
 import type { ExecutorPool } from "../tools/index.js";
-import { lookUpTools } from "../tools/index.js";
+import { customToolsProblem, lookUpTools, permissionsProblem } from "../tools/index.js";
 import type { SessionRunner } from "../wake/index.js";
 import { creatorTenant, sessionsFor } from "./access.js";
 import { listToolCatalog } from "./list-tool-catalog.js";
 import { streamRun } from "./run-stream.js";
+import { answerToolCall } from "./tool-actions.js";
 
 export interface HarnessServiceDeps {
   readonly sessions: SessionClient;
@@ -113,7 +114,19 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     return { sessionId, messageSeq: event?.seq ?? 0n, fold: log.current ? fold : undefined };
   }
 
+  // The tools a session runs, then what its client runs and which calls wait for a confirmation.
   async function completeConfig(
+    given: AgentConfig | undefined,
+    tenant: string,
+    signal: AbortSignal,
+  ): Promise<AgentConfig> {
+    const config = await resolveConfigTools(given, tenant, signal);
+    const problem = customToolsProblem(config) || permissionsProblem(config);
+    if (problem) throw new ConnectError(problem, Code.InvalidArgument);
+    return config;
+  }
+
+  async function resolveConfigTools(
     given: AgentConfig | undefined,
     tenant: string,
     signal: AbortSignal,
@@ -185,6 +198,14 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       if (fold.runState === RunState.TERMINATED) {
         throw new ConnectError(`session ${req.sessionId} is terminated`, Code.FailedPrecondition);
       }
+      // The model must read every tool call's result before anything the user says next.
+      if (fold.next() === "waiting") {
+        const ids = fold.pendingCalls().map((c) => c.toolUse.id);
+        throw new ConnectError(
+          `session ${req.sessionId} waits for tool calls ${ids.join(", ")}: answer them (ConfirmToolUse, SendCustomToolResult) or Interrupt it`,
+          Code.FailedPrecondition,
+        );
+      }
       // A rescheduled turn is still the current turn: it has its wake, due later.
       const busy =
         fold.runState === RunState.RESCHEDULING || (fold.runState === RunState.RUNNING && fold.next() !== "idle");
@@ -245,7 +266,9 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
           );
         }
         // The model must never see a tool_use without its result: close every open call.
-        const open = fold.next() === "tools" ? fold.openCalls().filter((c) => c.result === undefined) : [];
+        const step = fold.next();
+        const open =
+          step === "tools" || step === "waiting" ? fold.openCalls().filter((c) => c.result === undefined) : [];
         const results = open.map((c) => syntheticResult(c.toolUse, c.startedEventId ? outcomeUnknown : notRun));
         try {
           const written = await createSessionLog({ client: sessions, fold }).append(
@@ -264,13 +287,19 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       listToolCatalog(deps.executors, req, creatorTenant(ctx), signal),
     ),
 
-    confirmToolUse: guarded(async () => {
-      throw new ConnectError("ConfirmToolUse is not served by this harness yet", Code.Unimplemented);
-    }),
+    confirmToolUse: guarded(async (req, signal, sessions) =>
+      answerToolCall(
+        sessions,
+        runner,
+        req,
+        { kind: "confirmation", result: req.result, denyMessage: req.denyMessage },
+        signal,
+      ),
+    ),
 
-    sendCustomToolResult: guarded(async () => {
-      throw new ConnectError("SendCustomToolResult is not served by this harness yet", Code.Unimplemented);
-    }),
+    sendCustomToolResult: guarded(async (req, signal, sessions) =>
+      answerToolCall(sessions, runner, req, { kind: "result", output: req.output, isError: req.isError }, signal),
+    ),
 
     async *runSession(req, ctx) {
       let started: Recorded;

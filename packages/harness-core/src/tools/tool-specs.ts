@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type ToolDefinition, ToolDefinitionSchema } from "@reins/proto";
 import type { ModelToolSpec } from "../model/index.js";
+import { customToolSpecs } from "./custom-tools.js";
 import type { ExecutorPool } from "./executor-pool.js";
 
 export interface ResolvedTools {
@@ -14,7 +15,7 @@ export interface ResolvedTools {
  * The tools a session offers the model: the definitions recorded in its
  * `session.created` event, so a resumed session offers exactly what it offered
  * before. Only a session created without them looks them up in the catalog,
- * as seen by the session's tenant.
+ * as seen by the session's tenant. The client's custom tools follow them.
  */
 export async function resolveTools(
   config: AgentConfig,
@@ -27,11 +28,14 @@ export async function resolveTools(
       ? config.toolDefinitions
       : await lookUpTools(config.tools, config.executorAddress, tenant, executors, signal);
   return {
-    specs: definitions.map((d) => ({
-      name: d.name,
-      description: d.description,
-      inputSchema: parseSchema(d.inputSchemaJson),
-    })),
+    specs: [
+      ...definitions.map((d) => ({
+        name: d.name,
+        description: d.description,
+        inputSchema: parseSchema(d.inputSchemaJson),
+      })),
+      ...customToolSpecs(config),
+    ],
     idempotent: new Set(definitions.filter((d) => d.idempotent).map((d) => d.name)),
   };
 }

@@ -189,7 +189,8 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
         shouldRetry: ({ error }) => ConnectError.from(error).code !== Code.NotFound,
       });
       const next = fold.next();
-      if (next !== "idle" && next !== "terminated") await publish(sessionId, fold.lastSeq);
+      // A session waiting for its client has nothing to do until the client answers (and that queues a wake).
+      if (next !== "idle" && next !== "terminated" && next !== "waiting") await publish(sessionId, fold.lastSeq);
     } catch (err) {
       if (ConnectError.from(err).code !== Code.NotFound)
         log?.warn({ sessionId, err }, "cannot re-check after the wake");
