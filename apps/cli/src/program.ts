@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
+import { registerApprove } from "./commands/approve/command.js";
 import { registerDelete } from "./commands/delete/command.js";
+import { registerDeny } from "./commands/deny/command.js";
 import { registerDown } from "./commands/down/command.js";
 import { registerEvents } from "./commands/events/command.js";
 import { registerInterrupt } from "./commands/interrupt/command.js";
@@ -61,6 +63,7 @@ Examples:
   $ reins events <id> --follow             # follow a session's log
   $ reins send <id> "now the first 20"     # continue an idle session
   $ reins interrupt <id>; reins wake <id>  # stop a turn; resume a session
+  $ reins approve <id>; reins deny <id> -r R  # decide on tool calls a session waits for
 
 Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.
 Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
@@ -73,6 +76,8 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
   registerWatch(program, ctx);
   registerWake(program, ctx);
   registerInterrupt(program, ctx);
+  registerApprove(program, ctx);
+  registerDeny(program, ctx);
   registerDelete(program, ctx);
   registerTools(program, ctx);
   registerStatus(program, ctx);

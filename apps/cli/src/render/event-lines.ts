@@ -7,7 +7,7 @@ import type {
   SessionStatus,
   SpanModelRequest,
 } from "@reins/proto";
-import { eventNameOf, RunState, StopReason } from "@reins/proto";
+import { eventNameOf, RunState, StopReason, ToolConfirmationResult } from "@reins/proto";
 import type { Colors } from "../terminal.js";
 import { formatClock, formatCost, formatDuration, formatUsage, runStateName, stopReasonName } from "./format.js";
 import { inputView, oneLine, previewInput, truncateOutput } from "./truncate.js";
@@ -76,6 +76,23 @@ function describe(event: Event, options: RenderOptions): Described {
       return { summary: spanSummary(p.value, options.colors), body: [] };
     case "sessionError":
       return { summary: errorSummary(p.value, options.colors), body: [] };
+    case "agentCustomToolUse":
+      return {
+        summary: `${options.colors.bold(p.value.name)}  ${options.colors.dim(oneLine(p.value.inputJson, 100))}`,
+        body: [],
+      };
+    case "userToolConfirmation": {
+      const allowed = p.value.result === ToolConfirmationResult.ALLOW;
+      const what = allowed ? options.colors.green("allow") : options.colors.yellow("deny");
+      return { summary: [what, p.value.toolUseId, p.value.denyMessage].filter(Boolean).join("  "), body: [] };
+    }
+    case "userCustomToolResult": {
+      const mark = p.value.isError ? options.colors.red("error") : options.colors.green("ok");
+      return {
+        summary: `${p.value.toolUseId} · ${mark}`,
+        body: p.value.output.split("\n").slice(0, options.outputLines),
+      };
+    }
     default:
       return { summary: options.colors.dim("(no payload)"), body: [] };
   }

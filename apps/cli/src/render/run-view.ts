@@ -1,5 +1,5 @@
 import type { Event, Session, TextDelta } from "@reins/proto";
-import { RunState, StopReason } from "@reins/proto";
+import { RunState, StopReason, ToolConfirmationResult } from "@reins/proto";
 import ora, { type Ora } from "ora";
 import type { Terminal } from "../terminal.js";
 import { toolOutputLines, toolResultSummary } from "./event-lines.js";
@@ -153,6 +153,17 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
         case "sessionError":
           line(c.red(`✖ ${p.value.kind ? `${p.value.kind}: ` : ""}${p.value.message}`));
           return;
+        case "agentCustomToolUse":
+          line(`${c.blue("⏺")} ${c.bold(p.value.name)}  ${c.dim("(runs in the client)")}`);
+          return;
+        case "userToolConfirmation":
+          if (p.value.result === ToolConfirmationResult.DENY) {
+            line(`  ${c.yellow("✖")} denied${p.value.denyMessage ? `: ${p.value.denyMessage}` : ""}`);
+          }
+          return;
+        case "userCustomToolResult":
+          line(`  ${p.value.isError ? c.red("✖") : c.green("✔")} ${oneLineOf(p.value.output)}`);
+          return;
         default:
           return;
       }
@@ -181,4 +192,9 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
       endLine();
     },
   };
+}
+
+function oneLineOf(text: string): string {
+  const first = text.split("\n")[0] ?? "";
+  return first.length > 100 ? `${first.slice(0, 100)}…` : first;
 }

@@ -1,19 +1,22 @@
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { AgentConfigSchema, LimitsSchema } from "@reins/proto";
+import { AgentConfigSchema, LimitsSchema, PermissionPolicy } from "@reins/proto";
 import type { Command } from "commander";
 import { uuidv7 } from "uuidv7";
 import { UsageError } from "../../cli-error.js";
 import type { CliContext } from "../../context.js";
 import { oneLine } from "../../render/truncate.js";
 import { watchRun } from "../../watch-run.js";
+import { settleWaitingCalls } from "./ask.js";
 
 export interface RunOptions {
   model?: string;
   system?: string;
   /** undefined: the whole catalog; false: --no-tools. */
   tools?: string[] | false;
+  /** Tools whose every call waits for a confirmation (always_ask). */
+  ask?: string[];
   maxTurns?: number;
   maxTokens?: number;
   tokenBudget?: number;
@@ -65,13 +68,14 @@ export async function runTask(
     systemPrompt: options.system ?? "",
     tools,
     maxTokens: options.maxTokens ?? 0,
+    toolPermissions: Object.fromEntries((options.ask ?? []).map((name) => [name, PermissionPolicy.ALWAYS_ASK])),
     limits: create(LimitsSchema, {
       maxTurns: options.maxTurns ?? 0,
       maxTotalTokens: BigInt(options.tokenBudget ?? 0),
       ...(options.wallTime ? { maxWallTime: durationFromMs(options.wallTime) } : {}),
     }),
   });
-  return watchRun(ctx, {
+  const code = await watchRun(ctx, {
     sessionId,
     json: options.json === true,
     outputLines: options.outputLines,
@@ -85,4 +89,9 @@ export async function runTask(
       }
     },
   });
+  return settleWaitingCalls(
+    ctx,
+    { sessionId, json: options.json === true, outputLines: options.outputLines, harness, session },
+    code,
+  );
 }

@@ -15,6 +15,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
       collectList,
     )
     .option("--no-tools", "give the agent no tools")
+    .option(
+      "--ask <names>",
+      "tools whose every call waits for your y/N (always_ask), comma-separated or repeated",
+      collectList,
+    )
     .option("-s, --system <prompt>", "system prompt")
     .option("--max-turns <n>", "stop after this many model requests", parsePositive)
     .option("--max-tokens <n>", "max output tokens per model response", parsePositive)
@@ -34,6 +39,10 @@ Examples:
   $ reins run --tools bash --max-turns 5 "how much disk space does /tmp have?"
   $ echo "summarise README.md" | reins run -
   $ reins run --json "list the files in /workspace" | jq -r 'select(.type=="agent.tool_result").agentToolResult.output'
+
+With --ask, the run stops before each such call: on a terminal it shows the call
+and asks y/N; otherwise it ends with the session waiting (reins approve / deny),
+and --json prints a "requires_action" line naming the calls.
 
 Ctrl-C interrupts the session (the harness stops the turn and records it); press it
 again to stop waiting. Exit status: 0 when the agent finished its turn, 1 when the
