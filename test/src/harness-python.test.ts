@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { repoRoot, scriptTurns, toolPairingProblems } from "@reins/testkit";
+import { lastToolResults, repoRoot, scriptTurns, toolPairingProblems } from "@reins/testkit";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { grpcTarget } from "./support/grpc-js-client.js";
@@ -85,6 +85,69 @@ describe("RunSession from a Python grpcio client", { timeout: 120_000 }, () => {
     expect(toolResult.output.trim().split(/\s+/)).toEqual(["2", "3", "5", "7", "11", "13", "17", "19"]);
     const status = result.events.at(-1)?.sessionStatus as { state: string; stopReason: string };
     expect(status).toMatchObject({ state: "RUN_STATE_IDLE", stopReason: "STOP_REASON_END_TURN" });
+    expect(toolPairingProblems(stack.fake.requests)).toEqual([]);
+  });
+
+  it("implements a custom tool: answers each call with SendCustomToolResult until the session ends", async () => {
+    await using stubs = await generateStubs();
+    await using stack = await startHarnessStack(
+      scriptTurns([
+        { content: [{ type: "tool_use", id: "toolu_wc1", name: "word_count", input: { text: "one two three" } }] },
+        { content: [{ type: "tool_use", id: "toolu_wc2", name: "word_count", input: { text: "four five" } }] },
+        (request) => ({
+          content: [
+            {
+              type: "text",
+              text: `counts: ${lastToolResults(request.body)
+                .map((r) => r.content)
+                .join(",")}`,
+            },
+          ],
+        }),
+      ]),
+    );
+    const { stdout } = await execa("/usr/bin/python3", [path.join(repoRoot, "test/python/custom_tool.py")], {
+      input: JSON.stringify({
+        harness: grpcTarget(stack.harness().url),
+        session: grpcTarget(stack.session.url),
+        gen_dir: stubs.dir,
+        request: {
+          sessionId: "py-custom",
+          message: "Count the words.",
+          config: {
+            model: "claude-test",
+            customTools: [
+              {
+                name: "word_count",
+                description: "Counts the words of a text, in the client.",
+                inputSchemaJson: JSON.stringify({ type: "object", properties: { text: { type: "string" } } }),
+              },
+            ],
+          },
+        },
+      }),
+      timeout: 90_000,
+    });
+    const result = JSON.parse(stdout) as {
+      calls: Array<{ tool_use_id: string; output: string }>;
+      events: string[];
+      stop_reason: string;
+      error?: unknown;
+    };
+    expect(result.error).toBeUndefined();
+    expect(result.calls.map((c) => [c.tool_use_id, c.output])).toEqual([
+      ["toolu_wc1", "3"],
+      ["toolu_wc2", "2"],
+    ]);
+    expect(result.stop_reason).toBe("STOP_REASON_END_TURN");
+    expect(result.events.filter((n) => n === "EVENT_TYPE_AGENT_CUSTOM_TOOL_USE")).toHaveLength(2);
+    expect(result.events.filter((n) => n === "EVENT_TYPE_USER_CUSTOM_TOOL_RESULT")).toHaveLength(2);
+    // The harness never ran the client's tool.
+    expect(result.events).not.toContain("EVENT_TYPE_AGENT_TOOL_USE_STARTED");
+    expect(lastToolResults(stack.fake.requests.at(-1)?.body)).toEqual([
+      { toolUseId: "toolu_wc2", content: "2", isError: false },
+    ]);
+    expect((await stack.events("py-custom")).map((e) => e.payload.case)).toHaveLength(result.events.length);
     expect(toolPairingProblems(stack.fake.requests)).toEqual([]);
   });
 
