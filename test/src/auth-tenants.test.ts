@@ -8,6 +8,7 @@ import {
   HarnessService,
   RunState,
   SessionService,
+  ToolConfirmationResult,
 } from "@reins/proto";
 import { startDaemon } from "@reins/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -153,6 +154,10 @@ describe("tenants", () => {
       "harness Wake": (sessionId) => h.wake({ sessionId }),
       "harness SendMessage": (sessionId) => h.sendMessage({ sessionId, message: "hi" }),
       "harness Interrupt": (sessionId) => h.interrupt({ sessionId, reason: "stop" }),
+      "harness ConfirmToolUse": (sessionId) =>
+        h.confirmToolUse({ sessionId, toolUseId: "toolu_1", result: ToolConfirmationResult.ALLOW }),
+      "harness SendCustomToolResult": (sessionId) =>
+        h.sendCustomToolResult({ sessionId, toolUseId: "toolu_1", output: "forged" }),
     };
     for (const [name, call] of Object.entries(calls)) {
       const missing = await outcome(call("tenant-no-such-session"));
