@@ -12,6 +12,7 @@
  * without pulling in the test launchers of @reins/testkit.
  */
 export { toolPairingProblems } from "./assert.js";
+export { inputTokensOf, isSummaryRequest, promptTooLong, summaryTurn } from "./context.js";
 export type { ReceivedToolResult } from "./script.js";
 export { assistantTurns, lastToolResults, lastUserText, scriptTurns } from "./script.js";
 export type { FakeAnthropic, FakeAnthropicOptions } from "./server.js";

@@ -1,3 +1,4 @@
+import { assistantTurnsIn } from "./context.js";
 import type { CapturedRequest, FakeReply, FakeScript, FakeTurn, MessagesRequestBody } from "./types.js";
 
 /** A tool result as the model received it. */
@@ -26,9 +27,12 @@ export function scriptTurns(turns: readonly TurnSource[], after?: FakeTurn): Fak
   };
 }
 
-/** Number of assistant messages in a request's conversation. */
+/**
+ * Number of assistant turns a request's conversation stands for: its assistant
+ * messages, plus those a summary made by this fake (see `summaryTurn`) replaced.
+ */
 export function assistantTurns(body: MessagesRequestBody | undefined): number {
-  return messagesOf(body).filter((m) => m.role === "assistant").length;
+  return assistantTurnsIn(body);
 }
 
 /** The tool results in the request's last user message, in order. */

@@ -3,6 +3,7 @@ import { EventEmitter, once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { inputTokensOf, isSummaryRequest, promptTooLong, summaryTurn } from "./context.js";
 import { encodeTurn, formatSse, type SseEvent } from "./sse.js";
 import {
   type CapturedRequest,
@@ -24,6 +25,20 @@ export interface FakeAnthropicOptions {
   port?: number;
   /** When set, requests must carry it as x-api-key (or a bearer token). */
   apiKey?: string;
+  /**
+   * The model's context window in input tokens (see `inputTokensOf`): a request
+   * over it gets the API's 400 invalid_request_error "prompt is too long: N
+   * tokens > M maximum". Default: no limit.
+   */
+  contextWindowTokens?: number;
+  /** Whether `POST /v1/messages/count_tokens` answers (else 404, as an endpoint without it). Default true. */
+  countTokens?: boolean;
+  /**
+   * Whether a request asking to summarise the conversation (see
+   * `isSummaryRequest`) is answered with a summary (`summaryTurn`) before the
+   * script is asked. Default true.
+   */
+  summaries?: boolean;
 }
 
 /**
@@ -43,6 +58,8 @@ export interface FakeAnthropic extends AsyncDisposable {
   /** The next `times` requests fail with `fault` before the script is asked. */
   failNext(fault: FakeFault, times?: number): void;
   setScript(script: FakeScript): void;
+  /** Changes the context window (undefined: no limit) for the requests that follow. */
+  setContextWindow(tokens: number | undefined): void;
   /** Resolves once at least `count` requests have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<CapturedRequest[]>;
   close(): Promise<void>;
@@ -78,6 +95,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
   const arrivals = new EventEmitter();
   arrivals.setMaxListeners(0);
   let messageCounter = 0;
+  let contextWindow = options.contextWindowTokens;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -114,7 +132,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
       captured.status = status;
       captured.outcome = outcome;
     };
-    if (req.method !== "POST" || !(req.url ?? "").split("?")[0]?.endsWith("/v1/messages")) {
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    const counting = path.endsWith("/v1/messages/count_tokens") && options.countTokens !== false;
+    if (req.method !== "POST" || !(path.endsWith("/v1/messages") || counting)) {
       answer(404, "not_found");
       return sendError(res, 404, "not_found_error", `${req.method} ${req.url} not found`);
     }
@@ -122,13 +142,25 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
       answer(401, "unauthenticated");
       return sendError(res, 401, "authentication_error", "invalid x-api-key");
     }
-    const invalid = validateMessagesRequest(body);
+    // count_tokens takes a request without max_tokens.
+    const invalid = validateMessagesRequest(counting && body ? { max_tokens: 1, ...body } : body);
     if (invalid !== undefined || body === undefined) {
       answer(400, `invalid_request: ${invalid}`);
       return sendError(res, 400, "invalid_request_error", invalid ?? "invalid body");
     }
+    const tokens = inputTokensOf(body);
+    if (counting) {
+      answer(200, "count_tokens");
+      res.writeHead(200, { "content-type": "application/json" });
+      return void res.end(JSON.stringify({ input_tokens: tokens }));
+    }
+    if (contextWindow !== undefined && tokens > contextWindow) {
+      answer(400, "prompt_too_long");
+      return sendError(res, 400, "invalid_request_error", promptTooLong(tokens, contextWindow));
+    }
     const queued = faults.shift();
-    const reply = queued ?? (await script(captured));
+    const summarising = queued === undefined && options.summaries !== false && isSummaryRequest(body);
+    const reply = queued ?? (summarising ? summaryTurn(body) : await script(captured));
     if (isFault(reply) && reply.fault === "status") {
       answer(reply.status, `status ${reply.status}`);
       if (reply.shouldRetry !== undefined) res.setHeader("x-should-retry", String(reply.shouldRetry));
@@ -211,6 +243,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     },
     setScript(next) {
       script = next;
+    },
+    setContextWindow(tokens) {
+      contextWindow = tokens;
     },
     async waitForRequests(count, timeoutMs = 15_000) {
       const signal = AbortSignal.timeout(timeoutMs);

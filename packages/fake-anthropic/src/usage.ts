@@ -48,7 +48,7 @@ export function createPromptCache() {
 }
 
 // Canonical text of each cacheable unit, without its cache_control marker.
-function unitsOf(body: MessagesRequestBody): string[] {
+export function unitsOf(body: MessagesRequestBody): string[] {
   const units: string[] = [];
   for (const tool of asArray(body.tools)) units.push(`tool:${canonical(tool)}`);
   if (typeof body.system === "string") units.push(`system:${body.system}`);
