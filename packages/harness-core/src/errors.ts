@@ -35,6 +35,23 @@ export class ModelError extends Error {
   }
 }
 
+/**
+ * The view cannot be made to fit the model's context window (or context
+ * management is off and the API refused the request as too long): the run ends
+ * with `session.error` kind `context_overflow`. `stats` is a failed summary
+ * request still to be recorded.
+ */
+export class ContextOverflowError extends Error {
+  override readonly name = "ContextOverflowError";
+  constructor(
+    message: string,
+    readonly stats?: ModelRequestStats,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** The model request was aborted by its caller. */
 export class ModelAbortedError extends Error {
   override readonly name = "ModelAbortedError";

@@ -10,9 +10,10 @@
  * reins.harness.v1.HarnessService. See README.md and ARCHITECTURE.md.
  *
  * The code is grouped by concept, each folder with its own index.ts: `loop/`,
- * `model/`, `log/`, `wake/`, `tools/`, `service/`, and `errors.ts` (the error
- * classes and their one mapping to wire errors). This file exports what the
- * daemon, the benches and the end-to-end suites use; the rest stays internal.
+ * `model/`, `log/`, `context/`, `wake/`, `tools/`, `service/`, and `errors.ts`
+ * (the error classes and their one mapping to wire errors). This file exports
+ * what the daemon, the benches and the end-to-end suites use; the rest stays
+ * internal.
  */
 export type { AppendHook } from "./log/index.js";
 export { createSessionFold, withStreamedAppends } from "./log/index.js";

@@ -18,6 +18,7 @@ import {
 } from "../model/index.js";
 import { type ToolPolicy, toolPolicy } from "../tools/index.js";
 import { applyToolAction, setResult, waitsForClient } from "./tool-actions.js";
+import { clearedResultText, summaryText, type ViewCheckpoint } from "./context-view.js";
 
 /** One tool call of a model turn and how far it got in the log. */
 export interface ToolCallState {
@@ -29,12 +30,16 @@ export interface ToolCallState {
   resultEventId?: string;
   /** A client's decision on an `always_ask` call (the first one decides). */
   confirmation?: { readonly allow: boolean; readonly denyMessage: string; readonly eventId: string };
+  /** Seq of the result's event, once written. */
+  resultSeq?: bigint;
 }
 
-type Entry =
+/** One turn of the conversation, with the seq of the event that opened it. */
+export type Entry = { readonly seq: bigint } & (
   | { readonly kind: "user"; readonly text: string }
   | { readonly kind: "interrupt"; readonly reason: string }
-  | { readonly kind: "agent"; readonly message: AgentMessage; readonly calls: ToolCallState[] };
+  | { readonly kind: "agent"; readonly message: AgentMessage; readonly calls: ToolCallState[] }
+);
 
 /** What a session needs next, judged from its log alone. */
 export type NextStep =
@@ -98,6 +103,15 @@ export interface SessionFold {
    * `pending` supplies results written but not yet acknowledged (by tool_use id),
    * as the fold will hold them once they are. */
   conversation(pending?: ReadonlyMap<string, AgentToolResult>): ConversationMessage[];
+  /** The latest `agent.context_compacted` folded: where the view starts. */
+  readonly checkpoint: ViewCheckpoint | undefined;
+  /** The turns of the view (those after the checkpoint's last_seq), oldest first. */
+  viewEntries(): readonly Entry[];
+  /**
+   * The conversation as it would be with another checkpoint (and only its turns
+   * up to `throughSeq`): what a compaction weighs, and summarises, before it is written.
+   */
+  conversationWith(checkpoint: ViewCheckpoint, throughSeq?: bigint): ConversationMessage[];
 }
 
 // Idle reasons that mean the last run failed, rather than finished a turn.
@@ -117,8 +131,9 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
   let failed = false;
   let reschedules = 0;
   let retryAt: number | undefined;
-  const entries: Entry[] = [];
+  let entries: Entry[] = [];
   const calls = new Map<string, ToolCallState>();
+  let checkpoint: ViewCheckpoint | undefined;
 
   const fold: SessionFold = {
     apply(event) {
@@ -133,12 +148,12 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
           tenant = p.value.tenant;
           break;
         case "userMessage":
-          entries.push({ kind: "user", text: p.value.text });
+          entries.push({ seq: event.seq, kind: "user", text: p.value.text });
           failed = false;
           reschedules = 0;
           break;
         case "userInterrupt":
-          entries.push({ kind: "interrupt", reason: p.value.reason });
+          entries.push({ seq: event.seq, kind: "interrupt", reason: p.value.reason });
           failed = false;
           reschedules = 0;
           break;
@@ -152,7 +167,7 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
             turnCalls.push(call);
             calls.set(call.toolUse.id, call);
           }
-          entries.push({ kind: "agent", message: p.value, calls: turnCalls });
+          entries.push({ seq: event.seq, kind: "agent", message: p.value, calls: turnCalls });
           break;
         }
         case "agentToolUseStarted": {
@@ -162,7 +177,7 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
         }
         case "agentToolResult": {
           const call = calls.get(p.value.toolUseId);
-          if (call) setResult(call, p.value, event.id);
+          if (call) setResult(call, p.value, event);
           break;
         }
         case "userToolConfirmation":
@@ -197,6 +212,25 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
           if (u) {
             totalTokens += Number(u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens);
           }
+          break;
+        }
+        case "agentContextCompacted": {
+          const c = p.value;
+          checkpoint = {
+            seq: event.seq,
+            summary: c.summary,
+            firstSeq: c.firstSeq,
+            lastSeq: c.lastSeq,
+            clearedThroughSeq: c.clearedThroughSeq,
+          };
+          // The checkpoint's counters are absolute: a fold that starts from it
+          // (and never saw the events before) counts on from the same numbers.
+          turns = c.turns;
+          totalTokens = Number(c.totalTokens);
+          // What the summary stands for leaves memory: a long run stays the size of its view.
+          entries = entries.filter((e) => e.seq > c.lastSeq);
+          for (const [id, call] of calls)
+            if (call.resultSeq !== undefined && call.resultSeq <= c.lastSeq) calls.delete(id);
           break;
         }
         case "sessionError":
@@ -276,6 +310,13 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
     hasToolUse: (id) => calls.has(id),
     toolCall: (id) => calls.get(id),
     conversation: (pending) => buildConversation(entries, pending),
+    conversation: (pending) => buildConversation(entries, checkpoint, pending),
+    get checkpoint() {
+      return checkpoint;
+    },
+    viewEntries: () => entries,
+    conversationWith: (other, throughSeq) =>
+      buildConversation(throughSeq === undefined ? entries : entries.filter((e) => e.seq <= throughSeq), other),
   };
   for (const event of events) fold.apply(event);
   return fold;
@@ -287,6 +328,7 @@ function isWaiting(state: RunState, reason: StopReason): boolean {
 
 function buildConversation(
   entries: readonly Entry[],
+  checkpoint: ViewCheckpoint | undefined,
   pending: ReadonlyMap<string, AgentToolResult> = new Map(),
 ): ConversationMessage[] {
   const messages: ConversationMessage[] = [];
@@ -298,7 +340,15 @@ function buildConversation(
     if (last?.role === role) last.content.push(...blocks);
     else messages.push({ role, content: blocks });
   };
+  // The summary opens the view, as the first user turn, with a cache breakpoint
+  // of its own: it stays the same until the next compaction.
+  if (checkpoint && checkpoint.summary !== "") {
+    push("user", [{ type: "text", text: summaryText(checkpoint), cacheBreakpoint: true }]);
+  }
+  const clearedThrough = checkpoint?.clearedThroughSeq ?? 0n;
+  const lastSeq = checkpoint?.lastSeq ?? 0n;
   for (const entry of entries) {
+    if (entry.seq <= lastSeq) continue;
     switch (entry.kind) {
       case "user":
         if (entry.text !== "") push("user", [{ type: "text", text: entry.text }]);
@@ -310,7 +360,11 @@ function buildConversation(
         push("assistant", assistantBlocks(entry.message));
         push(
           "user",
-          entry.calls.map((call) => resultBlock(call, call.result ?? pending.get(call.toolUse.id))),
+          entry.calls.map((call) =>
+            call.resultSeq !== undefined && call.resultSeq <= clearedThrough && call.result
+              ? clearedBlock(call, call.result)
+              : resultBlock(call, call.result ?? pending.get(call.toolUse.id)),
+          ),
         );
         break;
     }
@@ -345,6 +399,15 @@ function assistantBlocks(message: AgentMessage): ConversationBlock[] {
     }
   }
   return blocks;
+}
+
+function clearedBlock(call: ToolCallState, result: AgentToolResult): ConversationBlock {
+  return {
+    type: "tool_result",
+    tool_use_id: call.toolUse.id,
+    content: clearedResultText(result),
+    is_error: result.isError,
+  };
 }
 
 function resultBlock(call: ToolCallState, result: AgentToolResult | undefined): ConversationBlock {

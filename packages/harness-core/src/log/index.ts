@@ -1,10 +1,13 @@
 /**
  * The session's log: the single writer that appends ahead of acting (session-log),
  * the fold that rebuilds a session from its events (fold) with the client's
- * answers to waiting tool calls (tool-actions), the events it writes (payloads), and the one append stream they share (streamed-appends).
+ * answers to waiting tool calls (tool-actions) and the model's view of it from
+ * the latest compaction (context-view), the events it writes (payloads), and
+ * the one append stream they share (streamed-appends).
  * Internal to harness-core unless src/index.ts exports it.
  */
-export type { SessionFold, ToolCallState } from "./fold.js";
+export { clearedResultText, summaryInstruction, summaryText, type ViewCheckpoint } from "./context-view.js";
+export type { Entry, SessionFold, ToolCallState } from "./fold.js";
 export { createSessionFold } from "./fold.js";
 export {
   agentMessage,

@@ -23,22 +23,23 @@ export function applyToolAction(call: ToolCallState, event: Event): void {
     if (call.confirmation !== undefined) return;
     const allow = p.value.result === ToolConfirmationResult.ALLOW;
     call.confirmation = { allow, denyMessage: p.value.denyMessage, eventId: event.id };
-    if (!allow) setResult(call, deniedResult(call.toolUse, p.value.denyMessage), event.id);
+    if (!allow) setResult(call, deniedResult(call.toolUse, p.value.denyMessage), event);
   } else if (p.case === "userCustomToolResult") {
     const { output, isError } = p.value;
     setResult(
       call,
       create(AgentToolResultSchema, { toolUseId: call.toolUse.id, name: call.toolUse.name, output, isError }),
-      event.id,
+      event,
     );
   }
 }
 
 /** Records a call's result; the first one is the one the model reads, a later one can only be a duplicate. */
-export function setResult(call: ToolCallState, result: AgentToolResult, eventId: string): void {
+export function setResult(call: ToolCallState, result: AgentToolResult, event: Pick<Event, "id" | "seq">): void {
   if (call.result !== undefined) return;
   call.result = result;
-  call.resultEventId = eventId;
+  call.resultEventId = event.id;
+  call.resultSeq = event.seq;
 }
 
 /**

@@ -1,7 +1,21 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type AgentConfig, type AgentToolResult, RunState, StopReason } from "@reins/proto";
-import { ModelAbortedError, ModelError, OwnershipLostError, SessionLogFullError, ToolAbortedError } from "../errors.js";
+import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
+import {
+  createContextManager,
+  estimateRequestTokens,
+  isPromptTooLong,
+  promptTooLongScale,
+  resolveContextPolicy,
+} from "../context/index.js";
+import {
+  ContextOverflowError,
+  ModelAbortedError,
+  ModelError,
+  OwnershipLostError,
+  SessionLogFullError,
+  ToolAbortedError,
+} from "../errors.js";
 import type { SessionFold, ToolCallState } from "../log/index.js";
 import {
   type AppendHook,
@@ -19,7 +33,7 @@ import {
   toolUseStarted,
   waitsForClient,
 } from "../log/index.js";
-import type { DeltaBus, ModelAdapter, ModelDelta } from "../model/index.js";
+import type { DeltaBus, ModelAdapter, ModelDelta, ModelRequest } from "../model/index.js";
 import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/index.js";
 import type { ExecutorPool, ToolOutcome } from "../tools/index.js";
 import { type ResolvedTools, resolveTools, toolPolicy, uniqueToolUseIds } from "../tools/index.js";
@@ -230,6 +244,27 @@ function createTurn(
   const intended = new Set<string>();
   // Once the caller stopped the run or another writer took over, nothing more is written.
   const mayWrite = () => !run.signal.aborted || run.signal.reason === byWallTime;
+  const maxTokens = config.maxTokens || deps.defaultMaxTokens || 8192;
+  const context = createContextManager({
+    log,
+    model: deps.model,
+    policy: resolveContextPolicy(config),
+    modelName: config.model,
+    system: config.systemPrompt,
+    tools: tools.specs,
+    maxTokens,
+    signal: run.signal,
+  });
+  // A view that cannot be made to fit ends the run like a refused request: idle until new input.
+  const overflow = async (err: ContextOverflowError): Promise<RunOutcome> => {
+    deps.log?.warn({ sessionId, err: err.message }, "context overflow: run ended");
+    await log.append(
+      ...(err.stats ? [modelSpan(err.stats, err.message)] : []),
+      sessionError(err.message, "context_overflow", false),
+      sessionStatus(RunState.IDLE, StopReason.ERROR, err.message),
+    );
+    return { kind: "idle", stopReason: StopReason.ERROR };
+  };
 
   return {
     /**
@@ -239,17 +274,32 @@ function createTurn(
      * fails, the request is cancelled and the failure ends the run as it would
      * have without the overlap.
      */
-    async callModel(inFlight?: ResultsInFlight): Promise<RunOutcome | undefined> {
+    async callModel(inFlight?: ResultsInFlight, retried = false): Promise<RunOutcome | undefined> {
       const turnNumber = fold.turns + 1;
       const publish = (d: ModelDelta) => deps.deltas?.publish({ sessionId, turn: turnNumber, ...d });
-      let held: ModelDelta[] | undefined = inFlight ? [] : undefined;
-      const request = {
+      const requestOf = () => ({
         model: config.model,
         system: config.systemPrompt,
         tools: tools.specs,
         messages: fold.conversation(inFlight?.results),
-        maxTokens: config.maxTokens || deps.defaultMaxTokens || 8192,
-      };
+        maxTokens,
+      });
+      let request = requestOf();
+      if (await context.needsCompaction(request)) {
+        // A compaction names tool results by seq: the results in flight are written first.
+        await inFlight?.send();
+        inFlight = undefined;
+        try {
+          await context.compact("threshold");
+        } catch (err) {
+          if (err instanceof ContextOverflowError) return await overflow(err);
+          if (err instanceof ModelAbortedError) return undefined;
+          if (err instanceof ModelError && mayWrite()) return await recordModelFailure(log, err, reschedule, deps.log);
+          throw err;
+        }
+        request = requestOf();
+      }
+      let held: ModelDelta[] | undefined = inFlight ? [] : undefined;
       // The request goes out before the results' append does its work: the append
       // has until the answer to be acknowledged, the request is the turn's critical path.
       const streaming = (async () =>
@@ -280,6 +330,7 @@ function createTurn(
         // Calls pair with their intents and results by tool_use id: one the model repeated is renamed.
         const unique = uniqueToolUseIds(response, fold.hasToolUse);
         if (unique.renamed.length > 0) deps.log?.warn({ sessionId, renamed: unique.renamed }, "tool_use ids renamed");
+        context.counter.observe(request, response.usage);
         const message = agentMessage(unique.response);
         const intents = message.case === "agentMessage" ? intentsOf(message.value, policy) : { payloads: [], runs: [] };
         for (const id of intents.runs) intended.add(id);
@@ -290,8 +341,38 @@ function createTurn(
         await acknowledged;
         if (err instanceof ModelAbortedError) return undefined;
         if (!(err instanceof ModelError) || !mayWrite()) throw err;
+        if (isPromptTooLong(err)) return await this.tooLong(err, request, retried);
         return await recordModelFailure(log, err, reschedule, deps.log);
       }
+    },
+
+    /**
+     * The API refused the request as longer than the window: one compaction
+     * (scaled by how far off the estimate was) and one retry, never more; a
+     * second refusal, or context management off, ends the run.
+     */
+    async tooLong(err: ModelError, request: ModelRequest, retried: boolean): Promise<RunOutcome | undefined> {
+      const { policy } = context;
+      if (retried || !policy.enabled) {
+        const why = policy.enabled ? "even after compaction" : "and context management is off for this session";
+        return await overflow(
+          new ContextOverflowError(
+            `the request does not fit the model's context window ${why}: ${err.message}`,
+            err.stats,
+          ),
+        );
+      }
+      await log.append(modelSpan(err.stats, err.message));
+      try {
+        await context.compact("prompt_too_long", promptTooLongScale(err, estimateRequestTokens(request)));
+      } catch (failure) {
+        if (failure instanceof ContextOverflowError) return await overflow(failure);
+        if (failure instanceof ModelAbortedError) return undefined;
+        if (failure instanceof ModelError && mayWrite())
+          return await recordModelFailure(log, failure, reschedule, deps.log);
+        throw failure;
+      }
+      return await this.callModel(undefined, true);
     },
 
     /**

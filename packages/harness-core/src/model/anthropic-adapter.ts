@@ -52,7 +52,24 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions = {}): M
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
 
+  // An endpoint without count_tokens (an older or partial Anthropic-compatible
+  // API) is asked once, not before every request.
+  let counts = true;
   return {
+    async countTokens(request, signal) {
+      if (!counts) return undefined;
+      const { model, messages, system, tools } = toAnthropicParams(request);
+      try {
+        const params = { model, messages, ...(system ? { system } : {}), ...(tools ? { tools } : {}) };
+        const counted = await client.messages.countTokens(params, { signal: signal ?? null, maxRetries: 1 });
+        return counted.input_tokens;
+      } catch (err) {
+        if (signal?.aborted) throw new ModelAbortedError("token count aborted", { cause: err });
+        const status = err instanceof Anthropic.APIError ? err.status : undefined;
+        if (status === 404 || status === 405 || status === 501) counts = false;
+        return undefined;
+      }
+    },
     async stream(request, { signal, onDelta } = {}): Promise<ModelResponse> {
       const params = toAnthropicParams(request);
       const started = performance.now();

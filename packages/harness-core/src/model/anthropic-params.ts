@@ -15,8 +15,10 @@ const ephemeral = { type: "ephemeral" } as const;
  * breakpoints: one after the system prompt (caching tools and system), one on
  * the last block of the conversation (what the next turn will read back), and
  * one on the previous user turn's last block, so the prefix written by the
- * previous request is found even when a turn added many blocks. Three of the
- * four breakpoints the API allows.
+ * previous request is found even when a turn added many blocks. A block the
+ * conversation marks (a compaction's summary) takes the fourth: the summary
+ * stays the same until the next compaction, so it is read from the cache by
+ * every request until then, however far the turns after it move.
  */
 export function toAnthropicParams(request: ModelRequest): MessageStreamParams {
   const tools: Tool[] = request.tools.map((t) => ({
@@ -31,6 +33,14 @@ export function toAnthropicParams(request: ModelRequest): MessageStreamParams {
   if (system.length === 0 && lastTool) lastTool.cache_control = ephemeral;
 
   const messages: MessageParam[] = request.messages.map((m) => ({ role: m.role, content: m.content.map(toParam) }));
+  request.messages.forEach((m, i) => {
+    m.content.forEach((block, k) => {
+      const param = messages[i]?.content[k];
+      if (block.type === "text" && block.cacheBreakpoint && typeof param === "object") {
+        (param as { cache_control?: unknown }).cache_control = ephemeral;
+      }
+    });
+  });
   const userTurns = messages.flatMap((m, i) => (m.role === "user" ? [i] : []));
   const marks = new Set([messages.length - 1, userTurns.at(-2)]);
   for (const i of marks) {

@@ -3,7 +3,12 @@
  * what the event log folds into and what a model adapter sends.
  */
 export type ConversationBlock =
-  | { readonly type: "text"; readonly text: string }
+  | {
+      readonly type: "text";
+      readonly text: string;
+      /** A prompt-caching breakpoint belongs here (e.g. after a compaction's summary). */
+      readonly cacheBreakpoint?: boolean;
+    }
   | { readonly type: "thinking"; readonly thinking: string; readonly signature: string }
   | { readonly type: "redacted_thinking"; readonly data: string }
   | {

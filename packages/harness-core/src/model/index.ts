@@ -12,6 +12,7 @@ export { createNatsDeltaBus } from "./delta-bus.js";
 export type {
   ModelAdapter,
   ModelDelta,
+  ModelRequest,
   ModelRequestStats,
   ModelResponse,
   ModelStopReason,

@@ -68,4 +68,9 @@ export interface ModelCallOptions {
  */
 export interface ModelAdapter {
   stream(request: ModelRequest, options?: ModelCallOptions): Promise<ModelResponse>;
+  /**
+   * The model API's own count of a request's input tokens, when it has such an
+   * endpoint and it answers; undefined otherwise (the caller estimates).
+   */
+  countTokens?(request: ModelRequest, signal?: AbortSignal): Promise<number | undefined>;
 }

@@ -11,6 +11,7 @@ import {
 } from "@reins/proto";
 import { eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
+import { contextPolicyProblem } from "../context/index.js";
 import { harnessErrorToConnect, OwnershipLostError } from "../errors.js";
 import {
   createSessionFold,
@@ -135,6 +136,8 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     const config = create(AgentConfigSchema, given);
     config.model ||= deps.defaultModel ?? "";
     if (config.model === "") throw new ConnectError("config.model is required", Code.InvalidArgument);
+    const policyProblem = contextPolicyProblem(config.contextPolicy);
+    if (policyProblem) throw new ConnectError(policyProblem, Code.InvalidArgument);
     if (config.executorAddress !== "" && !URL.canParse(config.executorAddress)) {
       throw new ConnectError(
         `config.executor_address ${JSON.stringify(config.executorAddress)} is not a URL (e.g. http://127.0.0.1:7003)`,
