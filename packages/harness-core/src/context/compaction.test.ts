@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { AgentConfigSchema, type Event, RunState, StopReason } from "@reins/proto";
 import { type FakeTurn, inputTokensOf, scriptTurns } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { createSessionFold } from "../log/index.js";
+import { createSessionFold, loadSession, type SessionClient } from "../log/index.js";
 import { logProblems, toolPairingProblems } from "../testing/assertions.js";
 import { startLoopEnv } from "../testing/loop-env.js";
 
@@ -90,6 +90,25 @@ describe("context management", () => {
     expect(resumed.conversation()).toEqual(full.conversation());
     expect(resumed.turns).toBe(full.turns);
     expect(resumed.totalTokens).toBe(full.totalTokens);
+    // A wake reads from there: the slice after the summary, not the log from seq 1.
+    const reads: bigint[] = [];
+    const counting: SessionClient = {
+      ...env.sessions,
+      getEvents: (req, opts) => {
+        reads.push(req.afterSeq ?? 0n);
+        return env.sessions.getEvents(req, opts);
+      },
+    };
+    const loaded = await loadSession(counting, "long");
+    const lastSummary = made.findLast((c) => c.summary !== "");
+    expect(reads[0]).toBe(lastSummary?.lastSeq);
+    expect(loaded.conversation()).toEqual(full.conversation());
+    expect([loaded.turns, loaded.totalTokens, loaded.runState, loaded.next()]).toEqual([
+      full.turns,
+      full.totalTokens,
+      full.runState,
+      "idle",
+    ]);
   });
 
   it("answers a prompt-too-long refusal with one compaction and one retry", async () => {

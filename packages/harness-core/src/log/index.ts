@@ -2,8 +2,9 @@
  * The session's log: the single writer that appends ahead of acting (session-log),
  * the fold that rebuilds a session from its events (fold) with the client's
  * answers to waiting tool calls (tool-actions) and the model's view of it from
- * the latest compaction (context-view), the events it writes (payloads), and
- * the one append stream they share (streamed-appends).
+ * the latest compaction (context-view), the read of a session from that
+ * checkpoint rather than from seq 1 (checkpoint-load), the events it writes
+ * (payloads), and the one append stream they share (streamed-appends).
  * Internal to harness-core unless src/index.ts exports it.
  */
 export { clearedResultText, summaryInstruction, summaryText, type ViewCheckpoint } from "./context-view.js";

@@ -8,6 +8,7 @@ import { isAppendFenced } from "@reins/service-kit";
 import pRetry from "p-retry";
 import { uuidv7 } from "uuidv7";
 import { OwnershipLostError, SessionLogFullError } from "../errors.js";
+import { loadFromCheckpoint } from "./checkpoint-load.js";
 import { createSessionFold, type SessionFold } from "./fold.js";
 import { sessionError, sessionStatus } from "./payloads.js";
 
@@ -192,12 +193,17 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
   };
 }
 
-/** Reads a whole session log, page by page, into a fresh fold. */
+/**
+ * Reads a session into a fresh fold: from its latest checkpoint when it has
+ * one (see loadFromCheckpoint), else the whole log, page by page.
+ */
 export async function loadSession(
   client: SessionClient,
   sessionId: string,
   signal?: AbortSignal,
 ): Promise<SessionFold> {
+  const checkpointed = await loadFromCheckpoint(client, sessionId, signal);
+  if (checkpointed) return checkpointed;
   const fold = createSessionFold(sessionId);
   let afterSeq = 0n;
   for (;;) {
