@@ -9,6 +9,7 @@ import type {
 } from "@reins/proto";
 import { eventNameOf, RunState, StopReason, ToolConfirmationResult } from "@reins/proto";
 import type { Colors } from "../terminal.js";
+import { compactionLine } from "./compaction-line.js";
 import { formatClock, formatCost, formatDuration, formatUsage, runStateName, stopReasonName } from "./format.js";
 import { inputView, oneLine, previewInput, truncateOutput } from "./truncate.js";
 
@@ -93,6 +94,8 @@ function describe(event: Event, options: RenderOptions): Described {
         body: p.value.output.split("\n").slice(0, options.outputLines),
       };
     }
+    case "agentContextCompacted":
+      return { summary: compactionLine(p.value), body: [] };
     default:
       return { summary: options.colors.dim("(no payload)"), body: [] };
   }

@@ -112,6 +112,26 @@ describe("run view", () => {
     expect(out.text()).toBe("pondering\nDone.\n✖ model_unavailable: 529\n■ interrupted: stop\n");
   });
 
+  it("shows a compaction as one line, tokens before -> after", () => {
+    const { view, out } = setup();
+    view.event(
+      event({
+        case: "agentContextCompacted",
+        value: {
+          summary: "s",
+          firstSeq: 1n,
+          lastSeq: 290n,
+          tokensBefore: 48210n,
+          tokensAfter: 9120n,
+          toolResultsCleared: 3,
+        },
+      }),
+    );
+    expect(out.text()).toBe(
+      "↻ context compacted: 48,210 -> 9,120 tokens (summary of events 1..290, 3 tool results cleared)\n",
+    );
+  });
+
   it("shows multi-line code input as lines under the call, shortened like output", () => {
     const { view, out } = setup();
     const code = Array.from({ length: 10 }, (_, i) => `print(${i})`).join("\n");

@@ -2,6 +2,7 @@ import type { Event, Session, TextDelta } from "@reins/proto";
 import { RunState, StopReason, ToolConfirmationResult } from "@reins/proto";
 import ora, { type Ora } from "ora";
 import type { Terminal } from "../terminal.js";
+import { compactionLine } from "./compaction-line.js";
 import { toolOutputLines, toolResultSummary } from "./event-lines.js";
 import { formatCost, formatMs, formatUsage, stopReasonName } from "./format.js";
 import { inputView } from "./truncate.js";
@@ -163,6 +164,9 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
           return;
         case "userCustomToolResult":
           line(`  ${p.value.isError ? c.red("✖") : c.green("✔")} ${oneLineOf(p.value.output)}`);
+          return;
+        case "agentContextCompacted":
+          line(c.dim(`↻ ${compactionLine(p.value)}`));
           return;
         default:
           return;
