@@ -9,6 +9,7 @@ import { createBearerInterceptor } from "@reins/service-kit";
 import {
   type Daemon,
   type FakeAnthropic,
+  type FakeAnthropicOptions,
   type FakeScript,
   freePort,
   type NatsServer,
@@ -23,6 +24,8 @@ type Env = Record<string, string | undefined>;
 export interface DaemonStackOptions {
   /** The fake model's script; none: the harness points at a closed port, so any model call fails fast. */
   readonly script?: FakeScript;
+  /** The fake model's other options (context window, summaries, ...), with `script`. */
+  readonly fakeOptions?: Omit<FakeAnthropicOptions, "script">;
   /** NATS the caller owns (one URL, or a comma-separated cluster); default: a fresh nats-server. */
   readonly natsUrl?: string;
   /** What harness daemons connect to (live text deltas); default: the session's NATS. */
@@ -133,7 +136,9 @@ export function startDaemonStack(options: DaemonStackOptions = {}): Promise<Daem
 
     const nats = options.natsUrl === undefined ? own(await startNatsServer()) : undefined;
     const natsUrl = options.natsUrl ?? (nats as NatsServer).url;
-    const fake = options.script ? own(await startFakeAnthropic({ script: options.script })) : undefined;
+    const fake = options.script
+      ? own(await startFakeAnthropic({ ...options.fakeOptions, script: options.script }))
+      : undefined;
     const executorToken = options.executorToken ?? "stack-executor-token";
     const toolsFile = path.join(dir, "tools.yaml");
     if (options.catalog !== undefined) await writeFile(toolsFile, options.catalog);

@@ -1,6 +1,13 @@
 import type { Client } from "@connectrpc/connect";
 import type { Event, HarnessService, SessionService } from "@reins/proto";
-import { type Daemon, type FakeAnthropic, type FakeScript, type NatsServer, testImage } from "@reins/testkit";
+import {
+  type Daemon,
+  type FakeAnthropic,
+  type FakeAnthropicOptions,
+  type FakeScript,
+  type NatsServer,
+  testImage,
+} from "@reins/testkit";
 import { ownedFixture, shCatalog, startDaemonStack } from "./daemon-stack.js";
 
 // `sh` runs a command in a fresh busybox container; `wait` is the same tool declared
@@ -42,12 +49,20 @@ export interface HarnessStack extends AsyncDisposable {
   settled(sessionId: string, afterSeq?: bigint, timeoutMs?: number): Promise<Event[]>;
 }
 
-/** `harnessEnv` is given to every harness daemon the stack starts (e.g. the wake queue's ack wait). */
-export function startHarnessStack(script: FakeScript, harnessEnv: Record<string, string> = {}): Promise<HarnessStack> {
+/**
+ * `harnessEnv` is given to every harness daemon the stack starts (e.g. the wake
+ * queue's ack wait); `fakeOptions` to the fake Messages API (e.g. its context window).
+ */
+export function startHarnessStack(
+  script: FakeScript,
+  harnessEnv: Record<string, string> = {},
+  fakeOptions: Omit<FakeAnthropicOptions, "script"> = {},
+): Promise<HarnessStack> {
   return ownedFixture(async (own) => {
     const stack = own(
       await startDaemonStack({
         script,
+        fakeOptions,
         catalog,
         harnessEnv: {
           REINS_MODEL_BACKOFF_MS: "10",
