@@ -264,6 +264,34 @@ describe("fake Anthropic Messages API", () => {
     release();
   });
 
+  it("calls a hold function once the first delta is written, and finishes the answer when it settles", async () => {
+    const seenAtHold: string[][] = [];
+    const seen: string[] = [];
+    await using fake = await startFakeAnthropic({
+      script: scriptTurns([
+        {
+          content: [{ type: "text", text: "half now, half later" }],
+          hold: async () => {
+            // The client has the first delta before the hold lets the rest go.
+            await new Promise((resolve) => stream.once("text", resolve));
+            seenAtHold.push([...seen]);
+          },
+        },
+      ]),
+    });
+    const stream = client(fake.url).messages.stream({
+      model: "m",
+      max_tokens: 9,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    stream.on("streamEvent", (e) => seen.push(e.type));
+    const message = await stream.finalMessage();
+    expect(message.content[0]).toMatchObject({ type: "text", text: "half now, half later" });
+    expect(seenAtHold).toHaveLength(1);
+    expect(seenAtHold[0]).not.toContain("message_stop");
+    expect(seen).toContain("message_stop");
+  });
+
   it("reports prompt-cache reads for a repeated prefix with cache_control", async () => {
     await using fake = await startFakeAnthropic({ script: scriptTurns([]) });
     const anthropic = client(fake.url);

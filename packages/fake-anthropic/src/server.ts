@@ -216,7 +216,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
       }
       res.write(formatSse(event));
       if (event.event === "content_block_delta" && deltas++ === 0 && turn.hold) {
-        await Promise.race([turn.hold, gone]);
+        await Promise.race([typeof turn.hold === "function" ? turn.hold() : turn.hold, gone]);
       }
       if (turn.chunkDelayMs) await Promise.race([sleep(turn.chunkDelayMs), gone]);
     }

@@ -30,8 +30,9 @@ export interface FakeTurn {
   /** Pause between SSE events (default 0: the whole answer is written at once). */
   readonly chunkDelayMs?: number;
   /** When set, the stream stops after the first content delta until this settles
-   * (or the client goes away), so a test can act while a response is in flight. */
-  readonly hold?: Promise<unknown>;
+   * (or the client goes away), so a test can act while a response is in flight.
+   * A function is called once that delta is written: a test acts exactly mid-stream. */
+  readonly hold?: Promise<unknown> | (() => Promise<unknown>);
 }
 
 /** An injected failure instead of an answer. */
