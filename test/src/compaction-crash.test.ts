@@ -9,7 +9,6 @@ import {
   type FakeTurn,
   inputTokensOf,
   isSummaryRequest,
-  scriptTurns,
   summaryTurn,
   toolPairingProblems,
 } from "@reins/testkit";
@@ -17,6 +16,7 @@ import { describe, expect, it } from "vitest";
 import { type HarnessStack, startHarnessStack } from "./support/harness-stack.js";
 import { logInvariantProblems } from "./support/invariants.js";
 import { lastStatus } from "./support/session-status.js";
+import { talkativeScript, talkativeWindow } from "./support/talkative-script.js";
 
 // A harness is SIGKILLed at each point of a compaction: when its summary
 // request reaches the model, while the summary streams back, and right after
@@ -25,23 +25,8 @@ import { lastStatus } from "./support/session-status.js";
 // exactly the compaction a crash-free run makes, nothing lost or written twice,
 // and every request after the wake is a valid conversation inside the window.
 
-// Each turn says a lot (about 1,250 tokens of text, which clearing tool results
-// cannot shrink), so a 10,000-token window needs a summary after a few turns.
-const window = 10_000;
-const turns = 9;
-const talk = (i: number) => `Step ${i}: ${"thinking out loud about the task ".repeat(150)}`;
-const script = scriptTurns([
-  ...Array.from(
-    { length: turns },
-    (_, i): FakeTurn => ({
-      content: [
-        { type: "text", text: talk(i + 1) },
-        { type: "tool_use", name: "sh", input: { command: `echo step ${i + 1}` } },
-      ],
-    }),
-  ),
-  { content: [{ type: "text", text: "All steps done." }] },
-]);
+const window = talkativeWindow;
+const script = talkativeScript(9);
 
 type Point = "request" | "streaming" | "appended";
 const config = (name: string) => ({

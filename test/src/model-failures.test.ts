@@ -2,7 +2,8 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Event, eventNameOf, RunState, type SessionStatus, StopReason } from "@reins/proto";
 import type { FakeScript } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
-import { type HarnessStack, startHarnessStack } from "./support/harness-stack.js";
+import { eventsWithin } from "./support/events-within.js";
+import { startHarnessStack } from "./support/harness-stack.js";
 
 // A model that keeps failing, against harness daemons in both wake modes: a
 // request the API refuses (401) is made once and the session then waits for
@@ -18,20 +19,6 @@ const statuses = (events: readonly Event[]): SessionStatus[] =>
 function lastStatus(events: readonly Event[]) {
   const status = statuses(events).at(-1);
   return status ? [status.state, status.stopReason] : [];
-}
-
-/** Every event the session gets after `afterSeq` within `ms`: the log watched live, not polled. */
-async function eventsWithin(stack: HarnessStack, sessionId: string, afterSeq: bigint, ms: number): Promise<Event[]> {
-  const seen: Event[] = [];
-  try {
-    const signal = AbortSignal.timeout(ms);
-    for await (const { event } of stack.sessions.streamEvents({ sessionId, afterSeq }, { signal })) {
-      if (event) seen.push(event);
-    }
-  } catch (err) {
-    if ((err as Error).name !== "TimeoutError" && !/timeout|aborted|canceled/i.test(String(err))) throw err;
-  }
-  return seen;
 }
 
 /** When the fake received a request, on the epoch clock the harness writes retry times with. */
@@ -51,7 +38,7 @@ describe.each(["queue", "direct"] as const)("a failing model (%s mode)", { timeo
     expect(error?.payload.case === "sessionError" && error.payload.value.message).toContain("invalid x-api-key");
     expect(stack.fake.requests).toHaveLength(1);
 
-    const quiet = await eventsWithin(stack, sessionId, events.at(-1)?.seq ?? 0n, 10_000);
+    const quiet = await eventsWithin(stack.sessions, sessionId, events.at(-1)?.seq ?? 0n, 10_000);
     expect(quiet.map(eventNameOf)).toEqual([]);
     expect(stack.fake.requests).toHaveLength(1);
 
@@ -60,7 +47,7 @@ describe.each(["queue", "direct"] as const)("a failing model (%s mode)", { timeo
     const woken = await stack.settled(sessionId, lastSeq);
     expect(lastStatus(woken)).toEqual([RunState.IDLE, StopReason.ERROR]);
     expect(stack.fake.requests).toHaveLength(2);
-    expect(await eventsWithin(stack, sessionId, woken.at(-1)?.seq ?? 0n, 2_000)).toEqual([]);
+    expect(await eventsWithin(stack.sessions, sessionId, woken.at(-1)?.seq ?? 0n, 2_000)).toEqual([]);
     expect(stack.fake.requests).toHaveLength(2);
   });
 
@@ -98,7 +85,7 @@ describe.each(["queue", "direct"] as const)("a failing model (%s mode)", { timeo
     );
 
     // Nothing more, until new input.
-    expect(await eventsWithin(stack, sessionId, events.at(-1)?.seq ?? 0n, 3_000)).toEqual([]);
+    expect(await eventsWithin(stack.sessions, sessionId, events.at(-1)?.seq ?? 0n, 3_000)).toEqual([]);
     expect(stack.fake.requests).toHaveLength(4);
   });
 });
