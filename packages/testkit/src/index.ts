@@ -18,7 +18,9 @@
 export type {
   CapturedRequest,
   FakeAnthropic,
+  FakeAnthropicOptions,
   FakeBlock,
+  FakeFault,
   FakeReply,
   FakeScript,
   FakeTurn,
@@ -26,10 +28,13 @@ export type {
 } from "@reins/fake-anthropic";
 export {
   assistantTurns,
+  inputTokensOf,
+  isSummaryRequest,
   lastToolResults,
   lastUserText,
   scriptTurns,
   startFakeAnthropic,
+  summaryTurn,
   toolPairingProblems,
   validateMessagesRequest,
 } from "@reins/fake-anthropic";

@@ -17,8 +17,8 @@ import {
   parseToolInput,
 } from "../model/index.js";
 import { type ToolPolicy, toolPolicy } from "../tools/index.js";
-import { applyToolAction, setResult, waitsForClient } from "./tool-actions.js";
 import { clearedResultText, summaryText, type ViewCheckpoint } from "./context-view.js";
+import { applyToolAction, setResult, waitsForClient } from "./tool-actions.js";
 
 /** One tool call of a model turn and how far it got in the log. */
 export interface ToolCallState {
@@ -309,7 +309,6 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
     },
     hasToolUse: (id) => calls.has(id),
     toolCall: (id) => calls.get(id),
-    conversation: (pending) => buildConversation(entries, pending),
     conversation: (pending) => buildConversation(entries, checkpoint, pending),
     get checkpoint() {
       return checkpoint;

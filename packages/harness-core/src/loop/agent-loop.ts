@@ -1,6 +1,6 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type AgentConfig, type AgentToolResult, type ContentBlock, RunState, StopReason } from "@reins/proto";
+import { type AgentConfig, type AgentToolResult, RunState, StopReason } from "@reins/proto";
 import {
   createContextManager,
   estimateRequestTokens,
