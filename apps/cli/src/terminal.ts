@@ -7,13 +7,15 @@ export type Colors = ReturnType<typeof picocolors.createColors>;
 export interface Terminal {
   readonly out: Writable;
   readonly err: Writable;
-  /** stdout is an interactive terminal: spinners and live rewriting are allowed. */
+  /** stdout is an interactive terminal: live rewriting is allowed. */
   readonly isTTY: boolean;
+  /** stdout may show a spinner (see `spinnerAllowed`). */
+  readonly spinners: boolean;
   /** Colours for stdout (no-ops when colour is off). */
   readonly colors: Colors;
   /** Colours for stderr. */
   readonly errColors: Colors;
-  /** Columns of stdout, or 100 when it is not a terminal. */
+  /** Columns of stdout, or 100 when it is not a terminal or does not say. */
   readonly columns: number;
   print(line?: string): void;
   /** A message for the user that is not the command's output (stderr). */
@@ -32,6 +34,15 @@ export function colorEnabled(stream: Stream, env: NodeJS.ProcessEnv = process.en
   return stream.isTTY === true && env.TERM !== "dumb";
 }
 
+/**
+ * A spinner redraws its lines in place, which needs the terminal's width: a
+ * pty that reports 0 columns (`script` fed from a pipe, a serial console) has
+ * ora clear an unbounded number of lines above it, forever.
+ */
+export function spinnerAllowed(stream: Stream, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && env.TERM !== "dumb" && (stream.columns ?? 0) > 0;
+}
+
 export function createTerminal(
   out: Stream = process.stdout,
   err: Stream = process.stderr,
@@ -42,9 +53,10 @@ export function createTerminal(
     out,
     err,
     isTTY: out.isTTY === true && env.TERM !== "dumb",
+    spinners: spinnerAllowed(out, env),
     colors,
     errColors: picocolors.createColors(colorEnabled(err, env)),
-    columns: out.columns ?? 100,
+    columns: out.columns || 100,
     print: (line = "") => out.write(`${line}\n`),
     note: (line) => err.write(`${line}\n`),
   };

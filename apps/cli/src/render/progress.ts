@@ -1,5 +1,5 @@
 import ora, { type Ora } from "ora";
-import type { Terminal } from "../terminal.js";
+import { spinnerAllowed, type Terminal } from "../terminal.js";
 
 /**
  * Step-by-step progress on stderr: an ora spinner per step on a terminal, one
@@ -13,7 +13,7 @@ export interface Progress {
 
 export function createProgress(terminal: Terminal): Progress {
   const c = terminal.errColors;
-  const spinning = (terminal.err as { isTTY?: boolean }).isTTY === true && process.env.TERM !== "dumb";
+  const spinning = spinnerAllowed(terminal.err);
   const line = (symbol: string, text: string) => terminal.note(`${symbol} ${text}`);
   return {
     async step(text, run, done, announce = false) {

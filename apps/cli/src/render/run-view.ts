@@ -53,7 +53,7 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
     spinner = undefined;
   };
   const spin = (text: string) => {
-    if (!terminal.isTTY) return;
+    if (!terminal.spinners) return;
     if (spinner) {
       spinner.text = text;
       return;
