@@ -35,14 +35,18 @@ export async function settleWaitingCalls(ctx: CliContext, target: AskTarget, cod
       return code;
     }
     const lastSeq = (await session.getSession({ sessionId })).session?.lastSeq ?? 0n;
+    // Each answer but the last is followed by an idle requires_action status
+    // naming the calls left: the run the answers start settles after the last.
+    let answeredSeq = lastSeq;
     for (const call of pending) {
       const allow = await askYesNo(ctx, call);
-      await harness.confirmToolUse({
+      const { seq } = await harness.confirmToolUse({
         sessionId,
         toolUseId: call.toolUseId,
         result: allow ? ToolConfirmationResult.ALLOW : ToolConfirmationResult.DENY,
         denyMessage: allow ? "" : "the user denied this call at the terminal",
       });
+      if (seq > answeredSeq) answeredSeq = seq;
     }
     code = await watchRun(ctx, {
       ...target,
@@ -52,8 +56,9 @@ export async function settleWaitingCalls(ctx: CliContext, target: AskTarget, cod
           if (!event) continue;
           yield { case: "event", value: event };
           const p = event.payload;
-          if (p.case === "sessionStatus" && (p.value.state === RunState.IDLE || p.value.state === RunState.TERMINATED))
-            return;
+          const settles =
+            p.case === "sessionStatus" && (p.value.state === RunState.IDLE || p.value.state === RunState.TERMINATED);
+          if (settles && event.seq > answeredSeq) return;
         }
       },
     });
