@@ -5,11 +5,13 @@
 #     nats-server, docker.io, busybox-static, e2fsprogs and mount (mkfs.ext4, debugfs and losetup
 #     for the workspaces' filesystems), debootstrap (sandbox images), protobuf-compiler,
 #     protobuf-compiler-grpc, libprotobuf-dev (the well-known types protoc imports), python3-grpcio,
-#     python3-grpc-tools (the Python wire-compat client);
+#     python3-grpc-tools (the Python wire-compat client), runsc (gVisor: the sandbox tier of tools
+#     with `runtime: runsc`);
 #   - pnpm at the version pinned by package.json's `packageManager`, then
 #     `pnpm install --frozen-lockfile`;
 #   - a Docker engine (scripts/ensure-docker.sh: the one at $DOCKER_HOST or the default socket,
-#     else a private dockerd) and the local sandbox images (scripts/build-images.sh).
+#     else a private dockerd, which it gives the runsc runtime) and the local sandbox images
+#     (scripts/build-images.sh).
 #
 # Idempotent: a second run changes nothing and takes a few seconds. Needs root (or
 # passwordless sudo) only when something is missing. Node.js >= 20.19 must already be there.
@@ -55,7 +57,8 @@ ensure_apt_packages \
   protobuf-compiler-grpc \
   libprotobuf-dev \
   python3-grpcio \
-  python3-grpc-tools
+  python3-grpc-tools \
+  runsc
 
 # --- pnpm and the workspace's dependencies --------------------------------------------------
 pnpm_version="$(node -p 'require("./package.json").packageManager.replace(/^pnpm@/, "").split("+")[0]')"

@@ -104,9 +104,16 @@ runtime_registered() { timeout 10 docker info --format '{{json .Runtimes}}' | gr
 image_present() { timeout 10 docker image inspect "$1"; }
 check "docker CLI" "Debian package docker.io" have docker
 check "dockerd" "Debian package docker.io" have dockerd
+have_runsc=0
+check "runsc (gVisor, the runtime of tools with runtime: runsc)" "Debian package runsc" runsc --version && have_runsc=1
 if check "a Docker engine that answers${DOCKER_HOST:+ at $DOCKER_HOST}" "one with scripts/ensure-docker.sh (starts a private dockerd)" \
   engine_answers; then
   check "the runc runtime in the engine" "Debian package runc (a dependency of docker.io)" runtime_registered runc
+  if ((have_runsc)); then
+    check "the runsc runtime in the engine" \
+      "it with scripts/ensure-docker.sh (adds it to the private dockerd's daemon.json, reloads by SIGHUP)" \
+      runtime_registered runsc
+  fi
   for image in reins/sandbox-tiny reins/sandbox; do
     check "sandbox image $image" "it with scripts/build-images.sh" image_present "$image"
   done

@@ -10,7 +10,14 @@
 #        pidfile    /run/reins-docker.pid      log        /var/log/reins-dockerd.log
 #      started with --bridge=none --iptables=false --ip6tables=false (containers use
 #      NetworkMode none; nothing here touches the host network or needs the internet),
-#      storage driver overlay2, falling back to vfs.
+#      storage driver overlay2, falling back to vfs, and --config-file $REINS_DOCKER_CONFIG.
+#
+# The gVisor runtime: when Debian's runsc is installed, the private engine gets it as runtime
+# `runsc` (runtimeArgs --network=none --ignore-cgroups: the ptrace platform, sandboxes without
+# a network stack, no cgroup setup of runsc's own), written to the engine's config file. A new
+# engine starts with it; an engine already running that lacks it gets it by SIGHUP, which makes
+# dockerd reload its `runtimes` without stopping a container (never a restart: other callers
+# share that engine). An engine Reins does not own is only checked, never changed.
 #
 # Output contract (scripts/test.sh, scripts/demo.sh and people rely on it):
 #   - the LAST line on stdout is `export DOCKER_HOST=<url>`, so `eval "$(scripts/ensure-docker.sh | tail -1)"`
@@ -23,6 +30,8 @@
 # Environment: REINS_DOCKER_ROOT (default /var/lib/reins-docker), REINS_DOCKER_SOCK
 # (default /run/reins-docker.sock), REINS_DOCKER_EXEC_ROOT (/run/reins-docker),
 # REINS_DOCKER_PIDFILE (/run/reins-docker.pid), REINS_DOCKER_LOG (/var/log/reins-dockerd.log),
+# REINS_DOCKER_CONFIG (/etc/docker/daemon.json: what a dockerd started without --config-file
+# reads, so an engine started by an older version of this script reloads the same file),
 # REINS_STATE_DIR (<repo>/.reins), REINS_DOCKER_WAIT_S (default 60). scripts/stop-docker.sh
 # reads the same REINS_STATE_DIR and REINS_DOCKER_PIDFILE.
 set -euo pipefail
@@ -35,6 +44,8 @@ exec_root="${REINS_DOCKER_EXEC_ROOT:-/run/reins-docker}"
 pidfile="${REINS_DOCKER_PIDFILE:-/run/reins-docker.pid}"
 logfile="${REINS_DOCKER_LOG:-/var/log/reins-dockerd.log}"
 wait_s="${REINS_DOCKER_WAIT_S:-60}"
+config="${REINS_DOCKER_CONFIG:-/etc/docker/daemon.json}"
+runsc_args='["--network=none","--ignore-cgroups"]'
 
 say() { echo "ensure-docker: $*" >&2; }
 answers() { DOCKER_HOST="$1" timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
@@ -47,11 +58,93 @@ publish() {
   echo "export DOCKER_HOST=$1"
 }
 
+has_runtime() {
+  DOCKER_HOST="$1" timeout 10 docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q "\"$2\""
+}
+
+# An engine we do not own is left as it is: say what it lacks, doctor.sh reports it too.
+note_runsc() {
+  if command -v runsc >/dev/null 2>&1 && ! has_runtime "$1" runsc; then
+    say "the engine at $1 has no runsc runtime: tools with runtime: runsc will be refused there;"
+    say "register it in that engine's daemon.json (\"runtimes\": {\"runsc\": {\"path\": \"$(command -v runsc)\", \"runtimeArgs\": $runsc_args}})"
+  fi
+}
+
+# Adds (or replaces) runtimes.runsc in a dockerd config file, keeping every other setting.
+write_runsc_config() {
+  local file="$1" bin="$2"
+  mkdir -p "$(dirname "$file")"
+  RUNSC_BIN="$bin" RUNSC_ARGS="$runsc_args" node -e '
+    const fs = require("node:fs");
+    const file = process.argv[1];
+    let config = {};
+    try {
+      config = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+      if (err.code !== "ENOENT") throw new Error(`${file}: ${err.message}`);
+    }
+    config.runtimes = { ...config.runtimes, runsc: { path: process.env.RUNSC_BIN, runtimeArgs: JSON.parse(process.env.RUNSC_ARGS) } };
+    fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
+    fs.renameSync(`${file}.tmp`, file);
+  ' "$file"
+}
+
+# The config file a running dockerd reads: its --config-file, else dockerd's default.
+config_of() {
+  local arg next=0 found=/etc/docker/daemon.json
+  while IFS= read -r -d '' arg; do
+    if ((next)); then found="$arg"; next=0; continue; fi
+    case "$arg" in
+      --config-file) next=1 ;;
+      --config-file=*) found="${arg#--config-file=}" ;;
+    esac
+  done <"/proc/$1/cmdline"
+  printf '%s\n' "$found"
+}
+
+# The private engine, running: give it runsc by SIGHUP when it lacks it. Never fatal (the engine
+# serves runc either way); doctor.sh names what is missing.
+ensure_runsc_live() {
+  local bin pid file deadline
+  bin="$(command -v runsc || true)"
+  if [[ -z "$bin" ]]; then
+    say "runsc not installed (Debian package runsc, scripts/bootstrap.sh): no gVisor runtime"
+    return 0
+  fi
+  has_runtime "$private" runsc && return 0
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  if [[ -z "$pid" || "$(cat "/proc/$pid/comm" 2>/dev/null)" != dockerd ]]; then
+    say "cannot find the private dockerd's pid in $pidfile: runsc not registered"
+    return 0
+  fi
+  file="$(config_of "$pid")"
+  say "registering runtime runsc ($bin) in $file; reloading dockerd pid $pid (SIGHUP, no restart)"
+  write_runsc_config "$file" "$bin" || { say "could not write $file: runsc not registered"; return 0; }
+  kill -HUP "$pid"
+  deadline=$((SECONDS + 10))
+  until has_runtime "$private" runsc; do
+    if ((SECONDS >= deadline)); then
+      say "dockerd did not take runtime runsc from $file; see $logfile"
+      return 0
+    fi
+    sleep 0.2
+  done
+}
+
+private="unix://$sock"
 if [[ -n "${DOCKER_HOST:-}" ]] && answers "$DOCKER_HOST"; then
+  if [[ "$DOCKER_HOST" == "$private" ]]; then
+    exec 9>"$state/ensure-docker.lock"
+    flock 9
+    ensure_runsc_live
+  else
+    note_runsc "$DOCKER_HOST"
+  fi
   publish "$DOCKER_HOST"
   exit 0
 fi
 if [[ -S /var/run/docker.sock ]] && answers unix:///var/run/docker.sock; then
+  note_runsc unix:///var/run/docker.sock
   publish unix:///var/run/docker.sock
   exit 0
 fi
@@ -60,8 +153,8 @@ fi
 exec 9>"$state/ensure-docker.lock"
 flock 9
 
-private="unix://$sock"
 if [[ -S "$sock" ]] && answers "$private"; then
+  ensure_runsc_live
   publish "$private"
   exit 0
 fi
@@ -91,9 +184,10 @@ fi
 start_dockerd() {
   local driver="$1"
   mkdir -p "$data_root" "$exec_root"
-  say "starting private dockerd (storage driver $driver, log $logfile)"
+  say "starting private dockerd (storage driver $driver, config $config, log $logfile)"
   setsid dockerd \
     --host "$private" \
+    --config-file "$config" \
     --data-root "$data_root" \
     --exec-root "$exec_root" \
     --pidfile "$pidfile" \
@@ -122,6 +216,13 @@ start_dockerd() {
 }
 
 if [[ ! -f "$pidfile" ]]; then
+  if runsc_bin="$(command -v runsc)"; then
+    write_runsc_config "$config" "$runsc_bin"
+  else
+    say "runsc not installed (Debian package runsc, scripts/bootstrap.sh): the engine starts without gVisor"
+    # dockerd refuses a --config-file that does not exist.
+    [[ -e "$config" ]] || { mkdir -p "$(dirname "$config")" && printf '{}\n' >"$config"; }
+  fi
   start_dockerd overlay2 || start_dockerd vfs || {
     say "could not start dockerd; see $logfile"
     exit 1
@@ -132,5 +233,6 @@ else
     ((SECONDS < deadline)) || { say "dockerd from $pidfile never answered"; exit 1; }
     sleep 0.2
   done
+  ensure_runsc_live
 fi
 publish "$private"
