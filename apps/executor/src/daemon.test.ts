@@ -204,6 +204,42 @@ describe("executor daemon", () => {
     expect((await x.client({ nodeOptions: { ca: certs.ca } }).listTools({})).tools).toHaveLength(5);
   });
 
+  it("runs a tool under gVisor when its catalog entry says runtime: runsc, and lists each tool's runtime", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "reins-exec-catalog-"));
+    try {
+      const catalog = path.join(dir, "tools.yaml");
+      const tool = (name: string, extra: string) =>
+        `  - {name: ${name}, description: d, input_schema: {type: object}, command: {argv: [sh, -c, 'dmesg 2>&1 | head -n 1']}${extra}}\n`;
+      await writeFile(catalog, `tools:\n${tool("plain", "")}${tool("gvisor", ", runtime: runsc")}`);
+      await using x = await startExecutor({ REINS_TOOLS_CONFIG: catalog, REINS_EXECUTOR_POOL_SIZE: "0" });
+      const tools = await x.client().listTools({});
+      expect(tools.tools.map((t) => [t.name, t.runtime])).toEqual([
+        ["plain", "runc"],
+        ["gvisor", "runsc"],
+      ]);
+      expect((await x.client().execute({ name: "gvisor", inputJson: "{}" })).output).toContain("Starting gVisor");
+      expect((await x.client().execute({ name: "plain", inputJson: "{}" })).output).not.toContain("gVisor");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to start with a tool whose runtime the engine lacks, naming the tool and the runtime", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "reins-exec-catalog-"));
+    try {
+      const catalog = path.join(dir, "tools.yaml");
+      await writeFile(
+        catalog,
+        "tools:\n  - {name: vm, description: d, input_schema: {type: object}, command: {argv: [sh]}, runtime: kata}\n",
+      );
+      await expect(startExecutor({ REINS_TOOLS_CONFIG: catalog })).rejects.toThrow(
+        /invalid configuration: tool vm: runtime \\"kata\\" is not registered with the Docker engine/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses to start with a broken catalog and says why", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "reins-exec-catalog-"));
     try {

@@ -31,6 +31,8 @@ const executor = createExecutor({
   ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
   ...(config.workspaceDir === undefined ? {} : { workspaceDir: config.workspaceDir }),
 });
+// A tool whose runtime the engine lacks is a configuration error (exit 2) that names it.
+await loadConfigOrExit(log, () => executor.checkRuntimes());
 // Docker being down is not fatal: calls answer with an error string until it is back.
 await executor.start();
 
@@ -52,6 +54,7 @@ const server = await startOrExit(log, () =>
 announceListening(log, server.url, {
   daemonId: config.daemonId,
   tools: catalog.tools.map((t) => t.name),
+  runtimes: [...new Set(catalog.tools.map((t) => executor.runtimeOf(t) ?? "engine default"))],
   tls: config.tls !== undefined,
 });
 

@@ -6,11 +6,14 @@ import type { Catalog, ToolSpec } from "./catalog/index.js";
 import { formatSchemaErrors } from "./catalog/index.js";
 import {
   buildScript,
+  checkCatalogRuntimes,
   createReaper,
   createWarmPool,
   daemonLabel,
+  type EngineRuntimes,
   type PoolStats,
   profileOf,
+  readEngineRuntimes,
   renderArgv,
   renderTemplate,
   type SandboxContainer,
@@ -87,6 +90,14 @@ export interface Executor extends AsyncDisposable {
   readonly catalog: Catalog;
   /** "reins.executor=<daemonId>": the label on every container and volume it makes. */
   readonly label: string;
+  /**
+   * Asks the engine for its runtimes and throws CatalogError, naming each tool and runtime, when
+   * a tool names one the engine lacks: call it before start(). An engine that does not answer is
+   * not an error (calls fail as strings until it is back): undefined, the check was not made.
+   */
+  checkRuntimes(): Promise<EngineRuntimes | undefined>;
+  /** The runtime a tool's containers run under: its own, else the engine's default once known. */
+  runtimeOf(tool: ToolSpec): string | undefined;
   /** Removes containers of an earlier life and fills the warm pools. Never throws for Docker trouble. */
   start(): Promise<void>;
   /** Runs one tool call. Throws ConnectError only for caller mistakes; tool failures are results. */
@@ -116,6 +127,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const inFlight = new Set<AbortController>();
   let idle: (() => void) | undefined;
   let closing: Promise<void> | undefined;
+  let engineRuntimes: EngineRuntimes | undefined;
 
   const pool = createWarmPool({
     start: (profile) => startSandboxContainer(docker, profile, labels, reaper.remove),
@@ -141,6 +153,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     if (!closing) sweepTimer = setTimeout(sweepNeverStarted, neverStarted.everyMs).unref();
   };
+
+  async function checkRuntimes(): Promise<EngineRuntimes | undefined> {
+    let engine: EngineRuntimes;
+    try {
+      engine = await readEngineRuntimes(docker);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "cannot check the tools' runtimes against the engine");
+      return undefined;
+    }
+    checkCatalogRuntimes(catalog, engine);
+    engineRuntimes = engine;
+    return engine;
+  }
 
   async function start(): Promise<void> {
     try {
@@ -329,6 +354,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     daemonId,
     catalog,
     label,
+    checkRuntimes,
+    runtimeOf: (tool) => tool.runtime ?? engineRuntimes?.defaultRuntime,
     start,
     execute,
     async deleteWorkspace(sessionId) {

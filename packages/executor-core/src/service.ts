@@ -24,15 +24,18 @@ function duration(ms: number): Duration {
  * which is killed and removed.
  */
 export function createExecutorServiceImpl(executor: Executor): ServiceImpl<typeof ExecutorService> {
-  const tools = executor.catalog.tools.map((t) =>
-    create(ToolSchema, {
-      name: t.name,
-      description: t.description,
-      inputSchemaJson: JSON.stringify(t.inputSchema),
-      idempotent: t.idempotent,
-      timeout: duration(t.timeoutMs),
-    }),
-  );
+  // Built per call: a tool on the engine's default runtime is known only once the engine said it.
+  const tools = () =>
+    executor.catalog.tools.map((t) =>
+      create(ToolSchema, {
+        name: t.name,
+        description: t.description,
+        inputSchemaJson: JSON.stringify(t.inputSchema),
+        idempotent: t.idempotent,
+        timeout: duration(t.timeoutMs),
+        runtime: executor.runtimeOf(t) ?? "",
+      }),
+    );
   return {
     async execute(req, ctx) {
       const result = await executor.execute(
@@ -53,7 +56,7 @@ export function createExecutorServiceImpl(executor: Executor): ServiceImpl<typeo
       });
     },
     listTools() {
-      return create(ListToolsResponseSchema, { tools });
+      return create(ListToolsResponseSchema, { tools: tools() });
     },
     async deleteWorkspace(req) {
       const existed = await executor.deleteWorkspace(req.sessionId);

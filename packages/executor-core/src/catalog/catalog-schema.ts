@@ -24,6 +24,8 @@ const limits = {
   max_input_bytes: size,
   tmpfs_size: size,
   network: { type: "string", minLength: 1 },
+  // A runtime registered with the engine (`docker info` Runtimes); checked at startup.
+  runtime: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" },
   workspace: { enum: ["none", "session"] },
   env: {
     type: "object",

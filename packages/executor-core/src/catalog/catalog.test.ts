@@ -71,9 +71,17 @@ describe("parseCatalog", () => {
     expect(errorOf(tool("    memory: lots"))).toMatch(/tools\[0\]\.memory: has the wrong type or format/);
     expect(errorOf(tool("    memory: 1k"))).toMatch(/tools\[0\] \(t\): memory must be at least/);
     expect(errorOf(tool("    network: 3"))).toMatch(/tools\[0\]\.network: must be string/);
+    expect(errorOf(tool("    runtime: 'run sc'"))).toMatch(/tools\[0\]\.runtime: must match pattern/);
     expect(errorOf(tool("    workspace: shared"))).toMatch(/tools\[0\]\.workspace: must be one of "none", "session"/);
     expect(errorOf(tool("    colour: red"))).toMatch(/tools\[0\]\.colour: is not allowed here/);
     expect(errorOf(tool("    env: {PATH: /evil}"))).toMatch(/env.PATH is set by the executor/);
+  });
+
+  it("takes a tool's runtime from the tool, else from defaults, else leaves it to the engine", () => {
+    expect(parseCatalog(tool("")).get("t")?.runtime).toBeUndefined();
+    expect(parseCatalog(tool("    runtime: runsc")).get("t")?.runtime).toBe("runsc");
+    expect(parseCatalog(`defaults: {runtime: runsc}\n${tool("")}`).get("t")?.runtime).toBe("runsc");
+    expect(parseCatalog(`defaults: {runtime: runsc}\n${tool("    runtime: runc")}`).get("t")?.runtime).toBe("runc");
   });
 
   it("checks that templates only use fields the input schema declares", () => {

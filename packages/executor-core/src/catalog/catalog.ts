@@ -29,6 +29,11 @@ export interface ToolSpec {
   readonly tmpfsBytes: number;
   /** Docker network mode; "none" unless the catalog says otherwise. */
   readonly network: string;
+  /**
+   * The engine runtime its containers run under ("runsc": gVisor); undefined: the engine's
+   * default runtime (runc unless the engine says otherwise).
+   */
+  readonly runtime: string | undefined;
   /** "session": the session's volume is mounted at /workspace. */
   readonly workspace: "none" | "session";
   /** The process's whole environment besides PATH and HOME. */
@@ -68,9 +73,12 @@ interface RawLimits {
   max_input_bytes?: string | number;
   tmpfs_size?: string | number;
   network?: string;
+  runtime?: string;
   workspace?: "none" | "session";
   env?: Record<string, string | number | boolean>;
 }
+// Every limit has a built-in default but the runtime, whose default is the engine's.
+type Defaults = Required<Omit<RawLimits, "runtime">> & Pick<RawLimits, "runtime">;
 interface RawTool extends RawLimits {
   name: string;
   description: string;
@@ -85,7 +93,7 @@ interface RawCatalog {
   tools: RawTool[];
 }
 
-const builtinDefaults: Required<RawLimits> = {
+const builtinDefaults: Defaults = {
   image: "reins/sandbox",
   timeout: 30,
   memory: "256m",
@@ -134,7 +142,7 @@ export function parseCatalog(text: string, source = "catalog", overrides: { imag
     const where = `tools[${i}] (${t.name})`;
     if (seen.has(t.name)) problems.push(`${where}: duplicate tool name`);
     seen.add(t.name);
-    const merged: Required<RawLimits> = {
+    const merged: Defaults = {
       ...builtinDefaults,
       ...raw.defaults,
       ...(overrides.image ? { image: overrides.image } : {}),
@@ -166,7 +174,7 @@ export function parseCatalog(text: string, source = "catalog", overrides: { imag
   };
 }
 
-function resolveTool(raw: RawTool, merged: Required<RawLimits>, ajv: Ajv): ToolSpec {
+function resolveTool(raw: RawTool, merged: Defaults, ajv: Ajv): ToolSpec {
   const schema = raw.input_schema;
   if (schema.type !== "object") throw new Error('input_schema must have type: "object" (tool input is a JSON object)');
   let validate: ValidateFunction;
@@ -205,6 +213,7 @@ function resolveTool(raw: RawTool, merged: Required<RawLimits>, ajv: Ajv): ToolS
     maxInputBytes: parseBytes(merged.max_input_bytes),
     tmpfsBytes: parseBytes(merged.tmpfs_size),
     network: merged.network,
+    runtime: merged.runtime,
     workspace: merged.workspace,
     env,
     idempotent: raw.idempotent ?? false,

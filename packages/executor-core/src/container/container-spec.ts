@@ -25,6 +25,8 @@ export interface ContainerProfile {
   readonly pids: number;
   readonly tmpfsBytes: number;
   readonly network: string;
+  /** Engine runtime (HostConfig.Runtime); undefined: the engine's default. */
+  readonly runtime: string | undefined;
   /** Workspace volume mounted at /workspace, if any. */
   readonly volume: string | undefined;
   readonly sessionId: string | undefined;
@@ -43,6 +45,8 @@ export function profileOf(tool: ToolSpec, sessionId: string | undefined): Contai
     pids: tool.pids,
     tmpfsBytes: tool.tmpfsBytes,
     network: tool.network,
+    // Part of the key: a warm runc container must never serve a runsc tool.
+    runtime: tool.runtime,
   };
   const hash = createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 12);
   return {
@@ -90,6 +94,7 @@ export function containerCreateOptions(
       ...(profile.sessionId ? { [sessionLabel]: profile.sessionId } : {}),
     },
     HostConfig: {
+      ...(profile.runtime ? { Runtime: profile.runtime } : {}),
       NetworkMode: profile.network,
       ReadonlyRootfs: true,
       Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${profile.tmpfsBytes}` },

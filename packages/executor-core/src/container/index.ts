@@ -6,6 +6,8 @@
 export { buildScript, renderArgv, renderTemplate, templateFields } from "./command.js";
 export { daemonLabel, profileOf, sandboxUser, workspaceLabel, workspaceVolumeName } from "./container-spec.js";
 export { createDockerClient } from "./docker-client.js";
+export type { EngineRuntimes } from "./engine-runtimes.js";
+export { checkCatalogRuntimes, readEngineRuntimes } from "./engine-runtimes.js";
 export { createReaper } from "./reaper.js";
 export type { RunOutcome, SandboxContainer } from "./sandbox-container.js";
 export { startSandboxContainer } from "./sandbox-container.js";

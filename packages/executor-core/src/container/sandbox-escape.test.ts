@@ -4,8 +4,13 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shCatalog, startTestExecutor, type TestExecutor } from "../testing/test-executor.js";
 
-// Each check runs inside a real tool call, as model-written code would.
-describe("sandbox escape checks", () => {
+// Each check runs inside a real tool call, as model-written code would, under each isolation
+// tier: the hardening is the executor's and must hold whatever the runtime.
+describe.each([
+  { tier: "runc (the engine's default)", limits: {}, runtime: "runc", noNewPrivsLine: "NoNewPrivs:\t1\n" },
+  // gVisor's /proc/<pid>/status has no NoNewPrivs line: the container's own config shows it below.
+  { tier: "runsc (gVisor)", limits: { runtime: "runsc" }, runtime: "runsc", noNewPrivsLine: "" },
+])("sandbox escape checks under $tier", ({ limits, runtime, noNewPrivsLine }) => {
   const canary = `canary-${randomBytes(12).toString("hex")}`;
   let t: TestExecutor;
   let server: http.Server;
@@ -14,7 +19,7 @@ describe("sandbox escape checks", () => {
   beforeAll(async () => {
     // The executor runs in this process: its environment is the one that must not leak.
     process.env.REINS_TEST_CANARY = canary;
-    t = await startTestExecutor(shCatalog({ tmpfs_size: "8m", env: { VISIBLE: "named-in-config" } }));
+    t = await startTestExecutor(shCatalog({ tmpfs_size: "8m", env: { VISIBLE: "named-in-config" }, ...limits }));
     server = http.createServer((_, res) => res.end("host service"));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     hostPort = (server.address() as AddressInfo).port;
@@ -77,9 +82,40 @@ describe("sandbox escape checks", () => {
 
   it("cannot mount, gain capabilities or enter new namespaces", async () => {
     const out = await sh(
-      "mkdir /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo mounted; unshare -r id 2>/dev/null && echo unshared; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status",
+      "mkdir /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo mounted; unshare -r id 2>/dev/null && echo unshared; grep -e CapEff -e NoNewPrivs /proc/self/status",
     );
-    expect(out).toBe("CapEff:\t0000000000000000\nNoNewPrivs:\t1\n");
+    expect(out).toBe(`CapEff:\t0000000000000000\n${noNewPrivsLine}`);
+  });
+
+  it("creates its containers on this runtime with every hardening option", async () => {
+    await t.executor.ready();
+    const listed = await t.docker.listContainers({ filters: { label: [t.label], status: ["running"] } });
+    // Containers of earlier calls may vanish between the listing and the look: the warm ones stay.
+    const inspected = await Promise.all(
+      listed.map((c) =>
+        t.docker
+          .getContainer(c.Id)
+          .inspect()
+          .catch(() => undefined),
+      ),
+    );
+    const containers = inspected.filter((c) => c !== undefined);
+    expect(containers.length).toBeGreaterThan(0);
+    for (const { Config, HostConfig } of containers) {
+      expect({ user: Config.User, env: Config.Env?.filter((e) => !e.startsWith("PATH=")) }).toEqual({
+        user: "1000:1000",
+        env: [],
+      });
+      expect(HostConfig).toMatchObject({
+        Runtime: runtime,
+        NetworkMode: "none",
+        ReadonlyRootfs: true,
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        Privileged: false,
+        Binds: [],
+      });
+    }
   });
 
   it("keeps a disk-filling loop inside the tmpfs limit", async () => {

@@ -14,6 +14,7 @@ function profile(key: string, sessionId?: string): ContainerProfile {
     pids: 8,
     tmpfsBytes: 1,
     network: "none",
+    runtime: undefined,
     volume: sessionId ? `v-${sessionId}` : undefined,
     sessionId,
   };
