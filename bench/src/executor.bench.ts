@@ -5,8 +5,9 @@
 //   docker run  per call: `docker run --rm ...` from the CLI
 //
 // Figures: latency p50/p95 of single calls (each started when the pool is full, as after a
-// model turn), sustained calls/s at concurrency 1, 4 and 16 (pool vs naive), and containers
-// left behind after everything is closed (must be 0).
+// model turn), sustained calls/s at concurrency 1, 4 and 16 (pool vs naive), the isolation
+// tiers side by side (runc and runsc: container start, a cold and a warm call, p50/p95; see
+// runtime-tiers.ts), and containers left behind after everything is closed (must be 0).
 //
 //   pnpm bench executor    (or: cd bench && node --conditions=@reins/source --import tsx src/executor.bench.ts)
 //
@@ -29,6 +30,7 @@ import {
 import { connectDocker, listLabelledContainers, removeLabelledContainers, resolveDockerHost } from "@reins/testkit";
 import type Docker from "dockerode";
 import { execa } from "execa";
+import { measureRuntimeTiers } from "./runtime-tiers.js";
 
 const image = testImage();
 const runId = randomBytes(4).toString("hex");
@@ -215,9 +217,12 @@ try {
 
   await server.close();
   await executor.close();
+  console.log("measuring the isolation tiers (runc, runsc) ...");
+  const tiers = await measureRuntimeTiers(docker, image, limits);
   const leaked =
     (await listLabelledContainers(docker, executor.label)).length +
-    (await listLabelledContainers(docker, naiveLabel)).length;
+    (await listLabelledContainers(docker, naiveLabel)).length +
+    (tiers?.leaked ?? 0);
 
   const p50 = pct(pool, 50);
   console.log(`\nExecute(bash, "echo hi"), image ${image}, ${pool.length}/${naiveLat.length}/${runLat.length} samples`);
@@ -233,6 +238,18 @@ try {
   console.log("\nsustained calls/s        executor     naive");
   for (const [c, poolRate, naiveRate] of rates) {
     console.log(`  concurrency ${String(c).padEnd(11)} ${poolRate.toFixed(1).padEnd(12)} ${naiveRate.toFixed(1)}`);
+  }
+  if (tiers) {
+    console.log('\nisolation tiers, in-process Execute(bash, "echo hi"), same image, limits and hardening');
+    console.log("                          runc p50    p95         runsc p50   p95         runsc/runc p50");
+    for (const row of tiers.rows) {
+      const [a, b] = [pct(row.runc, 50), pct(row.runsc, 50)];
+      console.log(
+        `  ${row.figure.padEnd(23)} ${ms(a).padEnd(11)} ${ms(pct(row.runc, 95)).padEnd(11)} ${ms(b).padEnd(11)} ${ms(pct(row.runsc, 95)).padEnd(11)} ${(b / a).toFixed(2)}x   (${row.runc.length}+${row.runsc.length} samples)`,
+      );
+    }
+  } else {
+    console.log("\nisolation tiers: skipped, the engine has no runsc runtime (scripts/ensure-docker.sh registers it)");
   }
   console.log(`\ncontainers left after the run: ${leaked} (must be 0)`);
   const ok = leaked === 0 && p50 <= 40 && vsNaive >= 3 && vsRun >= 6;
