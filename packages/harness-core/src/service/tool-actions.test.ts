@@ -1,4 +1,6 @@
-import { create } from "@bufbuild/protobuf";
+import { setTimeout as sleep } from "node:timers/promises";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   AgentConfigSchema,
@@ -23,9 +25,10 @@ const askBash = () =>
     toolPermissions: { bash: PermissionPolicy.ALWAYS_ASK },
   });
 
-const withCustom = () =>
+const withCustom = (limits: MessageInitShape<typeof AgentConfigSchema>["limits"] = undefined) =>
   create(AgentConfigSchema, {
     model: "claude-test",
+    limits,
     customTools: [
       {
         name: "lookup_order",
@@ -216,6 +219,27 @@ describe("tool calls that wait for the client", () => {
         env.harness.sendCustomToolResult({ sessionId, toolUseId: "toolu_c", output: "lost", isError: true }),
       ),
     ).toEqual([Code.FailedPrecondition, "tool call toolu_c already has a result"]);
+  });
+
+  it("wall time counts while the session waits: an answer after the limit ends the run, with no model request", async () => {
+    await using env = await startLoopEnv(
+      scriptTurns([
+        { content: [{ type: "tool_use", id: "toolu_late", name: "lookup_order", input: { order: "B-2" } }] },
+        echoResults,
+      ]),
+    );
+    const config = withCustom({ maxWallTime: durationFromMs(300) });
+    const { sessionId } = await env.harness.startSession({ config, message: "where is B-2?" });
+    const waiting = await env.settled(sessionId);
+    expect(lastStatus(waiting)?.stopReason).toBe(StopReason.REQUIRES_ACTION);
+    // The client takes longer than the session's whole wall time to answer: the
+    // time passing is what is under test here, not a stand-in for an event.
+    await sleep(400);
+    const sent = await env.harness.sendCustomToolResult({ sessionId, toolUseId: "toolu_late", output: "late" });
+    const done = await env.settled(sessionId, sent.seq);
+    expect(lastStatus(done)).toMatchObject({ state: RunState.TERMINATED, stopReason: StopReason.BUDGET_REACHED });
+    expect(env.fake.requests).toHaveLength(1);
+    expect(logProblems(done)).toEqual([]);
   });
 
   it("refuses unknown, resolved and not-waiting calls with the exact errors", async () => {
