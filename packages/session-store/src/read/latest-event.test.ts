@@ -200,7 +200,7 @@ describe("GetLatestEvent and reads from the index", () => {
         code: Code.InvalidArgument,
         message: expect.stringMatching(
           new RegExp(
-            `^type = ${type} is not an event type; one of 1 \\(session\\.created\\), .*10 \\(agent\\.context_compacted\\)$`,
+            `^type = ${type} is not an event type; one of 1 \\(session\\.created\\), .*10 \\(agent\\.context_compacted\\)(, |$)`,
           ),
         ),
       });
