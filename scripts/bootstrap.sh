@@ -6,7 +6,8 @@
 #     for the workspaces' filesystems), debootstrap (sandbox images), protobuf-compiler,
 #     protobuf-compiler-grpc, libprotobuf-dev (the well-known types protoc imports), python3-grpcio,
 #     python3-grpc-tools (the Python wire-compat client), runsc (gVisor: the sandbox tier of tools
-#     with `runtime: runsc`);
+#     with `runtime: runsc`), prometheus (promtool and the server the metrics tests scrape with),
+#     chromium (the browser the web console's tests drive through playwright-core);
 #   - pnpm at the version pinned by package.json's `packageManager`, then
 #     `pnpm install --frozen-lockfile`;
 #   - a Docker engine (scripts/ensure-docker.sh: the one at $DOCKER_HOST or the default socket,
@@ -58,7 +59,9 @@ ensure_apt_packages \
   libprotobuf-dev \
   python3-grpcio \
   python3-grpc-tools \
-  runsc
+  runsc \
+  prometheus \
+  chromium
 
 # --- pnpm and the workspace's dependencies --------------------------------------------------
 pnpm_version="$(node -p 'require("./package.json").packageManager.replace(/^pnpm@/, "").split("+")[0]')"

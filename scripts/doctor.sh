@@ -47,7 +47,8 @@ check() {
   missing+=("$what: install $provider")
   return 1
 }
-have() { command -v "$1"; }
+# have: every named command is on PATH.
+have() { local c; for c in "$@"; do command -v "$c" || return 1; done; }
 
 # --- toolchain -----------------------------------------------------------------------------
 node_recent() {
@@ -97,6 +98,12 @@ check "debootstrap (the full sandbox image)" "Debian package debootstrap" have d
 # --- workspaces: each a sized ext4 image on a loop device ------------------------------------
 check "mkfs.ext4 and debugfs (workspace filesystems)" "Debian package e2fsprogs" have mkfs.ext4 debugfs
 check "losetup (workspace loop devices)" "Debian package mount" have losetup
+
+# --- observability and the web console's browser ---------------------------------------------
+check "prometheus and promtool (the metrics tests' scraper and checker)" "Debian package prometheus" \
+  have prometheus promtool
+check "chromium (/usr/bin/chromium, the web console's test browser)" "Debian package chromium" \
+  test -x /usr/bin/chromium
 
 # --- Docker ----------------------------------------------------------------------------------
 engine_answers() { timeout 10 docker version --format '{{.Server.Version}}'; }
