@@ -26,6 +26,7 @@ const kinds: Record<EventPayloadCase, EventKind> = {
   agentCustomToolUse: { type: EventType.AGENT_CUSTOM_TOOL_USE, name: "agent.custom_tool_use" },
   userToolConfirmation: { type: EventType.USER_TOOL_CONFIRMATION, name: "user.tool_confirmation" },
   userCustomToolResult: { type: EventType.USER_CUSTOM_TOOL_RESULT, name: "user.custom_tool_result" },
+  sessionPlaced: { type: EventType.SESSION_PLACED, name: "session.placed" },
 };
 
 /** The EventType of an event, or UNSPECIFIED when it has no payload. */
