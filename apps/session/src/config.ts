@@ -1,5 +1,5 @@
 import type { TlsOptions, TokenGrant } from "@reins/service-kit";
-import { loadServerTls, loadTokenGrants, parseListenAddress } from "@reins/service-kit";
+import { loadRegistrationTokens, loadServerTls, loadTokenGrants, parseListenAddress } from "@reins/service-kit";
 import { maxBatchEvents, type SessionStoreOptions } from "@reins/session-store";
 
 /** The session daemon's configuration, read from the environment. */
@@ -8,7 +8,10 @@ export interface SessionDaemonConfig {
   readonly store: SessionStoreOptions;
   /** Origins allowed to call from a browser; empty: no CORS. */
   readonly corsOrigins: string[];
-  /** Bearer tokens; undefined: no auth (loopback development). */
+  /**
+   * Bearer tokens, the executors' registration tokens among them (role
+   * "executor"); undefined: no auth (loopback development).
+   */
   readonly tokens: TokenGrant[] | undefined;
   /** HTTPS (and mTLS with a client CA); undefined: cleartext. */
   readonly tls: TlsOptions | undefined;
@@ -48,6 +51,9 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
     maxMessageBytes ?? 1024 * 1024,
     Number.MAX_SAFE_INTEGER,
   );
+  // The executor registry: an entry lives this long after its latest heartbeat.
+  const executorTtlMs = integer(env, "REINS_EXECUTOR_TTL_MS", 1_000, 3_600_000);
+  const executorHeartbeatIntervalMs = integer(env, "REINS_EXECUTOR_HEARTBEAT_INTERVAL_MS", 100, 1_800_000);
   const store: SessionStoreOptions = {
     servers: env.REINS_NATS_URL || "nats://127.0.0.1:4222",
     ...(env.REINS_STREAM_PREFIX ? { prefix: env.REINS_STREAM_PREFIX } : {}),
@@ -58,12 +64,32 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
     ...(maxEventsPerSecond !== undefined ? { maxEventsPerSecond } : {}),
     ...(eventsBurst !== undefined ? { eventsBurst } : {}),
     ...(maxStreamLagBytes !== undefined ? { maxStreamLagBytes } : {}),
+    ...(executorTtlMs !== undefined ? { executorTtlMs } : {}),
+    ...(executorHeartbeatIntervalMs !== undefined ? { executorHeartbeatIntervalMs } : {}),
   };
   const corsOrigins = (env.REINS_SESSION_CORS_ORIGINS ?? "")
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  const tokens = loadTokenGrants(env, "REINS_SESSION");
+  const grants = loadTokenGrants(env, "REINS_SESSION");
+  const registration = loadRegistrationTokens(env, "REINS_EXECUTOR_REGISTRATION");
+  if (registration && !grants) {
+    // Without service tokens every RPC is open, registration included: the
+    // registration tokens would protect nothing.
+    throw new Error(
+      "REINS_EXECUTOR_REGISTRATION_TOKENS(_FILE) is set but REINS_SESSION_TOKENS(_FILE) is not: registration tokens need authentication on",
+    );
+  }
+  if (grants && registration) {
+    const service = new Set(grants.map((g) => g.token));
+    const i = registration.findIndex((r) => service.has(r.token));
+    if (i >= 0) {
+      throw new Error(
+        `REINS_EXECUTOR_REGISTRATION_TOKENS: entry ${i}: its token is also a service token; a registration token must be its own`,
+      );
+    }
+  }
+  const tokens = grants && [...grants, ...(registration ?? [])];
   const tls = loadServerTls(env, "REINS_SESSION");
   return { listen, store, corsOrigins, tokens, tls };
 }

@@ -1,4 +1,4 @@
-import { SessionService } from "@reins/proto";
+import { ExecutorRegistryService, SessionService } from "@reins/proto";
 import {
   announceListening,
   bindService,
@@ -12,7 +12,13 @@ import {
   startOrExit,
   startServer,
 } from "@reins/service-kit";
-import { createSessionServiceImpl, createSessionStore, sessionServicePolicy } from "@reins/session-store";
+import {
+  createExecutorRegistryServiceImpl,
+  createSessionServiceImpl,
+  createSessionStore,
+  executorRegistryPolicy,
+  sessionServicePolicy,
+} from "@reins/session-store";
 import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-session");
@@ -25,16 +31,28 @@ log.info({ nats: redactUrls(config.store.servers ?? "") }, "connecting to NATS")
 const store = await startOrExit(log, () =>
   createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg)),
 );
-log.info({ stream: store.names.stream, bucket: store.names.bucket }, "session store ready");
+log.info(
+  { stream: store.names.stream, bucket: store.names.bucket, executors: store.names.executorsBucket },
+  "session store ready",
+);
 
 const server = await startOrExit(log, () =>
   startServer({
     ...config.listen,
-    services: [bindService(SessionService, createSessionServiceImpl(store))],
+    services: [
+      bindService(SessionService, createSessionServiceImpl(store)),
+      bindService(ExecutorRegistryService, createExecutorRegistryServiceImpl(store.executors)),
+    ],
     corsOrigins: config.corsOrigins,
-    // Roles per RPC and tenant confinement: see sessionServicePolicy and service/access.ts in @reins/session-store.
+    // Roles per RPC and tenant confinement: see sessionServicePolicy, service/access.ts and
+    // executorRegistryPolicy in @reins/session-store. The two services' method names are distinct.
     interceptors: config.tokens
-      ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: sessionServicePolicy })]
+      ? [
+          createAuthInterceptor({
+            verify: createTokenVerifier(config.tokens),
+            methods: { ...sessionServicePolicy, ...executorRegistryPolicy },
+          }),
+        ]
       : [],
     ...(config.tls ? { tls: config.tls } : {}),
     // Room above the largest batch, so an oversized batch gets the store's precise
@@ -49,6 +67,7 @@ const setHealth = (ready: boolean) => {
   const status = ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   server.health.set("", status);
   server.health.set(SessionService.typeName, status);
+  server.health.set(ExecutorRegistryService.typeName, status);
 };
 setHealth(store.ready);
 store.onReadyChange(setHealth);

@@ -10,11 +10,13 @@
  */
 export type { AsyncQueue } from "./async-queue.js";
 export { createAsyncQueue } from "./async-queue.js";
-export type { MethodPolicy, TokenGrant } from "./auth/index.js";
+export type { MethodPolicy, Principal, TokenGrant } from "./auth/index.js";
 export {
   createAuthInterceptor,
   createBearerInterceptor,
   createTokenVerifier,
+  executorRole,
+  loadRegistrationTokens,
   loadSecret,
   loadTokenGrants,
   minTokenLength,
@@ -33,4 +35,10 @@ export { onShutdownSignal } from "./signals.js";
 export { loadConfigOrExit, startOrExit } from "./startup.js";
 export type { ClientTlsOptions } from "./tls-config.js";
 export { loadClientTls, loadServerTls } from "./tls-config.js";
-export { eventIdPattern, eventIdProblem, quoteForMessage, validateSessionId } from "./validate.js";
+export {
+  eventIdPattern,
+  eventIdProblem,
+  executorIdPattern,
+  quoteForMessage,
+  validateSessionId,
+} from "./validate.js";

@@ -3,6 +3,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 /** Session ids become NATS subject tokens and Docker names: no `.`, `*`, `>` or spaces. */
 export const sessionIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Executor ids name registry keys (NATS subject tokens): the same rule as session ids. */
+export const executorIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** Event ids are idempotency keys: UUIDs, ULIDs and similar fit. */
 export const eventIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
 

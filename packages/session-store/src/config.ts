@@ -46,12 +46,21 @@ export interface SessionStoreOptions {
    * ends with RESOURCE_EXHAUSTED. At least `maxMessageBytes`. Default 16 MiB.
    */
   readonly maxStreamLagBytes?: number;
+  /**
+   * How long an executor's registry entry lives after its latest heartbeat (the
+   * `max_age` of the `<PREFIX>_EXECUTORS` bucket). Default 15 s.
+   */
+  readonly executorTtlMs?: number;
+  /** How often executors are told to heartbeat. Below the TTL. Default a third of it. */
+  readonly executorHeartbeatIntervalMs?: number;
 }
 
 /** Names derived from the prefix; everything the store creates on NATS. */
 export interface StoreNames {
   readonly stream: string;
   readonly bucket: string;
+  /** KV bucket of the executor registry, one key per executor id. */
+  readonly executorsBucket: string;
   /** `<prefix>.events` ; a session's subject is `<eventsSubject>.<session_id>`. */
   readonly eventsSubject: string;
 }
@@ -98,6 +107,21 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
       `max stream lag bytes must be an integer of at least the max message bytes (${maxMessageBytes}), got ${maxStreamLagBytes}`,
     );
   }
+  const executorTtlMs = options.executorTtlMs ?? 15_000;
+  if (!Number.isSafeInteger(executorTtlMs) || executorTtlMs < 1_000 || executorTtlMs > 3_600_000) {
+    throw new Error(`executor TTL must be an integer from 1000 to 3600000 ms, got ${executorTtlMs}`);
+  }
+  const executorHeartbeatIntervalMs = options.executorHeartbeatIntervalMs ?? Math.floor(executorTtlMs / 3);
+  // At least two heartbeats per TTL, or one lost heartbeat would drop a live executor.
+  if (
+    !Number.isSafeInteger(executorHeartbeatIntervalMs) ||
+    executorHeartbeatIntervalMs < 100 ||
+    executorHeartbeatIntervalMs > executorTtlMs / 2
+  ) {
+    throw new Error(
+      `executor heartbeat interval must be an integer from 100 ms to half the TTL (${executorTtlMs / 2} ms), got ${executorHeartbeatIntervalMs}`,
+    );
+  }
   const servers = options.servers ?? "nats://127.0.0.1:4222";
   return {
     servers: typeof servers === "string" ? servers.split(",").map((s) => s.trim()) : [...servers],
@@ -111,9 +135,12 @@ export function resolveOptions(options: SessionStoreOptions = {}): ResolvedOptio
     maxEventsPerSecond,
     eventsBurst,
     maxStreamLagBytes,
+    executorTtlMs,
+    executorHeartbeatIntervalMs,
     names: {
       stream: `${prefix.toUpperCase()}_EVENTS`,
       bucket: `${prefix.toUpperCase()}_SESSIONS`,
+      executorsBucket: `${prefix.toUpperCase()}_EXECUTORS`,
       eventsSubject: `${prefix.toLowerCase()}.events`,
     },
   };

@@ -21,6 +21,8 @@ export interface StoreConnection {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly kv: KV;
+  /** The executor registry's bucket, whose entries expire `executorTtlMs` after their last put. */
+  readonly executors: KV;
   /** True while connected and the stream and bucket are known to exist. */
   readonly ready: boolean;
   /** Throws StoreUnavailableError at once when NATS is not reachable right now. */
@@ -63,6 +65,7 @@ export async function openConnection(options: ResolvedOptions, log: (msg: string
     storage: StorageType.File,
     timeout: options.requestTimeoutMs,
   });
+  const executors = await ensureExecutorsBucket(js, jsm, options);
 
   let connected = true;
   let ensured = true;
@@ -84,6 +87,7 @@ export async function openConnection(options: ResolvedOptions, log: (msg: string
       try {
         await ensureStream(jsm, options);
         await js.views.kv(options.names.bucket, { history: 1, replicas: options.replicas, storage: StorageType.File });
+        await ensureExecutorsBucket(js, jsm, options);
         ensured = true;
         publishReady();
         return;
@@ -114,6 +118,7 @@ export async function openConnection(options: ResolvedOptions, log: (msg: string
     js,
     jsm,
     kv,
+    executors,
     get ready() {
       return isReady();
     },
@@ -151,6 +156,40 @@ export async function openConnection(options: ResolvedOptions, log: (msg: string
       await nc.drain().catch(() => nc.close());
     },
   };
+}
+
+/** Largest registry entry: an ExecutorInfo is bounded well below it (executor-registry/validate.ts). */
+export const maxExecutorEntryBytes = 64 * 1024;
+
+/**
+ * The registry's bucket. Its `max_age` is the heartbeat TTL: JetStream removes
+ * an entry that long after its last put, so an executor that stops
+ * heartbeating disappears with no sweeper. A changed TTL setting is applied to
+ * an existing bucket.
+ */
+async function ensureExecutorsBucket(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  options: ResolvedOptions,
+): Promise<KV> {
+  const kv = await js.views.kv(options.names.executorsBucket, {
+    history: 1,
+    replicas: options.replicas,
+    storage: StorageType.File,
+    ttl: options.executorTtlMs,
+    maxValueSize: maxExecutorEntryBytes,
+    timeout: options.requestTimeoutMs,
+  });
+  const stream = `KV_${options.names.executorsBucket}`;
+  const info = await jsm.streams.info(stream);
+  if (info.config.max_age !== nanos(options.executorTtlMs) || info.config.num_replicas !== options.replicas) {
+    await jsm.streams.update(stream, {
+      ...info.config,
+      max_age: nanos(options.executorTtlMs),
+      num_replicas: options.replicas,
+    });
+  }
+  return kv;
 }
 
 function streamConfig(options: ResolvedOptions): Partial<StreamConfig> & { name: string } {

@@ -106,6 +106,27 @@ export class StreamLagError extends Error {
   }
 }
 
+/** No live registry entry for this executor id (never registered, deregistered, or past its TTL). */
+export class ExecutorNotFoundError extends Error {
+  override readonly name = "ExecutorNotFoundError";
+  constructor(readonly executorId: string) {
+    super(`executor "${executorId}" is not registered (or its heartbeats stopped for the TTL)`);
+  }
+}
+
+/** A new executor would take the registry over its bound on live entries. */
+export class RegistryFullError extends Error {
+  override readonly name = "RegistryFullError";
+  constructor(
+    readonly executorId: string,
+    readonly maxExecutors: number,
+  ) {
+    super(
+      `executor "${executorId}" cannot register: the registry already holds its maximum of ${maxExecutors} live executors`,
+    );
+  }
+}
+
 /** JetStream API error codes (`err_code`) the store reacts to. */
 export const JsErrCode = {
   /** `Nats-Expected-Last-Subject-Sequence` did not match: the fence. */
@@ -152,6 +173,14 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof SessionNotFoundError)
     return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  if (err instanceof ExecutorNotFoundError) {
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  }
+  if (err instanceof RegistryFullError) {
+    const error = new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
+    error.details.push(quotaFailureDetail("executors/live", err.message));
+    return error;
+  }
   if (err instanceof SessionExistsError) {
     return new ConnectError(err.message, Code.AlreadyExists, undefined, undefined, err);
   }

@@ -10,12 +10,21 @@
 //   every error to a gRPC code with `toConnectError` (errors.ts).
 // - sessionServicePolicy: the role each method needs, for createAuthInterceptor.
 // - maxBatchEvents: the most events one append may carry.
+// - createExecutorRegistryServiceImpl(store.executors), executorRegistryPolicy:
+//   the reins.executor.v1.ExecutorRegistryService handlers over the store's
+//   `<PREFIX>_EXECUTORS` bucket, and the role each method needs.
 //
 // Only what the daemon, the benches and other packages' tests use is exported;
 // the folders (append/, limits/, log/, read/, session-index/, service/) are the
 // store's own.
 
 export type { SessionStoreOptions } from "./config.js";
+export type { ExecutorFilter, ExecutorRegistry } from "./executor-registry/index.js";
+export {
+  createExecutorRegistryServiceImpl,
+  executorRegistryPolicy,
+  registryLimits,
+} from "./executor-registry/index.js";
 export { createSessionServiceImpl, sessionServicePolicy } from "./service/index.js";
 export type { SessionStore } from "./session-store.js";
 export { createSessionStore } from "./session-store.js";

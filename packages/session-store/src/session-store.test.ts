@@ -224,6 +224,11 @@ describe("session store", () => {
     await expect(b.getSession("shared-id")).rejects.toThrow(SessionNotFoundError);
     await b.createSession({ sessionId: "shared-id", config: testConfig(), title: "beta" });
     expect((await a.getSession("shared-id")).title).toBe("alpha");
-    expect(a.names).toEqual({ stream: "ALPHA_EVENTS", bucket: "ALPHA_SESSIONS", eventsSubject: "alpha.events" });
+    expect(a.names).toEqual({
+      stream: "ALPHA_EVENTS",
+      bucket: "ALPHA_SESSIONS",
+      executorsBucket: "ALPHA_EXECUTORS",
+      eventsSubject: "alpha.events",
+    });
   });
 });

@@ -6,6 +6,7 @@ import { type AppendResult, appendEvents, fencedPublish } from "./append/index.j
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
 import { openConnection } from "./connection.js";
 import { InvalidRequestError, SessionExistsError, SessionNotFoundError } from "./errors.js";
+import { createExecutorRegistry, type ExecutorRegistry } from "./executor-registry/index.js";
 import { createKeyedMutex } from "./keyed-mutex.js";
 import { createAppendLimits } from "./limits/index.js";
 import {
@@ -92,6 +93,8 @@ export interface SessionStore extends AsyncDisposable {
   getLatestEvent(sessionId: string, type: EventType, options?: OwnerOption): Promise<LatestEventResult>;
   streamEvents(sessionId: string, options?: StreamEventsOptions & OwnerOption): AsyncGenerator<Event>;
   deleteSession(sessionId: string, options?: OwnerOption): Promise<{ purgedEvents: number }>;
+  /** The executor registry on the `<PREFIX>_EXECUTORS` bucket (served as ExecutorRegistryService). */
+  readonly executors: ExecutorRegistry;
   /** Number of StreamEvents and AppendEventsStream calls currently open. */
   readonly openStreams: number;
   /**
@@ -127,6 +130,18 @@ export async function createSessionStore(
   });
   const subjectOf = (sessionId: string) => `${resolved.names.eventsSubject}.${sessionId}`;
   const index = await createSessionIndex(conn.kv, log);
+  const executors = await createExecutorRegistry(
+    conn.executors,
+    {
+      ttlMs: resolved.executorTtlMs,
+      heartbeatIntervalMs: resolved.executorHeartbeatIntervalMs,
+      checkReady: async () => {
+        conn.assertReady();
+        await conn.ping();
+      },
+    },
+    log,
+  );
   const ctx: StoreContext = {
     options: resolved,
     conn,
@@ -151,6 +166,7 @@ export async function createSessionStore(
     await streams.endAll();
     await index.flush();
     index.stop();
+    executors.stop();
     await conn.close();
   };
 
@@ -186,6 +202,7 @@ export async function createSessionStore(
       streams.endSession(sessionId);
       return result;
     },
+    executors,
     get openStreams() {
       return streams.size;
     },

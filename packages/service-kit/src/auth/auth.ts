@@ -8,6 +8,11 @@ export interface Principal {
   readonly role: string;
   /** Tenant the token belongs to ("" for single-tenant deployments). */
   readonly tenant: string;
+  /**
+   * For role "executor" (a registration token): the one executor id the token
+   * may register, heartbeat and deregister.
+   */
+  readonly executorId?: string;
 }
 
 export interface TokenGrant extends Principal {
@@ -23,7 +28,14 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  * constant time (no early exit on the first match).
  */
 export function createTokenVerifier(grants: readonly TokenGrant[]): (token: string) => Principal | undefined {
-  const hashed = grants.map((g) => ({ hash: digest(g.token), principal: { role: g.role, tenant: g.tenant } }));
+  const hashed = grants.map((g) => ({
+    hash: digest(g.token),
+    principal: {
+      role: g.role,
+      tenant: g.tenant,
+      ...(g.executorId !== undefined ? { executorId: g.executorId } : {}),
+    },
+  }));
   return (token) => {
     const presented = digest(token);
     let found: Principal | undefined;

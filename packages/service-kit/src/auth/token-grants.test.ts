@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadRegistrationTokens, parseRegistrationTokens } from "./registration-tokens.js";
 import { loadSecret, loadTokenGrants, parseTokenGrants } from "./token-grants.js";
 
 const secret = "tok-SECRET-0123456789abcdef";
@@ -74,5 +75,35 @@ describe("loadSecret", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("loadRegistrationTokens", () => {
+  const refusal = (text: string) => {
+    try {
+      parseRegistrationTokens(text, "REINS_R_TOKENS");
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).not.toContain(secret);
+      return message;
+    }
+    throw new Error("expected a refusal");
+  };
+
+  it("binds each token to one executor id, as a grant of role executor", () => {
+    expect(loadRegistrationTokens({}, "REINS_R")).toBeUndefined();
+    expect(loadRegistrationTokens({ REINS_R_TOKENS: `- {executor: exec-1, token: ${secret}}` }, "REINS_R")).toEqual([
+      { token: secret, role: "executor", tenant: "", executorId: "exec-1" },
+    ]);
+    expect(refusal(`- {executor: a.b, token: ${secret}}`)).toMatch(/entry 0 needs an executor id/);
+    expect(refusal(`- {token: ${secret}}`)).toMatch(/entry 0 needs an executor id/);
+    expect(refusal(`- {executor: a, token: short}`)).toMatch(/at least 16/);
+    expect(refusal(`- {executor: a, token: ${secret}}\n- {executor: b, token: ${secret}}`)).toMatch(
+      /entry 1: the same token is listed twice/,
+    );
+    expect(refusal(`- {executor: a, token: ${secret}}\n- {executor: a, token: ${secret}x}`)).toMatch(
+      /entry 1: executor "a" is listed twice/,
+    );
+    expect(refusal(`- {executor: a, token: ${secret}, role: operator}`)).toMatch(/unknown field "role"/);
   });
 });
