@@ -1,4 +1,5 @@
 import type { FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { ExecutorRegistryService, ExecutorService, HarnessService, SessionService } from "@reins/proto";
 import { describe, expect, it } from "vitest";
 import { grpcTarget } from "./support/grpc-js-client.js";
 import { reflectWithGrpcJs } from "./support/grpc-js-reflection.js";
@@ -11,6 +12,13 @@ import { useStack } from "./support/use-stack.js";
 // message classes from the reflected descriptors alone and calls methods with them.
 
 const fixture = useStack();
+
+/** Every application service a daemon serves, in the order it registers them. */
+const servedBy: Record<Probe["daemon"], readonly string[]> = {
+  session: [SessionService.typeName, ExecutorRegistryService.typeName],
+  executor: [ExecutorService.typeName],
+  harness: [HarnessService.typeName],
+};
 
 const infrastructure = [
   "grpc.health.v1.Health",
@@ -42,7 +50,7 @@ describe.each(probes)("$daemon daemon, $method", (probe: Probe) => {
       ]);
       const [list, byService, byMethod, health, byName, missing] = answers;
 
-      expect(list).toEqual({ kind: "services", names: [probe.service.typeName, ...infrastructure] });
+      expect(list).toEqual({ kind: "services", names: [...servedBy[probe.daemon], ...infrastructure] });
 
       for (const answer of [byService, byMethod, byName]) {
         if (answer?.kind !== "files") throw new Error(`expected files, got ${JSON.stringify(answer)}`);
@@ -71,7 +79,7 @@ describe.each(probes)("$daemon daemon, $method", (probe: Probe) => {
       health: [],
       reflect: { symbol: probe.service.typeName, call: { method: probe.method, request } },
     });
-    expect(described.reflect?.services).toEqual([probe.service.typeName, ...infrastructure]);
+    expect(described.reflect?.services).toEqual([...servedBy[probe.daemon], ...infrastructure]);
     expect(described.reflect?.methods).toEqual(probe.service.methods.map((m) => m.name));
     expect(described.reflect?.files.at(-1)).toBe(probe.service.file.proto.name);
     const outcome = described.reflect?.call;

@@ -21,6 +21,7 @@ export const harnessServicePolicy: MethodPolicy = {
   ListToolCatalog: ["client", "operator"],
   ConfirmToolUse: ["client", "operator"],
   SendCustomToolResult: ["client", "operator"],
+  StreamText: ["client", "operator"],
 };
 
 /**

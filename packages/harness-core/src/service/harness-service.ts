@@ -32,6 +32,7 @@ import type { SessionRunner } from "../wake/index.js";
 import { creatorTenant, sessionsFor } from "./access.js";
 import { listToolCatalog } from "./list-tool-catalog.js";
 import { streamRun } from "./run-stream.js";
+import { streamText } from "./text-stream.js";
 import { answerToolCall } from "./tool-actions.js";
 
 export interface HarnessServiceDeps {
@@ -322,6 +323,22 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         signal,
         start: () => runner.kick(started.sessionId, started.fold),
       });
+    },
+
+    async *streamText(req, ctx) {
+      const { deltas } = deps;
+      try {
+        validateSessionId(req.sessionId);
+        // NOT_FOUND for a missing session, and for another tenant's, before anything is followed.
+        await sessionsFor(deps.sessions, ctx).getSession({ sessionId: req.sessionId }, { signal: ctx.signal });
+        if (!deltas) {
+          throw new ConnectError("this harness has no live text bus: it runs without NATS", Code.FailedPrecondition);
+        }
+      } catch (err) {
+        throw harnessErrorToConnect(err);
+      }
+      const signal = deps.closing ? AbortSignal.any([ctx.signal, deps.closing]) : ctx.signal;
+      yield* streamText({ deltas, sessionId: req.sessionId, signal });
     },
   };
 }
