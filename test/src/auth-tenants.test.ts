@@ -158,6 +158,7 @@ describe("tenants", () => {
         h.confirmToolUse({ sessionId, toolUseId: "toolu_1", result: ToolConfirmationResult.ALLOW }),
       "harness SendCustomToolResult": (sessionId) =>
         h.sendCustomToolResult({ sessionId, toolUseId: "toolu_1", output: "forged" }),
+      "harness StreamText": (sessionId) => drain(h.streamText({ sessionId })),
     };
     for (const [name, call] of Object.entries(calls)) {
       const missing = await outcome(call("tenant-no-such-session"));
