@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TlsOptions, TokenGrant } from "@reins/service-kit";
 import { loadSecret, loadServerTls, loadTokenGrants, minTokenLength, parseListenAddress } from "@reins/service-kit";
+import { loadRegistrationConfig, type RegistrationConfig } from "./registration/index.js";
 
 /** Everything the daemon reads from its environment, checked once at startup. */
 export interface ExecutorConfig {
@@ -26,6 +27,8 @@ export interface ExecutorConfig {
   readonly shutdownGraceMs: number;
   /** Directory of the workspaces' filesystem images; undefined: the executor's default. */
   readonly workspaceDir: string | undefined;
+  /** Self-registration in the executor registry; undefined: it does not register. */
+  readonly registration: RegistrationConfig | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -51,6 +54,7 @@ export function loadConfig(env: Env): ExecutorConfig {
     maxRequestBytes: integer(env, "REINS_EXECUTOR_MAX_REQUEST_BYTES", 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     shutdownGraceMs: integer(env, "REINS_EXECUTOR_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     workspaceDir: absolutePath(env, "REINS_EXECUTOR_WORKSPACE_DIR"),
+    registration: loadRegistrationConfig(env, listen),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   startServer,
 } from "@reins/service-kit";
 import { loadConfig } from "./config.js";
+import { type Registration, RegistrationRefusedError, registerExecutor } from "./registration/index.js";
 
 const log = createLogger("reins-executor");
 
@@ -32,7 +33,7 @@ const executor = createExecutor({
   ...(config.workspaceDir === undefined ? {} : { workspaceDir: config.workspaceDir }),
 });
 // A tool whose runtime the engine lacks is a configuration error (exit 2) that names it.
-await loadConfigOrExit(log, () => executor.checkRuntimes());
+const engine = await loadConfigOrExit(log, () => executor.checkRuntimes());
 // Docker being down is not fatal: calls answer with an error string until it is back.
 await executor.start();
 
@@ -51,15 +52,48 @@ const server = await startOrExit(log, () =>
   }),
 );
 
+// Registered before it announces itself: a refused registration (unknown token, a
+// token bound to another id) is a configuration error, exit 2, not a host that
+// serves while no harness can find it. An unreachable registry is not fatal.
+let registration: Registration | undefined;
+if (config.registration) {
+  const options = {
+    config: config.registration,
+    executor,
+    maxConcurrent: config.maxConcurrent,
+    listenUrl: server.url,
+    runtimes: engine?.names,
+    log,
+  };
+  try {
+    registration = await registerExecutor(options);
+  } catch (err) {
+    if (!(err instanceof RegistrationRefusedError)) throw err;
+    await Promise.all([executor.close(0), server.close()]);
+    await loadConfigOrExit(log, () => {
+      throw err;
+    });
+  }
+}
+
 announceListening(log, server.url, {
   daemonId: config.daemonId,
   tools: catalog.tools.map((t) => t.name),
   runtimes: [...new Set(catalog.tools.map((t) => executor.runtimeOf(t) ?? "engine default"))],
   tls: config.tls !== undefined,
+  ...(config.registration
+    ? {
+        registry: config.registration.registryUrl,
+        executor: config.registration.id,
+        incarnation: registration?.incarnation,
+      }
+    : {}),
 });
 
 onShutdownSignal(
   async () => {
+    // Out of the registry first, so no new session is placed here while calls drain.
+    await registration?.stop();
     await Promise.all([executor.close(config.shutdownGraceMs), server.close()]);
     log.info({ removing: executor.stats().removing }, "stopped");
   },
