@@ -7,6 +7,7 @@ import { createBearerInterceptor } from "@reins/service-kit";
 import {
   connectDocker,
   dockerCleanup,
+  freePort,
   resolveDockerHost,
   startDaemon,
   startNatsServer,
@@ -23,7 +24,7 @@ const operatorToken = `operator-${randomBytes(12).toString("hex")}`;
 const harnessToken = `harness-${randomBytes(12).toString("hex")}`;
 const suffix = randomBytes(3).toString("hex");
 // Each executor id with its own registration token, as the registry holds them.
-const ids = { a: `reg-a-${suffix}`, b: `reg-b-${suffix}`, c: `reg-c-${suffix}` };
+const ids = { a: `reg-a-${suffix}`, b: `reg-b-${suffix}`, c: `reg-c-${suffix}`, d: `reg-d-${suffix}` };
 const registrationTokens = Object.fromEntries(
   Object.values(ids).map((id) => [id, `register-${id}-${randomBytes(12).toString("hex")}`]),
 );
@@ -31,25 +32,27 @@ const ttlMs = 3_000;
 
 let stop: (() => Promise<void>) | undefined;
 let registryUrl = "";
+let natsUrl = "";
+
+/** The session daemon's registry settings, with the tokens above. */
+const sessionEnv = (listen: string) => ({
+  REINS_SESSION_LISTEN: listen,
+  REINS_NATS_URL: natsUrl,
+  REINS_SESSION_TOKENS: JSON.stringify([
+    { token: operatorToken, role: "operator" },
+    { token: harnessToken, role: "harness" },
+  ]),
+  REINS_EXECUTOR_REGISTRATION_TOKENS: JSON.stringify(
+    Object.entries(registrationTokens).map(([executor, token]) => ({ executor, token })),
+  ),
+  REINS_EXECUTOR_TTL_MS: String(ttlMs),
+  REINS_EXECUTOR_HEARTBEAT_INTERVAL_MS: "200",
+});
 
 beforeAll(async () => {
   const nats = await startNatsServer();
-  const session = await startDaemon({
-    app: "session",
-    env: {
-      REINS_SESSION_LISTEN: "127.0.0.1:0",
-      REINS_NATS_URL: nats.url,
-      REINS_SESSION_TOKENS: JSON.stringify([
-        { token: operatorToken, role: "operator" },
-        { token: harnessToken, role: "harness" },
-      ]),
-      REINS_EXECUTOR_REGISTRATION_TOKENS: JSON.stringify(
-        Object.entries(registrationTokens).map(([executor, token]) => ({ executor, token })),
-      ),
-      REINS_EXECUTOR_TTL_MS: String(ttlMs),
-      REINS_EXECUTOR_HEARTBEAT_INTERVAL_MS: "200",
-    },
-  });
+  natsUrl = nats.url;
+  const session = await startDaemon({ app: "session", env: sessionEnv("127.0.0.1:0") });
   registryUrl = session.url;
   stop = async () => {
     await session.kill("SIGTERM");
@@ -61,10 +64,10 @@ afterAll(async () => {
   await stop?.();
 });
 
-const registry = () =>
+const registry = (baseUrl = registryUrl) =>
   createClient(
     ExecutorRegistryService,
-    createGrpcTransport({ baseUrl: registryUrl, interceptors: [createBearerInterceptor(operatorToken)] }),
+    createGrpcTransport({ baseUrl, interceptors: [createBearerInterceptor(operatorToken)] }),
   );
 
 /** An executor process registering as `id` with `token`; disposed with its containers. */
@@ -78,7 +81,7 @@ async function startExecutor(id: string, token: string | undefined, env: Record<
         REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
         REINS_EXECUTOR_TOKEN: callToken,
         REINS_EXECUTOR_ID: id,
-        REINS_EXECUTOR_REGISTRY_URL: registryUrl,
+        REINS_EXECUTOR_REGISTRY_URL: env.REINS_EXECUTOR_REGISTRY_URL ?? registryUrl,
         ...(token ? { REINS_EXECUTOR_REGISTRATION_TOKEN: token } : {}),
         REINS_EXECUTOR_POOL_SIZE: "0",
         REINS_SANDBOX_IMAGE: testImage(),
@@ -207,5 +210,20 @@ describe("executor self-registration", () => {
     // Neither attempt touched the owner's entry, which still heartbeats.
     const after = (await registry().getExecutor({ id: ids.c })).executor;
     expect([after?.incarnation, after?.address]).toEqual([before?.incarnation, owner.daemon.url]);
+  });
+
+  it("serves calls while the registry is unreachable, and registers once it answers", async () => {
+    const port = await freePort();
+    const laterUrl = `http://127.0.0.1:${port}`;
+    await using x = await startExecutor(ids.d, registrationTokens[ids.d], { REINS_EXECUTOR_REGISTRY_URL: laterUrl });
+    expect(x.daemon.output.join("\n")).toContain("cannot reach the registry: serving calls");
+    expect((await x.calls.listTools({})).tools.length).toBeGreaterThan(0);
+
+    await using later = await startDaemon({ app: "session", env: sessionEnv(`127.0.0.1:${port}`) });
+    await vi.waitFor(async () => {
+      const { executor } = await registry(later.url).getExecutor({ id: ids.d });
+      expect(executor?.address).toBe(x.daemon.url);
+    }, poll);
+    expect(x.daemon.output.join("\n")).toContain("registry reached again");
   });
 });
