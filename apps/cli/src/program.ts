@@ -4,6 +4,7 @@ import { registerDelete } from "./commands/delete/command.js";
 import { registerDeny } from "./commands/deny/command.js";
 import { registerDown } from "./commands/down/command.js";
 import { registerEvents } from "./commands/events/command.js";
+import { registerExecutors } from "./commands/executors/command.js";
 import { registerInterrupt } from "./commands/interrupt/command.js";
 import { registerRun } from "./commands/run/command.js";
 import { registerSend } from "./commands/send/command.js";
@@ -64,6 +65,7 @@ Examples:
   $ reins send <id> "now the first 20"     # continue an idle session
   $ reins interrupt <id>; reins wake <id>  # stop a turn; resume a session
   $ reins approve <id>; reins deny <id> -r R  # decide on tool calls a session waits for
+  $ reins executors; reins executors drain <id>  # sandbox hosts and their load; drain one
 
 Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.
 Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
@@ -80,6 +82,7 @@ Colour only on a terminal (NO_COLOR / FORCE_COLOR are honoured).`,
   registerDeny(program, ctx);
   registerDelete(program, ctx);
   registerTools(program, ctx);
+  registerExecutors(program, ctx);
   registerStatus(program, ctx);
   registerDown(program, ctx);
   // Subcommands inherit the same error handling and output.
