@@ -120,8 +120,21 @@ describe("reins up --detach, run, down", () => {
     }
     expect(up.stdout).toMatch(/^docker\s+\S+\s+-\s+engine /m);
     const state = await readState();
-    expect(state.services.map((s) => s.name)).toEqual(["nats", "executor", "session", "harness"]);
+    expect(state.services.map((s) => s.name)).toEqual(["nats", "session", "executor", "harness"]);
     expect((await reins(["status"])).exitCode).toBe(0);
+
+    // The stack's executor registered itself with the session service.
+    const executors = await reins(["executors", "--json"]);
+    expect(executors.exitCode, executors.stderr).toBe(0);
+    const listed = executors.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; address: string; draining?: boolean });
+    expect(listed).toEqual([
+      expect.objectContaining({ address: state.services.find((s) => s.name === "executor")?.url, capacity: 8 }),
+    ]);
+    // Free ports: the id carries a suffix, as stacks may share one engine.
+    expect(listed[0]?.id).toMatch(/^local-[0-9a-f]{6}$/);
   }, 180_000);
 
   it("run streams the session: text, the python call and its real output, usage and cost", async () => {

@@ -20,6 +20,10 @@ export interface StackPaths {
   readonly logDir: string;
   readonly natsStore: string;
   readonly tokenFile: string;
+  /** The executor's registration token, when the session service has authentication on. */
+  readonly registrationTokenFile: string;
+  /** The session service's list of registration tokens ({executor, token}). */
+  readonly registrationTokensFile: string;
 }
 
 export function stackPaths(dir: string): StackPaths {
@@ -29,5 +33,7 @@ export function stackPaths(dir: string): StackPaths {
     logDir: path.join(dir, "logs"),
     natsStore: path.join(dir, "nats"),
     tokenFile: path.join(dir, "executor.token"),
+    registrationTokenFile: path.join(dir, "executor-registration.token"),
+    registrationTokensFile: path.join(dir, "executor-registrations.json"),
   };
 }

@@ -97,3 +97,17 @@ export async function writeExecutorToken(file: string): Promise<string> {
   await writeFile(file, `${token}\n`, { mode: 0o600 });
   return token;
 }
+
+/**
+ * A fresh registration token for the stack's executor: its own file for the
+ * executor, and the session service's registration list binding it to `id`.
+ */
+export async function writeRegistrationTokens(
+  paths: { readonly registrationTokenFile: string; readonly registrationTokensFile: string },
+  id: string,
+): Promise<{ tokenFile: string; tokensFile: string }> {
+  const token = randomBytes(32).toString("base64url");
+  await writeFile(paths.registrationTokenFile, `${token}\n`, { mode: 0o600 });
+  await writeFile(paths.registrationTokensFile, JSON.stringify([{ executor: id, token }]), { mode: 0o600 });
+  return { tokenFile: paths.registrationTokenFile, tokensFile: paths.registrationTokensFile };
+}

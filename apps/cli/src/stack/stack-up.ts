@@ -8,7 +8,14 @@ import { type DockerEngine, ensureDockerEngine, stopDockerEngine } from "./docke
 import { ensureSandboxImages } from "./images.js";
 import type { StackPaths } from "./paths.js";
 import { isOurProcess, processStartTime, stopWords } from "./processes.js";
-import { daemonEnv, startDaemonProcess, startNats, startScriptedModel, writeExecutorToken } from "./services.js";
+import {
+  daemonEnv,
+  startDaemonProcess,
+  startNats,
+  startScriptedModel,
+  writeExecutorToken,
+  writeRegistrationTokens,
+} from "./services.js";
 import type { Spawned } from "./spawn-logged.js";
 import { readState, removeState, type StackState } from "./state-file.js";
 
@@ -80,8 +87,8 @@ async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
 
 /**
  * Starts nats-server, checks Docker and the sandbox images, starts the scripted
- * model if the harness gets no model endpoint, then the executor, session and
- * harness daemons. On any failure (or abort) it stops what it started, in
+ * model if the harness gets no model endpoint, then the session, executor
+ * (which registers with the session service) and harness daemons. On any failure (or abort) it stops what it started, in
  * reverse order, before rethrowing.
  */
 export async function startStack(options: UpOptions): Promise<StartedStack> {
@@ -141,6 +148,48 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
       };
     }
 
+    // The executor registers itself with the session service, so that starts first.
+    // Free ports mean stacks side by side on one engine: the id also scopes the
+    // executor's containers, so each stack's must be its own.
+    const executorId =
+      env.REINS_EXECUTOR_ID || (options.ports.executor === 0 ? `local-${randomBytes(3).toString("hex")}` : "local");
+    // With authentication on, the registry admits only registration tokens: the
+    // stack makes one for its executor, unless the caller brought their own.
+    const sessionAuth = Boolean(env.REINS_SESSION_TOKENS || env.REINS_SESSION_TOKENS_FILE);
+    const ownRegistration = Boolean(
+      env.REINS_EXECUTOR_REGISTRATION_TOKENS || env.REINS_EXECUTOR_REGISTRATION_TOKENS_FILE,
+    );
+    const registration = sessionAuth && !ownRegistration ? await writeRegistrationTokens(paths, executorId) : undefined;
+    const session = await progress.step(
+      "starting the session service",
+      () =>
+        startDaemonProcess({
+          app: "session",
+          logDir: paths.logDir,
+          signal,
+          env: daemonEnv(
+            env,
+            [
+              "REINS_SESSION_",
+              "REINS_STREAM_",
+              "REINS_MAX_MESSAGE_BYTES",
+              "REINS_NATS_",
+              // The executor registry it serves.
+              "REINS_EXECUTOR_TTL_MS",
+              "REINS_EXECUTOR_HEARTBEAT_INTERVAL_MS",
+              "REINS_EXECUTOR_REGISTRATION_TOKENS",
+            ],
+            {
+              REINS_SESSION_LISTEN: listen(options.ports.session),
+              REINS_NATS_URL: nats.url,
+              ...(registration ? { REINS_EXECUTOR_REGISTRATION_TOKENS_FILE: registration.tokensFile } : {}),
+            },
+          ),
+        }),
+      (s) => `session ${s.url}`,
+    );
+    started.push(session);
+
     const token = await writeExecutorToken(paths.tokenFile);
     const executor = await progress.step(
       "starting the executor",
@@ -152,6 +201,9 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
           env: daemonEnv(env, ["REINS_EXECUTOR_", "REINS_TOOLS_", "REINS_SANDBOX_"], {
             REINS_EXECUTOR_LISTEN: listen(options.ports.executor),
             REINS_EXECUTOR_TOKEN_FILE: paths.tokenFile,
+            REINS_EXECUTOR_ID: executorId,
+            REINS_EXECUTOR_REGISTRY_URL: session.url,
+            ...(registration ? { REINS_EXECUTOR_REGISTRATION_TOKEN_FILE: registration.tokenFile } : {}),
             ...(docker ? { DOCKER_HOST: docker.host } : {}),
             // Only the tiny image was ensured: run the catalog's tools in it.
             ...(options.images === "tiny" && !env.REINS_SANDBOX_IMAGE
@@ -162,22 +214,6 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
       (s) => `executor ${s.url}`,
     );
     started.push(executor);
-
-    const session = await progress.step(
-      "starting the session service",
-      () =>
-        startDaemonProcess({
-          app: "session",
-          logDir: paths.logDir,
-          signal,
-          env: daemonEnv(env, ["REINS_SESSION_", "REINS_STREAM_", "REINS_MAX_MESSAGE_BYTES", "REINS_NATS_"], {
-            REINS_SESSION_LISTEN: listen(options.ports.session),
-            REINS_NATS_URL: nats.url,
-          }),
-        }),
-      (s) => `session ${s.url}`,
-    );
-    started.push(session);
 
     const harness = await progress.step(
       "starting the harness",
