@@ -175,6 +175,7 @@ describe("executor self-registration", () => {
     await x.daemon.kill("SIGTERM");
     expect(x.daemon.output.some((l) => l.includes('"removed":true') && l.includes("deregistered"))).toBe(true);
     expect(await codeOf(registry().getExecutor({ id: ids.a }))).toBe("NotFound");
+    expect(x.daemon.output.join("\n")).not.toContain(registrationTokens[ids.a]);
   });
 
   it("after SIGKILL stays listed until its TTL runs out", async () => {
