@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -6,6 +7,7 @@ import { type ExecutorInfo, ExecutorRegistryService, ExecutorService } from "@re
 import { createBearerInterceptor } from "@reins/service-kit";
 import {
   connectDocker,
+  createTestCertificates,
   dockerCleanup,
   freePort,
   resolveDockerHost,
@@ -24,7 +26,13 @@ const operatorToken = `operator-${randomBytes(12).toString("hex")}`;
 const harnessToken = `harness-${randomBytes(12).toString("hex")}`;
 const suffix = randomBytes(3).toString("hex");
 // Each executor id with its own registration token, as the registry holds them.
-const ids = { a: `reg-a-${suffix}`, b: `reg-b-${suffix}`, c: `reg-c-${suffix}`, d: `reg-d-${suffix}` };
+const ids = {
+  a: `reg-a-${suffix}`,
+  b: `reg-b-${suffix}`,
+  c: `reg-c-${suffix}`,
+  d: `reg-d-${suffix}`,
+  e: `reg-e-${suffix}`,
+};
 const registrationTokens = Object.fromEntries(
   Object.values(ids).map((id) => [id, `register-${id}-${randomBytes(12).toString("hex")}`]),
 );
@@ -226,5 +234,35 @@ describe("executor self-registration", () => {
       expect(executor?.address).toBe(x.daemon.url);
     }, poll);
     expect(x.daemon.output.join("\n")).toContain("registry reached again");
+  });
+
+  it("registers with an mTLS registry through REINS_EXECUTOR_REGISTRY_CA and a client certificate", async () => {
+    await using certs = await createTestCertificates();
+    await using tlsRegistry = await startDaemon({
+      app: "session",
+      env: {
+        ...sessionEnv("127.0.0.1:0"),
+        REINS_SESSION_TLS_CERT: certs.serverCertPath,
+        REINS_SESSION_TLS_KEY: certs.serverKeyPath,
+        REINS_SESSION_TLS_CLIENT_CA: certs.caPath,
+      },
+    });
+    expect(tlsRegistry.url).toMatch(/^https:/);
+    const tlsClient = createClient(
+      ExecutorRegistryService,
+      createGrpcTransport({
+        baseUrl: tlsRegistry.url,
+        nodeOptions: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
+        interceptors: [createBearerInterceptor(operatorToken)],
+      }),
+    );
+    await using x = await startExecutor(ids.e, registrationTokens[ids.e], {
+      REINS_EXECUTOR_REGISTRY_URL: tlsRegistry.url,
+      REINS_EXECUTOR_REGISTRY_CA: certs.caPath,
+      REINS_EXECUTOR_REGISTRY_CLIENT_CERT: path.join(certs.dir, "client.pem"),
+      REINS_EXECUTOR_REGISTRY_CLIENT_KEY: path.join(certs.dir, "client.key"),
+    });
+    expect(x.daemon.output.join("\n")).not.toContain("cannot reach the registry");
+    expect((await tlsClient.getExecutor({ id: ids.e })).executor?.address).toBe(x.daemon.url);
   });
 });
