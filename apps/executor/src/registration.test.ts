@@ -176,8 +176,13 @@ describe("executor self-registration", () => {
     expect(result.stdout).toBe("finished\n");
     await vi.waitFor(async () => {
       const { executor } = await registry().getExecutor({ id: ids.a });
+      // Heartbeats report the call's end and leave the drain alone.
       expect([executor?.runningCalls, executor?.draining]).toEqual([0, true]);
     }, poll);
+
+    // Taken back: the executor hears that too.
+    expect((await registry().drainExecutor({ id: ids.a, draining: false })).executor?.draining).toBe(false);
+    await vi.waitFor(() => expect(x.daemon.output.join("\n")).toContain("taken back by an operator"), poll);
 
     // SIGTERM: out of the registry at once, not at the end of the TTL.
     await x.daemon.kill("SIGTERM");

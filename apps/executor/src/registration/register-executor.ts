@@ -21,8 +21,10 @@ export interface RegisterExecutorOptions {
   readonly log: Logger;
 }
 
-// The registry's bound on runtimes per entry.
+// The registry's rules for runtimes: an engine's odd runtime name must not make
+// every heartbeat invalid, so names it would refuse are left out.
 const maxRuntimes = 16;
+const runtimePattern = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * Registers the executor in the registry with its live load, and sends the
@@ -53,7 +55,7 @@ export async function registerExecutor(options: RegisterExecutorOptions): Promis
         address: config.advertiseUrl ?? options.listenUrl,
         catalogDigest: digest,
         tools,
-        runtimes: (runtimes ?? []).slice(0, maxRuntimes),
+        runtimes: (runtimes ?? []).filter((r) => runtimePattern.test(r)).slice(0, maxRuntimes),
         labels: { ...config.labels },
         capacity: options.maxConcurrent,
         runningCalls: stats.running,
