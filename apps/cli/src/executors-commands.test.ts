@@ -128,7 +128,11 @@ describe("reins executors against a real registry", () => {
       "✔ host-eu draining: no new sessions are placed on it; the calls it runs finish (2 running, 1 queued)",
     );
     expect(lines((await reins(["executors"])).stdout)[1]).toMatch(/^host-eu\s+\S+\s+draining\s+2\/1\/4/);
-    expect(json((await reins(["executors", "--json"])).stdout)[0]).toMatchObject({ id: "host-eu", draining: true });
+    expect(json((await reins(["executors", "--json"])).stdout)[0]).toMatchObject({
+      id: "host-eu",
+      state: "draining",
+      draining: true,
+    });
 
     const undrain = await reins(["executors", "undrain", "host-eu"]);
     expect([undrain.exitCode, undrain.stdout.trim()]).toEqual([0, "✔ host-eu live: sessions are placed on it again"]);
@@ -154,6 +158,6 @@ describe("reins executors against a real registry", () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("executor ids are 1-64 characters");
     // Still live: neither the harness nor the bad id drained anything.
-    expect(json((await reins(["executors", "--json"])).stdout).map((e) => e.draining ?? false)).toEqual([false, false]);
+    expect(json((await reins(["executors", "--json"])).stdout).map((e) => e.state)).toEqual(["live", "live"]);
   });
 });

@@ -49,8 +49,13 @@ export async function setDraining(ctx: CliContext, command: Command, id: string,
   );
 }
 
+// "state" as the table shows it: protobuf JSON leaves `draining: false` out.
 export function executorJson(executor: ExecutorInfo): string {
-  return JSON.stringify({ type: "executor", ...(toJson(ExecutorInfoSchema, executor) as JsonObject) });
+  return JSON.stringify({
+    type: "executor",
+    state: executor.draining ? "draining" : "live",
+    ...(toJson(ExecutorInfoSchema, executor) as JsonObject),
+  });
 }
 
 // Heartbeats come every few seconds: "just now" would hide a host that stopped.
