@@ -50,10 +50,13 @@ describe("reins arguments and exit codes", () => {
       "interrupt",
       "delete",
       "tools",
+      "executors",
+      "executors drain",
+      "executors undrain",
       "status",
       "down",
     ]) {
-      const r = await reins([command, "--help"]);
+      const r = await reins([...command.split(" "), "--help"]);
       expect(r.exitCode, command).toBe(0);
       expect(r.stdout, command).toContain("Example");
     }

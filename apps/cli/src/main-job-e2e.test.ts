@@ -70,7 +70,7 @@ describe("the main job with the scripted model", () => {
 
   it("down stops the scripted model with the rest", async () => {
     const state = JSON.parse(await readFile(path.join(stateDir, "stack.json"), "utf8")) as StackState;
-    expect(state.services.map((s) => s.name)).toEqual(["nats", "model", "executor", "session", "harness"]);
+    expect(state.services.map((s) => s.name)).toEqual(["nats", "model", "session", "executor", "harness"]);
     const ids = (await reins(["sessions", "--json"])).stdout
       .trim()
       .split("\n")
@@ -79,7 +79,7 @@ describe("the main job with the scripted model", () => {
     const down = await reins(["down"]);
     expect(down.exitCode, down.stderr).toBe(0);
     expect(down.stderr).toMatch(
-      /harness stopped[\s\S]*session stopped[\s\S]*executor stopped[\s\S]*model stopped[\s\S]*nats stopped/,
+      /harness stopped[\s\S]*executor stopped[\s\S]*session stopped[\s\S]*model stopped[\s\S]*nats stopped/,
     );
     for (const service of state.services) expect(isAlive(service.pid), service.name).toBe(false);
   }, 120_000);

@@ -70,9 +70,8 @@ if (config.registration) {
   } catch (err) {
     if (!(err instanceof RegistrationRefusedError)) throw err;
     await Promise.all([executor.close(0), server.close()]);
-    await loadConfigOrExit(log, () => {
-      throw err;
-    });
+    // Logged, and exit 2, like any invalid configuration: a restart cannot help.
+    await loadConfigOrExit(log, () => Promise.reject(err));
   }
 }
 

@@ -3,7 +3,7 @@ import { CliError } from "../cli-error.js";
 
 /** One process `reins up` started. */
 export interface ServiceRecord {
-  /** "nats", "executor", "session", "harness". */
+  /** "nats", "model", "session", "executor", "harness". */
   readonly name: string;
   readonly url: string;
   readonly pid: number;

@@ -53,6 +53,16 @@ Examples:
     .command("drain")
     .description("stop placing sessions on an executor; the calls it runs finish")
     .argument("<executor-id>", "the executor", parseExecutorId)
+    .addHelpText(
+      "after",
+      `
+Needs an operator token (--token). The executor stays listed, as draining, and
+keeps serving the sessions already placed on it; \`reins executors undrain\`
+takes it back.
+
+Example:
+  $ reins executors drain host-7`,
+    )
     .action(async (id: string, _options: unknown, command: Command) => {
       const { setDraining } = await import("./action.js");
       await setDraining(ctx, command, id, true);
@@ -61,6 +71,7 @@ Examples:
     .command("undrain")
     .description("place sessions on a drained executor again")
     .argument("<executor-id>", "the executor", parseExecutorId)
+    .addHelpText("after", "\nNeeds an operator token (--token).\n\nExample:\n  $ reins executors undrain host-7")
     .action(async (id: string, _options: unknown, command: Command) => {
       const { setDraining } = await import("./action.js");
       await setDraining(ctx, command, id, false);

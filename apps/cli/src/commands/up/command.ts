@@ -6,7 +6,7 @@ import type { UpOptions } from "./action.js";
 export function registerUp(program: Command, ctx: CliContext): void {
   program
     .command("up")
-    .description("start nats-server, check Docker, and start the executor, session and harness daemons")
+    .description("start nats-server, check Docker, and start the session, executor and harness daemons")
     .option(
       "-d, --detach",
       "start the stack, print its status and exit, leaving it running (stop it with `reins down`)",
