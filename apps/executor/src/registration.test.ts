@@ -182,7 +182,7 @@ describe("executor self-registration", () => {
 
     // Taken back: the executor hears that too.
     expect((await registry().drainExecutor({ id: ids.a, draining: false })).executor?.draining).toBe(false);
-    await vi.waitFor(() => expect(x.daemon.output.join("\n")).toContain("taken back by an operator"), poll);
+    await vi.waitFor(() => expect(x.daemon.output.join("\n")).toContain("no longer draining"), poll);
 
     // SIGTERM: out of the registry at once, not at the end of the TTL.
     await x.daemon.kill("SIGTERM");
@@ -238,7 +238,8 @@ describe("executor self-registration", () => {
       const { executor } = await registry(later.url).getExecutor({ id: ids.d });
       expect(executor?.address).toBe(x.daemon.url);
     }, poll);
-    expect(x.daemon.output.join("\n")).toContain("registry reached again");
+    // Logged once the answer is back, which may be just after the entry is visible.
+    await vi.waitFor(() => expect(x.daemon.output.join("\n")).toContain("registry reached again"), poll);
   });
 
   it("registers with an mTLS registry through REINS_EXECUTOR_REGISTRY_CA and a client certificate", async () => {
@@ -267,7 +268,10 @@ describe("executor self-registration", () => {
       REINS_EXECUTOR_REGISTRY_CLIENT_CERT: path.join(certs.dir, "client.pem"),
       REINS_EXECUTOR_REGISTRY_CLIENT_KEY: path.join(certs.dir, "client.key"),
     });
-    expect(x.daemon.output.join("\n")).not.toContain("cannot reach the registry");
-    expect((await tlsClient.getExecutor({ id: ids.e })).executor?.address).toBe(x.daemon.url);
+    // Without the CA (or the client certificate) the handshake fails and it never registers.
+    await vi.waitFor(
+      async () => expect((await tlsClient.getExecutor({ id: ids.e })).executor?.address).toBe(x.daemon.url),
+      poll,
+    );
   });
 });

@@ -80,7 +80,7 @@ export function createRegistration(options: RegistrationOptions): Registration {
         { executor: id, draining },
         draining
           ? "drained by an operator: no new sessions are placed here; running calls finish"
-          : "taken back by an operator: sessions are placed here again",
+          : "no longer draining (taken back, or its entry expired and registered anew): sessions are placed here again",
       );
     }
     if (failures > 0) log.info({ executor: id, failures }, "registry reached again: registered");
