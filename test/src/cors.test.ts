@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 
 // Browsers call a daemon from another origin only after a CORS preflight. A server configured
 // with allowed origins answers the preflight for those origins, and only for those. Proved on
-// a bare service-kit server and on the session daemon (REINS_SESSION_CORS_ORIGINS).
+// a bare service-kit server, on the session daemon (REINS_SESSION_CORS_ORIGINS) and on the
+// harness daemon (REINS_HARNESS_CORS_ORIGINS), which the web console calls from its own origin.
 
 const allowed = "https://console.example";
 
@@ -35,6 +36,33 @@ const targets: { name: string; start: () => Promise<Target> }[] = [
           url: session.url,
           [Symbol.asyncDispose]: async () => {
             await session[Symbol.asyncDispose]();
+            await nats.stop();
+          },
+        };
+      } catch (err) {
+        await nats.stop();
+        throw err;
+      }
+    },
+  },
+  {
+    name: "the harness daemon",
+    start: async () => {
+      const nats = await startNatsServer();
+      try {
+        const harness = await startDaemon({
+          app: "harness",
+          env: {
+            REINS_HARNESS_LISTEN: "127.0.0.1:0",
+            REINS_NATS_URL: nats.url,
+            REINS_WAKE_MODE: "direct",
+            REINS_HARNESS_CORS_ORIGINS: allowed,
+          },
+        });
+        return {
+          url: harness.url,
+          [Symbol.asyncDispose]: async () => {
+            await harness[Symbol.asyncDispose]();
             await nats.stop();
           },
         };

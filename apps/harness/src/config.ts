@@ -2,6 +2,7 @@ import type { HostToolSpec, McpServerSpec } from "@reins/harness-core";
 import type { ClientTlsOptions, TlsOptions, TokenGrant } from "@reins/service-kit";
 import {
   loadClientTls,
+  loadCorsOrigins,
   loadSecret,
   loadServerTls,
   loadTokenGrants,
@@ -18,6 +19,8 @@ export interface HarnessConfig {
   readonly tokens: TokenGrant[] | undefined;
   /** HTTPS for callers (and mTLS with a client CA); undefined: cleartext. */
   readonly tls: TlsOptions | undefined;
+  /** Origins allowed to call from a browser (REINS_HARNESS_CORS_ORIGINS); empty: no CORS. */
+  readonly corsOrigins: string[];
   /** CA to trust and client certificate to present when dialling the session service. */
   readonly sessionTls: ClientTlsOptions;
   /** The same for executors. */
@@ -91,6 +94,7 @@ export function loadConfig(env: Env): HarnessConfig {
     listen: parseListenAddress(env.REINS_HARNESS_LISTEN, 7002),
     tokens: loadTokenGrants(env, "REINS_HARNESS"),
     tls: loadServerTls(env, "REINS_HARNESS"),
+    corsOrigins: loadCorsOrigins(env, "REINS_HARNESS"),
     sessionTls: loadClientTls(env, { ca: "REINS_SESSION_CA", ...clientCert }),
     executorTls: loadClientTls(env, { ca: "REINS_EXECUTOR_CA", ...clientCert }),
     sessionUrl: url(env, "REINS_SESSION_URL", "http://127.0.0.1:7001"),

@@ -153,6 +153,7 @@ await startOrExit(log, async () => {
       ? [createAuthInterceptor({ verify: createTokenVerifier(config.tokens), methods: harnessServicePolicy })]
       : [],
     ...(config.tls ? { tls: config.tls } : {}),
+    corsOrigins: config.corsOrigins,
   });
   announceListening(log, server.url, {
     session: redactUrl(config.sessionUrl),

@@ -1,5 +1,11 @@
 import type { TlsOptions, TokenGrant } from "@reins/service-kit";
-import { loadRegistrationTokens, loadServerTls, loadTokenGrants, parseListenAddress } from "@reins/service-kit";
+import {
+  loadCorsOrigins,
+  loadRegistrationTokens,
+  loadServerTls,
+  loadTokenGrants,
+  parseListenAddress,
+} from "@reins/service-kit";
 import { maxBatchEvents, type SessionStoreOptions } from "@reins/session-store";
 
 /** The session daemon's configuration, read from the environment. */
@@ -67,10 +73,7 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
     ...(executorTtlMs !== undefined ? { executorTtlMs } : {}),
     ...(executorHeartbeatIntervalMs !== undefined ? { executorHeartbeatIntervalMs } : {}),
   };
-  const corsOrigins = (env.REINS_SESSION_CORS_ORIGINS ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
+  const corsOrigins = loadCorsOrigins(env, "REINS_SESSION");
   const grants = loadTokenGrants(env, "REINS_SESSION");
   const registration = loadRegistrationTokens(env, "REINS_EXECUTOR_REGISTRATION");
   if (registration && !grants) {

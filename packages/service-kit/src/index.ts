@@ -30,7 +30,7 @@ export type { Logger } from "./logger.js";
 export { announceListening, createLogger, parseListenAddress } from "./logger.js";
 export { redactUrl, redactUrls } from "./redact-url.js";
 export type { ReinsServer, TlsOptions } from "./server/index.js";
-export { bindService, createHealth, ServingStatus, startServer } from "./server/index.js";
+export { bindService, createHealth, loadCorsOrigins, ServingStatus, startServer } from "./server/index.js";
 export { onShutdownSignal } from "./signals.js";
 export { loadConfigOrExit, startOrExit } from "./startup.js";
 export type { ClientTlsOptions } from "./tls-config.js";
