@@ -115,12 +115,12 @@ describe("reins up --detach, run, down", () => {
       ANTHROPIC_API_KEY: "test-key",
     });
     expect(up.exitCode, up.stderr).toBe(0);
-    for (const service of ["nats", "executor", "session", "harness"]) {
+    for (const service of ["nats", "executor", "session", "harness", "console"]) {
       expect(up.stdout).toMatch(new RegExp(`^${service}\\s+\\S+\\s+\\d+\\s+SERVING$`, "m"));
     }
     expect(up.stdout).toMatch(/^docker\s+\S+\s+-\s+engine /m);
     const state = await readState();
-    expect(state.services.map((s) => s.name)).toEqual(["nats", "session", "executor", "harness"]);
+    expect(state.services.map((s) => s.name)).toEqual(["nats", "session", "executor", "harness", "console"]);
     expect((await reins(["status"])).exitCode).toBe(0);
 
     // The stack's executor registered itself with the session service.
@@ -136,6 +136,21 @@ describe("reins up --detach, run, down", () => {
     // Free ports: the id carries a suffix, as stacks may share one engine.
     expect(listed[0]?.id).toMatch(/^local-[0-9a-f]{6}$/);
   }, 180_000);
+
+  it("up serves the web console, pointed at the stack's services, whose CORS allow its origin", async () => {
+    const { services } = await readState();
+    const url = (name: string) => services.find((s) => s.name === name)?.url ?? "";
+    const consoleUrl = url("console");
+    const config = (await (await fetch(`${consoleUrl}/config.json`)).json()) as Record<string, string>;
+    expect(config).toEqual({ sessionUrl: url("session"), harnessUrl: url("harness") });
+    for (const service of [url("session"), url("harness")]) {
+      const preflight = await fetch(`${service}/grpc.health.v1.Health/Check`, {
+        method: "OPTIONS",
+        headers: { origin: consoleUrl, "access-control-request-method": "POST" },
+      });
+      expect(preflight.headers.get("access-control-allow-origin"), service).toBe(consoleUrl);
+    }
+  });
 
   it("run streams the session: text, the python call and its real output, usage and cost", async () => {
     const run = await reins(["run", "print the first 10 primes"]);

@@ -29,7 +29,7 @@ export async function natsHealth(url: string): Promise<HealthState> {
   }
 }
 
-/** The scripted model speaks plain HTTP (the Messages API): any answer means it serves. */
+/** The scripted model and the web console speak plain HTTP: any answer means it serves. */
 export function httpHealth(url: string): Promise<HealthState> {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: 2_000 }, (res) => {
@@ -49,7 +49,7 @@ export async function stackHealth(state: StackState): Promise<ServiceStatus[]> {
     const health =
       s.name === "nats"
         ? await natsHealth(s.url)
-        : s.name === "model"
+        : s.name === "model" || s.name === "console"
           ? await httpHealth(s.url)
           : await checkHealth(s.url);
     return { service: s.name, url: s.url, pid: s.pid, health, ok: health === "SERVING" };

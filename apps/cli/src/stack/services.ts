@@ -28,7 +28,7 @@ export function startNats(options: NatsOptions): Promise<Spawned> {
 }
 
 export interface DaemonOptions {
-  readonly app: "executor" | "session" | "harness";
+  readonly app: "executor" | "session" | "harness" | "console";
   readonly env: NodeJS.ProcessEnv;
   readonly logDir: string;
   readonly signal?: AbortSignal | undefined;

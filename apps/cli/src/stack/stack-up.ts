@@ -22,7 +22,9 @@ import { readState, removeState, type StackState } from "./state-file.js";
 export interface UpOptions {
   readonly paths: StackPaths;
   /** 0 = a free port. */
-  readonly ports: { nats: number; executor: number; session: number; harness: number };
+  readonly ports: { nats: number; executor: number; session: number; harness: number; console: number };
+  /** Start the web console (apps/console), allowed by the services' CORS. */
+  readonly console: boolean;
   /** Skip the Docker check and image build (the executor then reports errors per call). */
   readonly docker: boolean;
   readonly images: "full" | "tiny" | "none";
@@ -59,8 +61,9 @@ export async function assertNoRunningStack(paths: StackPaths): Promise<void> {
  * Fails before anything starts when a daemon is not built or nats-server is
  * missing; returns the nats-server path.
  */
-function checkPrerequisites(env: NodeJS.ProcessEnv): string {
-  const missing = (["executor", "session", "harness"] as const).filter((app) => !existsSync(daemonEntry(app)));
+function checkPrerequisites(env: NodeJS.ProcessEnv, withConsole: boolean): string {
+  const apps = ["executor", "session", "harness", ...(withConsole ? ["console"] : [])];
+  const missing = apps.filter((app) => !existsSync(daemonEntry(app)));
   if (missing.length > 0) {
     throw new CliError(
       `not built: ${missing.map((app) => `apps/${app}`).join(", ")}; run \`pnpm turbo run build\` in ${repoRoot}`,
@@ -94,8 +97,8 @@ async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
 export async function startStack(options: UpOptions): Promise<StartedStack> {
   const { paths, progress, signal, env } = options;
   await assertNoRunningStack(paths);
-  const natsServer = checkPrerequisites(env);
-  await checkPorts(options.ports);
+  const natsServer = checkPrerequisites(env, options.console);
+  await checkPorts(options.console ? options.ports : { ...options.ports, console: 0 });
   await mkdir(paths.logDir, { recursive: true });
   await mkdir(paths.natsStore, { recursive: true });
 
@@ -148,6 +151,11 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
       };
     }
 
+    // The console's origin is known before the services start, so their CORS can allow it.
+    const consolePort = options.console ? options.ports.console || (await freePort()) : 0;
+    const cors = (name: string): Record<string, string> =>
+      options.console ? { [name]: withOrigin(env[name], `http://127.0.0.1:${consolePort}`) } : {};
+
     // The executor registers itself with the session service, so that starts first.
     // Free ports mean stacks side by side on one engine: the id also scopes the
     // executor's containers, so each stack's must be its own.
@@ -182,6 +190,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
             {
               REINS_SESSION_LISTEN: listen(options.ports.session),
               REINS_NATS_URL: nats.url,
+              ...cors("REINS_SESSION_CORS_ORIGINS"),
               ...(registration ? { REINS_EXECUTOR_REGISTRATION_TOKENS_FILE: registration.tokensFile } : {}),
             },
           ),
@@ -240,6 +249,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
               REINS_EXECUTOR_URL: executor.url,
               REINS_EXECUTOR_TOKEN: token,
               REINS_NATS_URL: nats.url,
+              ...cors("REINS_HARNESS_CORS_ORIGINS"),
               ...modelEnv,
             },
           ),
@@ -247,12 +257,40 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
       (s) => `harness ${s.url}`,
     );
     started.push(harness);
+
+    if (options.console) {
+      const webConsole = await progress.step(
+        "starting the web console",
+        () =>
+          startDaemonProcess({
+            app: "console",
+            logDir: paths.logDir,
+            signal,
+            env: daemonEnv(env, ["REINS_CONSOLE_"], {
+              REINS_CONSOLE_LISTEN: listen(consolePort),
+              REINS_CONSOLE_SESSION_URL: session.url,
+              REINS_CONSOLE_HARNESS_URL: harness.url,
+            }),
+          }),
+        (s) => `web console ${s.url}`,
+      );
+      started.push(webConsole);
+    }
     return { processes: started, docker, tokenFile: paths.tokenFile };
   } catch (err) {
     await stopProcesses(started, progress);
     if (docker?.startedByUs) await stopDockerEngine().catch(() => {});
     throw err;
   }
+}
+
+/** A CORS origin list (REINS_*_CORS_ORIGINS) with `origin` in it, the caller's entries kept. */
+function withOrigin(list: string | undefined, origin: string): string {
+  const entries = (list ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  return [...new Set([...entries, origin])].join(",");
 }
 
 /** Stops processes in reverse start order, each fully exited before the next. */

@@ -3,7 +3,7 @@ import { CliError } from "../cli-error.js";
 
 /** One process `reins up` started. */
 export interface ServiceRecord {
-  /** "nats", "model", "session", "executor", "harness". */
+  /** "nats", "model", "session", "executor", "harness", "console". */
   readonly name: string;
   readonly url: string;
   readonly pid: number;

@@ -18,6 +18,9 @@ export interface UpOptions {
   executorPort: number;
   sessionPort: number;
   harnessPort: number;
+  consolePort: number;
+  /** false from --no-console. */
+  console: boolean;
   docker: boolean;
   images: "full" | "tiny" | "none";
   keepDocker?: boolean;
@@ -45,7 +48,9 @@ export async function upStack(ctx: CliContext, command: Command, options: UpOpti
         executor: free ? 0 : options.executorPort,
         session: free ? 0 : options.sessionPort,
         harness: free ? 0 : options.harnessPort,
+        console: free ? 0 : options.consolePort,
       },
+      console: options.console,
       docker: options.docker,
       images: options.images,
       scriptedModel: options.scriptedModel,

@@ -11,11 +11,13 @@ export function registerUp(program: Command, ctx: CliContext): void {
       "-d, --detach",
       "start the stack, print its status and exit, leaving it running (stop it with `reins down`)",
     )
-    .option("--free-ports", "put every service on a free port instead of 4222/7001/7002/7003")
+    .option("--free-ports", "put every service on a free port instead of 4222/7001/7002/7003/7080")
     .option("--nats-port <port>", "nats-server client port", parseCount, 4222)
     .option("--executor-port <port>", "executor port", parseCount, 7003)
     .option("--session-port <port>", "session service port", parseCount, 7001)
     .option("--harness-port <port>", "harness port", parseCount, 7002)
+    .option("--console-port <port>", "web console port (0: a free one)", parseCount, 7080)
+    .option("--no-console", "do not start the web console")
     .addOption(
       new Option(
         "--images <which>",
@@ -44,7 +46,9 @@ bundled scripted model, which writes and runs a Python program for the task in
 a real sandbox), REINS_HARNESS_*,
 REINS_MODEL_*, REINS_DEFAULT_MODEL; the session service REINS_SESSION_*,
 REINS_STREAM_*; the executor REINS_EXECUTOR_*, REINS_TOOLS_CONFIG,
-REINS_SANDBOX_IMAGE and DOCKER_HOST. Model keys never reach the executor.
+REINS_SANDBOX_IMAGE and DOCKER_HOST; the web console REINS_CONSOLE_*. The
+session and harness allow the console's origin in their CORS. Model keys never
+reach the executor.
 
 Examples:
   $ reins up                      # foreground; Ctrl-C stops everything in reverse order
