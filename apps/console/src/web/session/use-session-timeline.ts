@@ -38,6 +38,9 @@ export function useSessionTimeline(services: Services, sessionId: string): Sessi
   useEffect(() => {
     const abort = new AbortController();
     const { signal } = abort;
+    // New clients (a token entered): what the old ones were refused no longer holds.
+    setEventsError(undefined);
+    setTextError(undefined);
     let afterSeq = 0n;
     void retrying(signal, setEventsError, async () => {
       for await (const res of services.sessions.streamEvents({ sessionId, afterSeq }, { signal })) {
