@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PermissionPolicy, RunState } from "@reins/proto";
+import { PermissionPolicy, RunState, ToolConfirmationResult } from "@reins/proto";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ConsoleStack, liveAnswer, startConsoleStack, tokens } from "./testing/console-stack.js";
@@ -164,6 +164,45 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "send" }).click();
     await event(page, "user.message", "thanks for that").waitFor();
     await event(page, "agent.message", "You said: thanks for that").waitFor();
+  });
+
+  it("reconnects after the session service restarts and goes on with no gap or duplicate", async () => {
+    const { sessionId } = await stack.harness(tokens.acme).startSession({
+      config: { tools: ["sh"], toolPermissions: { sh: PermissionPolicy.ALWAYS_ASK } },
+      message: "[ask] survive a restart",
+      title: "restart",
+    });
+    await settled(tokens.acme, sessionId);
+    const page = await open(`/sessions/${sessionId}`);
+    await enterToken(page, tokens.acme);
+    await page.locator('[data-tool-use-id="toolu_approved_call"]').waitFor();
+
+    await stack.restartSession();
+    await page.locator(".banner").filter({ hasText: "(reconnecting)" }).waitFor();
+    // The harness reaches the new daemon too; approving from another client continues the session.
+    await expect
+      .poll(
+        () =>
+          stack
+            .harness(tokens.acme)
+            .confirmToolUse({ sessionId, toolUseId: "toolu_approved_call", result: ToolConfirmationResult.ALLOW })
+            .then(
+              () => true,
+              () => false,
+            ),
+        { timeout: 30_000 },
+      )
+      .toBe(true);
+    await event(page, "agent.message", "Results: approved-call").waitFor({ timeout: 30_000 });
+    await settled(tokens.acme, sessionId);
+    const lastSeq = (await stack.sessions(tokens.acme).getSession({ sessionId })).session?.lastSeq ?? 0n;
+    await page
+      .getByTestId("last-seq")
+      .filter({ hasText: new RegExp(`^${lastSeq}$`) })
+      .waitFor();
+    const seqs = await page.locator("li[data-seq]").evaluateAll((els) => els.map((e) => e.getAttribute("data-seq")));
+    expect(seqs).toEqual(Array.from({ length: Number(lastSeq) }, (_, i) => String(i + 1)));
+    expect(await page.locator(".banner").count()).toBe(0);
   });
 
   it("interrupts a turn in progress", async () => {

@@ -8,6 +8,7 @@ import { createBearerInterceptor } from "@reins/service-kit";
 import {
   type CapturedRequest,
   connectDocker,
+  type Daemon,
   dockerCleanup,
   type FakeReply,
   freePort,
@@ -133,6 +134,8 @@ export interface ConsoleStack extends AsyncDisposable {
   /** Clients as a tenant's user (`tokens.acme`, ...). */
   sessions(token: string): Client<typeof SessionService>;
   harness(token: string): Client<typeof HarnessService>;
+  /** Kills the session daemon (SIGKILL) and starts another on its port and NATS. */
+  restartSession(): Promise<void>;
   /** How many subscriptions NATS holds for a session's live text: a browser's StreamText is one. */
   textReaders(sessionId: string): Promise<number>;
 }
@@ -169,13 +172,15 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     const consolePort = await freePort();
     const consoleOrigin = `http://127.0.0.1:${consolePort}`;
     const executorToken = "console-executor-token-0b9d";
-    const [session, executor] = await Promise.all([
-      start("session", {
-        REINS_SESSION_LISTEN: "127.0.0.1:0",
-        REINS_NATS_URL: nats.url,
-        REINS_SESSION_TOKENS: grantsYaml,
-        REINS_SESSION_CORS_ORIGINS: consoleOrigin,
-      }),
+    // A fixed port, so that a restarted session daemon is where the browser and the harness expect it.
+    const sessionEnv = {
+      REINS_SESSION_LISTEN: `127.0.0.1:${await freePort()}`,
+      REINS_NATS_URL: nats.url,
+      REINS_SESSION_TOKENS: grantsYaml,
+      REINS_SESSION_CORS_ORIGINS: consoleOrigin,
+    };
+    const [firstSession, executor] = await Promise.all([
+      start("session", sessionEnv),
       start("executor", {
         REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
         REINS_EXECUTOR_TOKEN: executorToken,
@@ -184,6 +189,7 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
         DOCKER_HOST: resolveDockerHost(),
       }),
     ]);
+    let session: Daemon = firstSession;
     const harness = await start("harness", {
       REINS_HARNESS_LISTEN: "127.0.0.1:0",
       REINS_HARNESS_TOKENS: grantsYaml,
@@ -210,6 +216,10 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
       harnessUrl: harness.url,
       gates,
       sessions: (token) => client(SessionService, session.url, token),
+      async restartSession() {
+        await session.kill("SIGKILL");
+        session = await start("session", sessionEnv);
+      },
       harness: (token) => client(HarnessService, harness.url, token),
       async textReaders(sessionId) {
         const res = await fetch(`http://127.0.0.1:${monitorPort}/connz?subs=1`);
