@@ -166,6 +166,25 @@ describe("the web console in Chromium", () => {
     await event(page, "agent.message", "You said: thanks for that").waitFor();
   });
 
+  it("sends a custom tool's result typed by the user", async () => {
+    const { sessionId } = await stack.harness(tokens.acme).startSession({
+      config: {
+        customTools: [{ name: "lookup", description: "A customer record.", inputSchemaJson: '{"type":"object"}' }],
+      },
+      message: "[custom] look up customer 42",
+      title: "custom tool",
+    });
+    const page = await open(`/sessions/${sessionId}`);
+    await enterToken(page, tokens.acme);
+    const pending = page.locator('[data-tool-use-id="toolu_lookup"]');
+    await pending.filter({ hasText: '"customer": "42"' }).waitFor();
+    await pending.getByLabel("tool result").fill("customer 42 is Ada");
+    await pending.getByRole("button", { name: "send result" }).click();
+    await event(page, "user.custom_tool_result", "customer 42 is Ada").waitFor();
+    await event(page, "agent.message", "Results: customer 42 is Ada").waitFor();
+    await pending.waitFor({ state: "detached" });
+  });
+
   it("reconnects after the session service restarts and goes on with no gap or duplicate", async () => {
     const { sessionId } = await stack.harness(tokens.acme).startSession({
       config: { tools: ["sh"], toolPermissions: { sh: PermissionPolicy.ALWAYS_ASK } },

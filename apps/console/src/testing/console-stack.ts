@@ -86,6 +86,7 @@ export interface LiveGates {
  * (`[live]`: ran-in-a-container, `[ask]`: approved-call), then, given its
  * result, "Results: <output>" (`[live]`: the long answer, through the gates).
  * `[slow]`: an answer that stops after its first words until the client goes.
+ * `[custom]`: a call of the custom tool `lookup`, then "Results: <output>".
  * A later message gets "You said: <message>".
  */
 function script(gates: LiveGates) {
@@ -109,6 +110,9 @@ function script(gates: LiveGates) {
     }
     if (messages.filter((m) => m.role === "user").length > 1) {
       return { content: [{ type: "text", text: `You said: ${lastUserText(request.body)}` }] };
+    }
+    if (task.includes("[custom]")) {
+      return { content: [{ type: "tool_use", id: "toolu_lookup", name: "lookup", input: { customer: "42" } }] };
     }
     const word = task.includes("[ask]") ? "approved-call" : "ran-in-a-container";
     return {

@@ -1,11 +1,11 @@
 import { ToolConfirmationResult } from "@reins/proto";
-import { useState } from "react";
+import { type FormEvent, useState } from "react";
 import { errorText, type Services } from "../services.js";
 import { prettyJson } from "../timeline/format.js";
 import { LongText } from "../timeline/long-text.js";
 import type { PendingCall } from "../timeline/timeline-state.js";
 
-/** The calls a session waits on: allow or deny each (ConfirmToolUse). */
+/** The calls a session waits on: allow or deny each (ConfirmToolUse), or answer a custom tool's (SendCustomToolResult). */
 export function PendingCalls({
   services,
   sessionId,
@@ -68,9 +68,57 @@ function PendingCallView({ services, sessionId, call }: { services: Services; se
           </button>
         </div>
       ) : (
-        <p className="meta">a custom tool: the session's client sends its result</p>
+        <CustomResultForm services={services} sessionId={sessionId} call={call} onError={setError} />
       )}
       {error && <p className="error">{error}</p>}
     </article>
+  );
+}
+
+/** A custom tool runs on the client's side: here, the user is that client and types its result. */
+function CustomResultForm({
+  services,
+  sessionId,
+  call,
+  onError,
+}: {
+  services: Services;
+  sessionId: string;
+  call: PendingCall;
+  onError: (message: string | undefined) => void;
+}) {
+  const [output, setOutput] = useState("");
+  const [isError, setIsError] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    onError(undefined);
+    try {
+      await services.harness.sendCustomToolResult({ sessionId, toolUseId: call.toolUseId, output, isError });
+    } catch (err) {
+      onError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={send} aria-label={`result of ${call.toolUseId}`}>
+      <textarea
+        aria-label="tool result"
+        rows={2}
+        placeholder="the tool's result, as the model will read it"
+        value={output}
+        onChange={(e) => setOutput(e.target.value)}
+      />
+      <div className="row">
+        <label className="inline">
+          <input type="checkbox" checked={isError} onChange={(e) => setIsError(e.target.checked)} /> an error
+        </label>
+        <button type="submit" disabled={busy}>
+          send result
+        </button>
+      </div>
+    </form>
   );
 }
