@@ -42,12 +42,23 @@ export function useSessionTimeline(services: Services, sessionId: string): Sessi
     setEventsError(undefined);
     setTextError(undefined);
     let afterSeq = 0n;
+    // A replay delivers thousands of events back to back: they are added a batch per
+    // macrotask, not one render each.
+    let batch: Event[] = [];
+    let flushing: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      flushing = undefined;
+      const events = batch;
+      batch = [];
+      if (!signal.aborted) dispatch({ type: "events", events });
+    };
     void retrying(signal, setEventsError, async () => {
       for await (const res of services.sessions.streamEvents({ sessionId, afterSeq }, { signal })) {
         setEventsError(undefined);
         if (!res.event) continue;
         if (res.event.seq > afterSeq) afterSeq = res.event.seq;
-        dispatch({ type: "events", events: [res.event] });
+        batch.push(res.event);
+        flushing ??= setTimeout(flush, 0);
       }
     });
     void retrying(signal, setTextError, async () => {
@@ -56,7 +67,10 @@ export function useSessionTimeline(services: Services, sessionId: string): Sessi
         if (res.delta) dispatch({ type: "delta", delta: res.delta, dropped: res.dropped });
       }
     });
-    return () => abort.abort();
+    return () => {
+      abort.abort();
+      clearTimeout(flushing);
+    };
   }, [services, sessionId]);
 
   return { state, eventsError, textError };

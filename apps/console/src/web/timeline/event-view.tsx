@@ -1,5 +1,6 @@
 import type { ContentBlock, Event } from "@reins/proto";
 import { PermissionPolicy, RunState, ToolConfirmationResult } from "@reins/proto";
+import { memo } from "react";
 import {
   durationMs,
   formatCost,
@@ -49,8 +50,11 @@ export function eventTypeName(event: Event): string {
   }
 }
 
-/** One event of the timeline, anchored `#seq-<n>` so a link can point at it. */
-export function EventView({ event, targeted }: { event: Event; targeted: boolean }) {
+/**
+ * One event of the timeline, anchored `#seq-<n>` so a link can point at it.
+ * Recorded events never change: a long timeline re-renders only what is new.
+ */
+export const EventView = memo(function EventView({ event, targeted }: { event: Event; targeted: boolean }) {
   const type = eventTypeName(event);
   const seq = String(event.seq);
   return (
@@ -72,7 +76,7 @@ export function EventView({ event, targeted }: { event: Event; targeted: boolean
       </div>
     </li>
   );
-}
+});
 
 function EventBody({ event }: { event: Event }) {
   const p = event.payload;
