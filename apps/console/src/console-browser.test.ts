@@ -57,7 +57,8 @@ async function settled(token: string, sessionId: string, state = RunState.IDLE):
     .toBe(state);
 }
 
-describe("the web console in Chromium", () => {
+// Generous: on a loaded machine a session with a container call takes seconds, and every wait is on an event.
+describe("the web console in Chromium", { timeout: 120_000 }, () => {
   it("says what the service said without a token; with one, lists only its tenant's sessions, live, by state", async () => {
     const page = await open("/");
     await page.getByText("[unauthenticated]").first().waitFor();
