@@ -167,6 +167,23 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
     await event(page, "agent.message", "You said: thanks for that").waitFor();
   });
 
+  it("denies a pending tool call with a reason the model reads", async () => {
+    const { sessionId } = await stack.harness(tokens.acme).startSession({
+      config: { tools: ["sh"], toolPermissions: { sh: PermissionPolicy.ALWAYS_ASK } },
+      message: "[ask] but I will say no",
+      title: "denial",
+    });
+    const page = await open(`/sessions/${sessionId}`);
+    await enterToken(page, tokens.acme);
+    const pending = page.locator('[data-tool-use-id="toolu_approved_call"]');
+    await pending.waitFor();
+    await pending.getByLabel("reason to deny").fill("not on this machine");
+    await pending.getByRole("button", { name: "deny" }).click();
+    await event(page, "user.tool_confirmation", "denied toolu_approved_call: not on this machine").waitFor();
+    await event(page, "agent.message", "not on this machine").waitFor();
+    expect(await event(page, "agent.tool_use_started").count()).toBe(0);
+  });
+
   it("sends a custom tool's result typed by the user", async () => {
     const { sessionId } = await stack.harness(tokens.acme).startSession({
       config: {
