@@ -32,7 +32,13 @@ export function App() {
         {loadError && <p className="error banner">cannot load the console's configuration: {loadError}</p>}
         {services && route.page === "sessions" && <SessionsPage services={services} />}
         {services && route.page === "session" && (
-          <SessionPage key={route.sessionId} services={services} sessionId={route.sessionId} hash={hash} />
+          // Another token may see another tenant: the page starts afresh rather than keep what the last one saw.
+          <SessionPage
+            key={`${route.sessionId} ${token ?? ""}`}
+            services={services}
+            sessionId={route.sessionId}
+            hash={hash}
+          />
         )}
         {route.page === "not-found" && <p className="error banner">no page at {route.path}</p>}
       </main>
