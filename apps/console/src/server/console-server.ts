@@ -19,6 +19,8 @@ type Reply =
   | { readonly status: number; readonly text: string }
   | { readonly file: SiteFile; readonly cacheControl: string };
 
+const maxConnections = 1024;
+
 // Longest request target served: routes and asset names are short, anything longer is not ours.
 const maxUrlLength = 2048;
 
@@ -42,6 +44,8 @@ export async function startConsoleServer(config: ConsoleConfig, site: StaticSite
     (req, res) => handle(req, res),
   );
   server.maxRequestsPerSocket = 1000;
+  // Sockets past this are closed at once: a flood of idle connections cannot exhaust descriptors.
+  server.maxConnections = maxConnections;
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
