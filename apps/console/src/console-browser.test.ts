@@ -22,8 +22,15 @@ beforeAll(async () => {
   await mkdir(screenshots, { recursive: true });
 }, 120_000);
 
+// What every page asked for beyond its own origin and the two services, and what its CSP refused.
+const strayRequests: string[] = [];
+const cspViolations: string[] = [];
+
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.close();
+  // Nothing from a CDN or anywhere else, and nothing the policy had to block.
+  expect(strayRequests.splice(0)).toEqual([]);
+  expect(cspViolations.splice(0)).toEqual([]);
 });
 
 afterAll(async () => {
@@ -36,6 +43,13 @@ async function open(urlPath: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
+  const allowed = new Set([stack.consoleUrl, stack.sessionUrl, stack.harnessUrl].map((u) => new URL(u).origin));
+  page.on("request", (req) => {
+    if (!allowed.has(new URL(req.url()).origin)) strayRequests.push(req.url());
+  });
+  page.on("console", (msg) => {
+    if (msg.text().includes("Content Security Policy")) cspViolations.push(msg.text());
+  });
   await page.goto(`${stack.consoleUrl}${urlPath}`);
   return page;
 }
