@@ -60,6 +60,13 @@ export interface HarnessConfig {
   readonly crashAfter: string | undefined;
   /** Fault injection for tests: an event-loop stall (see fault-hook.ts). Only with REINS_FAULT_INJECTION=1. */
   readonly stallAfter: string | undefined;
+  /**
+   * Where sessions whose config names no executor run (REINS_HARNESS_PLACEMENT):
+   * `default`, on executorUrl; `registry`, placed on a live executor of the
+   * session service's registry, listings cached for cacheMs
+   * (REINS_HARNESS_PLACEMENT_CACHE_MS).
+   */
+  readonly placement: { readonly mode: "registry" | "default"; readonly cacheMs: number };
   /** How sessions reach a replica: the shared wake work queue, or this process only. */
   readonly wake: {
     readonly mode: "queue" | "direct";
@@ -127,6 +134,10 @@ export function loadConfig(env: Env): HarnessConfig {
     mcpServers: loadMcpServers(env),
     crashAfter: faultSpec(env, "REINS_FAULT_CRASH_AFTER"),
     stallAfter: faultSpec(env, "REINS_FAULT_STALL_AFTER"),
+    placement: {
+      mode: placementMode(env.REINS_HARNESS_PLACEMENT),
+      cacheMs: integer(env, "REINS_HARNESS_PLACEMENT_CACHE_MS", 1000, 0, 60_000),
+    },
     wake: {
       mode: wakeMode(env.REINS_WAKE_MODE),
       prefix: streamPrefix(env),
@@ -189,4 +200,10 @@ function wakeMode(raw: string | undefined): "queue" | "direct" {
   if (raw === undefined || raw === "" || raw === "queue") return "queue";
   if (raw === "direct") return "direct";
   throw new Error(`REINS_WAKE_MODE=${JSON.stringify(raw)} must be queue or direct`);
+}
+
+function placementMode(raw: string | undefined): "registry" | "default" {
+  if (raw === undefined || raw === "" || raw === "default") return "default";
+  if (raw === "registry") return "registry";
+  throw new Error(`REINS_HARNESS_PLACEMENT=${JSON.stringify(raw)} must be "default" or "registry"`);
 }

@@ -2,11 +2,13 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   createAnthropicAdapter,
+  createExecutorDirectory,
   createExecutorPool,
   createHarnessServiceImpl,
   createHostTools,
   createMcpTools,
   createNatsDeltaBus,
+  createPlacement,
   createReschedulePolicy,
   createSessionRunner,
   createWakeKeeper,
@@ -17,7 +19,7 @@ import {
   withMcpTools,
   withStreamedAppends,
 } from "@reins/harness-core";
-import { HarnessService, SessionService } from "@reins/proto";
+import { ExecutorRegistryService, HarnessService, SessionService } from "@reins/proto";
 import {
   announceListening,
   bindService,
@@ -66,7 +68,33 @@ await startOrExit(log, async () => {
       }),
     ),
   );
+  // Registry mode: the executor registry on the session service, read with the harness's token.
+  const directory =
+    config.placement.mode === "registry"
+      ? createExecutorDirectory({
+          registry: createClient(
+            ExecutorRegistryService,
+            createGrpcTransport({
+              baseUrl: config.sessionUrl,
+              interceptors: [createBearerInterceptor(config.sessionToken)],
+              nodeOptions: config.sessionTls,
+            }),
+          ),
+          cacheMs: config.placement.cacheMs,
+        })
+      : undefined;
+  const placement = directory
+    ? createPlacement({
+        directory,
+        onPlaced: (ms, placed) =>
+          log.info(
+            { executor: placed.executorId, previous: placed.previousExecutorId || undefined, ms: Math.round(ms) },
+            `session placed: ${placed.reason}`,
+          ),
+      })
+    : undefined;
   const executorPool = createExecutorPool({
+    ...(directory ? { isRegistered: directory.isRegistered } : {}),
     defaultAddress: config.executorUrl,
     allowedAddresses: config.executorAllowedUrls,
     token: config.executorToken,
@@ -113,6 +141,7 @@ await startOrExit(log, async () => {
     deltas,
     log,
     onAppended,
+    placement,
     reschedule: createReschedulePolicy(config.reschedule),
     onError: (sessionId, err) => log.error({ sessionId, err }, "run failed; the session stays resumable by Wake"),
   });
@@ -145,6 +174,7 @@ await startOrExit(log, async () => {
           deltas,
           defaultModel: config.defaultModel,
           closing: closing.signal,
+          placement,
         }),
       ),
     ],
@@ -158,6 +188,7 @@ await startOrExit(log, async () => {
   announceListening(log, server.url, {
     session: redactUrl(config.sessionUrl),
     executor: redactUrl(config.executorUrl),
+    placement: config.placement.mode,
     auth: config.tokens !== undefined,
     tls: config.tls === undefined ? false : config.tls.requireClientCert ? "mtls" : true,
   });

@@ -10,7 +10,7 @@
  * reins.harness.v1.HarnessService. See README.md and ARCHITECTURE.md.
  *
  * The code is grouped by concept, each folder with its own index.ts: `loop/`,
- * `model/`, `log/`, `context/`, `wake/`, `tools/`, `service/`, and `errors.ts`
+ * `model/`, `log/`, `context/`, `wake/`, `tools/`, `placement/`, `service/`, and `errors.ts`
  * (the error classes and their one mapping to wire errors). This file exports
  * what the daemon, the benches and the end-to-end suites use; the rest stays
  * internal.
@@ -20,6 +20,8 @@ export { createSessionFold, withStreamedAppends } from "./log/index.js";
 export { createReschedulePolicy } from "./loop/index.js";
 export type { ModelAdapter } from "./model/index.js";
 export { createAnthropicAdapter, createNatsDeltaBus, outcomeUnknown } from "./model/index.js";
+export type { ExecutorDirectory, Placement } from "./placement/index.js";
+export { chooseExecutor, createExecutorDirectory, createPlacement } from "./placement/index.js";
 export { createHarnessServiceImpl, harnessServicePolicy } from "./service/index.js";
 export type { ExecutorPool, HostToolSpec, McpServerSpec, McpTools } from "./tools/index.js";
 export {

@@ -51,6 +51,13 @@ function logOf() {
     rescheduled: (retryAtMs: number) =>
       add({ case: "sessionStatus", value: { state: RunState.RESCHEDULING, retryTime: timestampFromMs(retryAtMs) } }) &&
       w,
+    placed: (executorId: string, previousExecutorId = "") =>
+      add({
+        case: "sessionPlaced",
+        value: { executorId, executorAddress: `http://${executorId}:7003`, incarnation: "i1", previousExecutorId },
+      }) && w,
+    compacted: (lastSeq: bigint) =>
+      add({ case: "agentContextCompacted", value: { summary: "s", firstSeq: 1n, lastSeq, turns: 1 } }) && w,
     span: (input: number, output: number) =>
       add({
         case: "spanModelRequest",
@@ -69,6 +76,21 @@ describe("createSessionFold", () => {
     expect(createSessionFold("s", logOf().created("acme").user("hi").events).tenant).toBe("acme");
     expect(createSessionFold("s", logOf().created().events).tenant).toBe("");
     expect(createSessionFold("s").tenant).toBe("");
+  });
+
+  it("routes by the latest session.placed, through a compaction, and from a checkpoint read out of order", () => {
+    const log = logOf().created().user("go").placed("exec-1").placed("exec-2", "exec-1").user("more").compacted(5n);
+    expect(createSessionFold("s", log.events).placement?.executorId).toBe("exec-2");
+    // A wake from the checkpoint applies the latest placement after session.created, then what follows.
+    const [created, , , placed, , compaction] = log.events;
+    const fold = createSessionFold(
+      "s",
+      [created, placed, compaction].filter((e) => e !== undefined),
+    );
+    expect(fold.placement?.previousExecutorId).toBe("exec-1");
+    fold.apply(log.events[2] as Event); // an older placement seen late never wins
+    expect(fold.placement?.executorId).toBe("exec-2");
+    expect(createSessionFold("s", logOf().created().user("hi").events).placement).toBeUndefined();
   });
 
   it("groups parallel tool results in tool_use order, whatever order the log holds them in", () => {

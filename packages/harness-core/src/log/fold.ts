@@ -5,6 +5,7 @@ import {
   type AgentToolResult,
   type Event,
   RunState,
+  type SessionPlaced,
   StopReason,
   type ToolUseBlock,
 } from "@reins/proto";
@@ -103,6 +104,8 @@ export interface SessionFold {
    * `pending` supplies results written but not yet acknowledged (by tool_use id),
    * as the fold will hold them once they are. */
   conversation(pending?: ReadonlyMap<string, AgentToolResult>): ConversationMessage[];
+  /** The latest `session.placed`: the executor the session's calls go to (its workspace is there). */
+  readonly placement: SessionPlaced | undefined;
   /** The latest `agent.context_compacted` folded: where the view starts. */
   readonly checkpoint: ViewCheckpoint | undefined;
   /** The turns of the view (those after the checkpoint's last_seq), oldest first. */
@@ -134,6 +137,8 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
   let entries: Entry[] = [];
   const calls = new Map<string, ToolCallState>();
   let checkpoint: ViewCheckpoint | undefined;
+  let placement: SessionPlaced | undefined;
+  let placementSeq = 0n;
 
   const fold: SessionFold = {
     apply(event) {
@@ -233,6 +238,13 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
             if (call.resultSeq !== undefined && call.resultSeq <= c.lastSeq) calls.delete(id);
           break;
         }
+        case "sessionPlaced":
+          // A wake from a checkpoint applies the latest placement before the events after it.
+          if (event.seq >= placementSeq) {
+            placement = p.value;
+            placementSeq = event.seq;
+          }
+          break;
         case "sessionError":
         case undefined:
           break;
@@ -244,6 +256,9 @@ export function createSessionFold(sessionId: string, events: Iterable<Event> = [
     },
     get tenant() {
       return tenant;
+    },
+    get placement() {
+      return placement;
     },
     get lastSeq() {
       return lastSeq;

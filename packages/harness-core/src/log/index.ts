@@ -17,6 +17,7 @@ export {
   modelSpan,
   reschedulingStatus,
   sessionError,
+  sessionPlaced,
   sessionStatus,
   syntheticResult,
   toolConfirmation,

@@ -9,6 +9,7 @@ import {
   ContentBlockSchema,
   RunState,
   SessionErrorSchema,
+  SessionPlacedSchema,
   SessionStatusSchema,
   SpanModelRequestSchema,
   StopReason,
@@ -32,6 +33,17 @@ export function userMessage(text: string): EventPayload {
 
 export function userInterrupt(reason: string): EventPayload {
   return { case: "userInterrupt", value: create(UserInterruptSchema, { reason }) };
+}
+
+/** The session's executor calls go to this executor from now on (its workspace is there). */
+export function sessionPlaced(placed: {
+  executorId: string;
+  executorAddress: string;
+  incarnation: string;
+  previousExecutorId: string;
+  reason: string;
+}): EventPayload {
+  return { case: "sessionPlaced", value: create(SessionPlacedSchema, placed) };
 }
 
 export function sessionStatus(state: RunState, stopReason = StopReason.UNSPECIFIED, detail = ""): EventPayload {

@@ -35,6 +35,7 @@ import {
 } from "../log/index.js";
 import type { DeltaBus, ModelAdapter, ModelDelta, ModelRequest } from "../model/index.js";
 import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/index.js";
+import { hostLostText, noHostText, type Placement, type Route } from "../placement/index.js";
 import type { ExecutorPool, ToolOutcome } from "../tools/index.js";
 import { type ResolvedTools, resolveTools, toolPolicy, uniqueToolUseIds } from "../tools/index.js";
 import { limitReached } from "./limits.js";
@@ -69,6 +70,12 @@ export interface AgentLoopDeps {
   readonly beforeToolCall?: (sessionId: string, toolUseId: string) => void | Promise<void>;
   /** When a turn the model stayed unavailable for is tried again. Default: createReschedulePolicy(). */
   readonly reschedule?: ReschedulePolicy;
+  /**
+   * Places sessions whose config names no executor on the registry's executors
+   * and routes their calls by their `session.placed` events; without it they
+   * use the executor pool's default address.
+   */
+  readonly placement?: Placement;
 }
 
 /** How a run ended. */
@@ -394,8 +401,19 @@ function createTurn(
       for (const c of fresh) intended.add(c.toolUse.id);
       if (fresh.length > 0) await log.append(...fresh.map((c) => toolUseStarted(c.toolUse)));
       const runnable = open.filter((c) => !unknown.includes(c));
-      const address = config.executorAddress;
       const offered = new Set(tools.specs.map((spec) => spec.name));
+      // Host and MCP tools run here, wherever the session is placed.
+      const onExecutor = (name: string) =>
+        offered.has(name) && deps.executors.kindOf?.(name, fold.tenant) === undefined;
+      const placement = config.executorAddress === "" ? deps.placement : undefined;
+      const needs = placement ? placementNeeds(config, fold.tenant, deps.executors) : undefined;
+      // Write-ahead: a new placement is in the log before the first call it routes.
+      const route: Route | undefined =
+        placement && needs && runnable.some((c) => onExecutor(c.toolUse.name))
+          ? await placement.route(log, needs)
+          : undefined;
+      const address = route?.kind === "placed" ? route.placement.executorAddress : config.executorAddress;
+      let lostHere: string | undefined;
       const results = createResultBatcher(log, runnable.length, deps.resultBatchMs ?? 100);
       const produced = new Map<string, AgentToolResult>();
       const appends: Promise<void>[] = [];
@@ -413,6 +431,13 @@ function createTurn(
           // endpoint): that never reaches an executor.
           if (!offered.has(call.toolUse.name)) {
             return record(syntheticResult(call.toolUse, notOffered(call.toolUse.name, offered)));
+          }
+          if (route && route.kind !== "placed" && onExecutor(call.toolUse.name)) {
+            const text =
+              route.kind === "lost"
+                ? hostLostText(route.executorId, call.toolUse.name, "not run", route.detail)
+                : noHostText(call.toolUse.name, route.why);
+            return record(syntheticResult(call.toolUse, text));
           }
           let outcome: ToolOutcome;
           try {
@@ -433,6 +458,14 @@ function createTurn(
             throw err;
           }
           if (!mayWrite()) return results.skip();
+          const failure = route?.kind === "placed" ? outcome.hostFailure : undefined;
+          if (route?.kind === "placed" && failure) {
+            // The host, and the workspace on it, are gone: the model reads so and decides what to redo.
+            lostHere ??= failure.detail;
+            const ran = failure.started ? "unknown" : "not run";
+            const text = hostLostText(route.placement.executorId, call.toolUse.name, ran, failure.detail);
+            return record(syntheticResult(call.toolUse, text));
+          }
           record(toolResult(call.toolUse, outcome));
         }),
       );
@@ -449,6 +482,17 @@ function createTurn(
         if (result.reason instanceof OwnershipLostError) run.abort(byFence);
         throw result.reason;
       }
+      if (lostHere !== undefined && route?.kind === "placed" && placement && needs && !run.signal.aborted) {
+        // The results first, then the new placement: the next calls go to the new host.
+        try {
+          await send();
+        } catch (err) {
+          if (err instanceof OwnershipLostError) run.abort(byFence);
+          throw err;
+        }
+        await placement.replace(log, needs, route.placement, lostHere);
+        return undefined;
+      }
       const complete = fold.openCalls().every((c) => c.result !== undefined || produced.has(c.toolUse.id));
       if (complete && !run.signal.aborted) return { results: produced, send };
       try {
@@ -459,6 +503,15 @@ function createTurn(
       }
       return undefined;
     },
+  };
+}
+
+/** What the session needs of the executor it is placed on: its executor tools (not host or MCP ones) and its selector. */
+function placementNeeds(config: AgentConfig, tenant: string, executors: ExecutorPool) {
+  const names = config.toolDefinitions.length > 0 ? config.toolDefinitions.map((d) => d.name) : config.tools;
+  return {
+    tools: names.filter((name) => executors.kindOf?.(name, tenant) === undefined),
+    selector: config.executorSelector,
   };
 }
 

@@ -26,6 +26,7 @@ import {
 } from "../log/index.js";
 import type { DeltaBus } from "../model/index.js";
 import { notRun, outcomeUnknown } from "../model/index.js";
+import { type Placement, selectorProblem } from "../placement/index.js";
 import type { ExecutorPool } from "../tools/index.js";
 import { customToolsProblem, lookUpTools, permissionsProblem } from "../tools/index.js";
 import type { SessionRunner } from "../wake/index.js";
@@ -47,6 +48,8 @@ export interface HarnessServiceDeps {
   readonly defaultModel?: string;
   /** Aborted when the daemon shuts down: RunSession streams end (their runs stay resumable). */
   readonly closing?: AbortSignal;
+  /** Registry mode: sessions without an executor address are placed, and their catalog read from a live executor. */
+  readonly placement?: Placement;
 }
 
 interface Recorded {
@@ -152,6 +155,8 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
         throw new ConnectError(`config.executor_address: ${ConnectError.from(err).rawMessage}`, Code.InvalidArgument);
       }
     }
+    const badSelector = selectorProblem(config.executorSelector);
+    if (badSelector) throw new ConnectError(badSelector, Code.InvalidArgument);
     config.toolDefinitions.forEach((d, i) => {
       requireSchema(d.inputSchemaJson, `config.tool_definitions[${i}].input_schema_json`);
     });
@@ -160,8 +165,9 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       return config;
     }
     if (config.tools.length === 0) return config;
+    const address = await catalogAddress(config, tenant);
     try {
-      config.toolDefinitions = await lookUpTools(config.tools, config.executorAddress, tenant, deps.executors, signal);
+      config.toolDefinitions = await lookUpTools(config.tools, address, tenant, deps.executors, signal);
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.InvalidArgument)
@@ -172,6 +178,19 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       throw new ConnectError(`cannot read the tool catalog: ${e.rawMessage}`, e.code, undefined, undefined, e);
     }
     return config;
+  }
+
+  // A session to be placed reads its catalog from a live executor that has its tools and labels.
+  async function catalogAddress(config: AgentConfig, tenant: string): Promise<string> {
+    if (config.executorAddress !== "" || !deps.placement) return config.executorAddress;
+    const tools = config.tools.filter((name) => deps.executors.kindOf?.(name, tenant) === undefined);
+    try {
+      return await deps.placement.catalogAddress({ tools, selector: config.executorSelector });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.FailedPrecondition) throw e;
+      throw new ConnectError(`cannot read the executor registry: ${e.rawMessage}`, e.code, undefined, undefined, e);
+    }
   }
 
   const guarded =
@@ -288,7 +307,14 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     }),
 
     listToolCatalog: guarded(async (req, signal, _sessions, ctx) =>
-      listToolCatalog(deps.executors, req, creatorTenant(ctx), signal),
+      listToolCatalog(
+        deps.executors,
+        req.executorAddress === "" && deps.placement
+          ? { ...req, executorAddress: await deps.placement.catalogAddress({ tools: [], selector: {} }) }
+          : req,
+        creatorTenant(ctx),
+        signal,
+      ),
     ),
 
     confirmToolUse: guarded(async (req, signal, sessions) =>

@@ -12,6 +12,13 @@ export interface ToolOutcome {
   readonly exitCode: number;
   readonly durationMs: number;
   readonly truncated: boolean;
+  /**
+   * Set when the executor itself failed as a host that is gone (refusing,
+   * shutting down, its stream broken), not when a tool failed: placement
+   * reads it as a lost host. `started` is false only when the call surely never
+   * began (the connection was refused, or the executor refused it up front).
+   */
+  readonly hostFailure?: { readonly started: boolean; readonly detail: string };
 }
 
 export interface ToolCall {
@@ -57,6 +64,8 @@ export interface ExecutorPoolOptions {
   /** Executors a session may name besides the default. The bearer token goes to
    * these and the default only: a client-named address must never collect it. */
   readonly allowedAddresses?: readonly string[];
+  /** Addresses the executor registry lists (placement): the token may go to them too. */
+  readonly isRegistered?: (address: string) => boolean;
   /** Default 10 s. */
   readonly catalogTtlMs?: number;
   /** For tests: how to reach an address. Default: gRPC over HTTP/2. */
@@ -77,7 +86,7 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
   const resolve = (address: string) => {
     const resolved = address || options.defaultAddress || "";
     if (!resolved) throw new ConnectError("no executor address configured", Code.FailedPrecondition);
-    if (!allowed.has(normalize(resolved))) {
+    if (!allowed.has(normalize(resolved)) && !options.isRegistered?.(resolved)) {
       throw new ConnectError(
         `executor ${JSON.stringify(resolved)} is not one this harness may use (allowed: ${[...allowed].join(", ") || "none"})`,
         Code.PermissionDenied,
@@ -114,12 +123,14 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
         };
       } catch (err) {
         if (signal?.aborted) throw new ToolAbortedError(`tool call ${call.toolUseId} cancelled`, { cause: err });
+        const hostFailure = hostFailureOf(err);
         return {
           output: describeExecutorFailure(target, call.name, err),
           isError: true,
           exitCode: -1,
           durationMs: performance.now() - started,
           truncated: false,
+          ...(hostFailure ? { hostFailure } : {}),
         };
       }
     },
@@ -157,4 +168,40 @@ export function describeExecutorFailure(address: string, tool: string, err: unkn
     default:
       return `error: ${tool} failed in the executor at ${address} (${Code[e.code]}): ${detail}`;
   }
+}
+
+// Node's codes for a peer that is not there at all: nothing was sent.
+const refusedCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+// What a stream cut by a peer that went away reads as, under whichever code connect-node gives it.
+const brokenStream =
+  /ECONNRESET|EPIPE|socket hang up|GOAWAY|NGHTTP2|stream (closed|reset|ended)|premature close|aborted/i;
+
+/**
+ * Whether an Execute failure means the executor host is gone rather than the
+ * tool failing: UNAVAILABLE (refused, shutting down), CANCELED or a broken
+ * stream while the caller did not cancel. Undefined for anything else.
+ */
+export function hostFailureOf(err: unknown): { started: boolean; detail: string } | undefined {
+  const e = ConnectError.from(err);
+  const detail = e.rawMessage;
+  const refused = causeCodes(err).some((code) => refusedCodes.has(code));
+  // The executor says this before it starts anything (executor.ts, checkCaller).
+  const refusedUpFront = /shutting down; retry on another executor/.test(detail);
+  if (refused || refusedUpFront) return { started: false, detail };
+  if (e.code === Code.Unavailable || e.code === Code.Canceled) return { started: true, detail };
+  if ((e.code === Code.Internal || e.code === Code.Unknown) && brokenStream.test(detail)) {
+    return { started: true, detail };
+  }
+  return undefined;
+}
+
+function causeCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (typeof code === "string") codes.push(code);
+    current = cause;
+  }
+  return codes;
 }

@@ -1,0 +1,121 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ExecutorInfo, SessionPlaced } from "@reins/proto";
+import { type SessionLog, sessionPlaced } from "../log/index.js";
+import { chooseExecutor, type PlacementNeeds } from "./choose-executor.js";
+import type { ExecutorDirectory } from "./executor-directory.js";
+
+/** Where a turn's executor calls go. */
+export type Route =
+  /** To the session's placement (written before this returns, when it is new). */
+  | { readonly kind: "placed"; readonly placement: SessionPlaced }
+  /** The placed host is gone: the calls do not run, their results say so; the session was placed again if it could be. */
+  | { readonly kind: "lost"; readonly executorId: string; readonly detail: string }
+  /** No live executor fits the session: the calls do not run. */
+  | { readonly kind: "none"; readonly why: string };
+
+/**
+ * Placement of sessions on the executors of the registry, for sessions whose
+ * config names no executor. A session's placement is an event in its log
+ * (`session.placed`), written before the first call it routes, so every
+ * replica, after any crash, sends that session's calls to the same host: the
+ * one its workspace is on. A session stays where it is placed while its host is
+ * live, draining or not (running calls finish, later ones still find their
+ * workspace); draining only turns new placements away. It moves only when the
+ * host is lost, and then the calls that could not run there say so.
+ */
+export interface Placement {
+  /** The route of the session's next executor calls, placing the session first when it has no live placement. */
+  route(log: SessionLog, needs: PlacementNeeds): Promise<Route>;
+  /**
+   * The placed host failed a call as a host that is gone (`detail` says how):
+   * it is marked lost and the session is placed again, if any executor fits.
+   */
+  replace(log: SessionLog, needs: PlacementNeeds, lost: SessionPlaced, detail: string): Promise<void>;
+  /**
+   * Address of a live executor that fits `needs`, to read a new session's tool
+   * catalog from; FAILED_PRECONDITION naming what no live executor had.
+   */
+  catalogAddress(needs: PlacementNeeds): Promise<string>;
+}
+
+export interface PlacementOptions {
+  readonly directory: ExecutorDirectory;
+  /** Called with each placement step's duration (ms) and whether it wrote a placement. */
+  readonly onPlaced?: (ms: number, placement: SessionPlaced) => void;
+}
+
+export function createPlacement(options: PlacementOptions): Placement {
+  const { directory } = options;
+  const usable = (live: readonly ExecutorInfo[]) => live.filter((e) => !directory.isLost(e));
+
+  // Chooses and writes a placement; when no executor fits, writes nothing and says why.
+  async function place(
+    log: SessionLog,
+    needs: PlacementNeeds,
+    live: readonly ExecutorInfo[],
+    previous: SessionPlaced | undefined,
+    reason: string,
+    started: number,
+  ): Promise<SessionPlaced | string> {
+    const choice = chooseExecutor(usable(live), needs);
+    if (!choice.ok) return choice.why;
+    const { executor } = choice;
+    await log.append(
+      sessionPlaced({
+        executorId: executor.id,
+        executorAddress: executor.address,
+        incarnation: executor.incarnation,
+        previousExecutorId: previous?.executorId ?? "",
+        reason,
+      }),
+    );
+    const placement = log.fold.placement as SessionPlaced;
+    options.onPlaced?.(performance.now() - started, placement);
+    return placement;
+  }
+
+  return {
+    async route(log, needs) {
+      const started = performance.now();
+      const current = log.fold.placement;
+      const live = await directory.list();
+      if (!current) {
+        const placement = await place(log, needs, live, undefined, "first call", started);
+        return typeof placement === "string" ? { kind: "none", why: placement } : { kind: "placed", placement };
+      }
+      const gone = whyGone(current, live, directory);
+      if (!gone) return { kind: "placed", placement: current };
+      await place(log, needs, live, current, `executor ${current.executorId} was lost: ${gone}`, started);
+      return { kind: "lost", executorId: current.executorId, detail: gone };
+    },
+
+    async replace(log, needs, lost, detail) {
+      const started = performance.now();
+      directory.markLost(lost.executorId, lost.incarnation);
+      const live = await directory.list({ fresh: true });
+      await place(log, needs, live, lost, `executor ${lost.executorId} was lost: ${detail}`, started);
+    },
+
+    async catalogAddress(needs) {
+      const live = await directory.list();
+      const choice = chooseExecutor(usable(live), needs);
+      if (choice.ok) return choice.executor.address;
+      throw new ConnectError(`the session cannot be placed: ${choice.why}`, Code.FailedPrecondition);
+    },
+  };
+}
+
+/** Why the placed executor can no longer take the session's calls; undefined while it can. */
+function whyGone(
+  current: SessionPlaced,
+  live: readonly ExecutorInfo[],
+  directory: ExecutorDirectory,
+): string | undefined {
+  const entry = live.find((e) => e.id === current.executorId);
+  if (!entry) return "it is no longer live in the registry (no heartbeat within its TTL)";
+  if (entry.incarnation !== current.incarnation) {
+    return `it restarted (incarnation ${entry.incarnation}, the session was placed on ${current.incarnation})`;
+  }
+  if (directory.isLost(entry)) return "it stopped taking calls";
+  return undefined;
+}
