@@ -1,5 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import type { ExecutorInfo, ExecutorRegistryService } from "@reins/proto";
+import { type ExecutorInfo, ExecutorInfoSchema, type ExecutorRegistryService } from "@reins/proto";
 
 /**
  * The live executors as the registry (on the session service) lists them, read
@@ -18,6 +19,13 @@ export interface ExecutorDirectory {
   markLost(id: string, incarnation: string): void;
   /** Whether this incarnation was marked lost (and the mark still holds). */
   isLost(executor: Pick<ExecutorInfo, "id" | "incarnation">): boolean;
+  /**
+   * Counts a session this replica just placed on `id` as one more queued call
+   * there until the next listing: sessions placed in one cache window spread
+   * over the fleet instead of all landing on the executor that was least
+   * loaded when it was listed.
+   */
+  notePlaced(id: string): void;
   /** Whether any listing named this address: the executor token may go there. */
   isRegistered(address: string): boolean;
 }
@@ -41,7 +49,7 @@ export function createExecutorDirectory(options: ExecutorDirectoryOptions): Exec
   const cacheMs = options.cacheMs ?? 1000;
   const lostHoldMs = options.lostHoldMs ?? 30_000;
   const now = options.now ?? Date.now;
-  let cached: { at: number; executors: readonly ExecutorInfo[] } | undefined;
+  let cached: { at: number; executors: ExecutorInfo[] } | undefined;
   // One listing in flight serves every caller that asks meanwhile.
   let pending: Promise<readonly ExecutorInfo[]> | undefined;
   const lost = new Map<string, number>();
@@ -68,7 +76,7 @@ export function createExecutorDirectory(options: ExecutorDirectoryOptions): Exec
           // Shared by callers with their own signals: bounded by time, not by any one of them.
           .listExecutors({}, { timeoutMs: listTimeoutMs })
           .then(({ executors }) => {
-            cached = { at: now(), executors };
+            cached = { at: now(), executors: [...executors] };
             remember(executors);
             return executors;
           })
@@ -77,6 +85,12 @@ export function createExecutorDirectory(options: ExecutorDirectoryOptions): Exec
           });
       }
       return pending;
+    },
+    notePlaced(id) {
+      if (!cached) return;
+      cached.executors = cached.executors.map((e) =>
+        e.id === id ? create(ExecutorInfoSchema, { ...e, queuedCalls: e.queuedCalls + 1 }) : e,
+      );
     },
     markLost(id, incarnation) {
       const at = now();

@@ -49,17 +49,20 @@ export function createPlacement(options: PlacementOptions): Placement {
   const usable = (live: readonly ExecutorInfo[]) => live.filter((e) => !directory.isLost(e));
 
   // Chooses and writes a placement; when no executor fits, writes nothing and says why.
+  // The choice is counted against its executor before the append: placements
+  // racing in one cache window see it and go elsewhere.
   async function place(
     log: SessionLog,
     needs: PlacementNeeds,
-    live: readonly ExecutorInfo[],
+    fresh: boolean,
     previous: SessionPlaced | undefined,
     reason: string,
     started: number,
   ): Promise<SessionPlaced | string> {
-    const choice = chooseExecutor(usable(live), needs);
+    const choice = chooseExecutor(usable(await directory.list({ fresh })), needs);
     if (!choice.ok) return choice.why;
     const { executor } = choice;
+    directory.notePlaced(executor.id);
     await log.append(
       sessionPlaced({
         executorId: executor.id,
@@ -78,22 +81,20 @@ export function createPlacement(options: PlacementOptions): Placement {
     async route(log, needs) {
       const started = performance.now();
       const current = log.fold.placement;
-      const live = await directory.list();
       if (!current) {
-        const placement = await place(log, needs, live, undefined, "first call", started);
+        const placement = await place(log, needs, false, undefined, "first call", started);
         return typeof placement === "string" ? { kind: "none", why: placement } : { kind: "placed", placement };
       }
-      const gone = whyGone(current, live, directory);
+      const gone = whyGone(current, await directory.list(), directory);
       if (!gone) return { kind: "placed", placement: current };
-      await place(log, needs, live, current, `executor ${current.executorId} was lost: ${gone}`, started);
+      await place(log, needs, false, current, `executor ${current.executorId} was lost: ${gone}`, started);
       return { kind: "lost", executorId: current.executorId, detail: gone };
     },
 
     async replace(log, needs, lost, detail) {
       const started = performance.now();
       directory.markLost(lost.executorId, lost.incarnation);
-      const live = await directory.list({ fresh: true });
-      await place(log, needs, live, lost, `executor ${lost.executorId} was lost: ${detail}`, started);
+      await place(log, needs, true, lost, `executor ${lost.executorId} was lost: ${detail}`, started);
     },
 
     async catalogAddress(needs) {

@@ -1,0 +1,288 @@
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  type Event,
+  ExecutorRegistryService,
+  ExecutorService,
+  HarnessService,
+  RunState,
+  SessionService,
+} from "@reins/proto";
+import { createBearerInterceptor } from "@reins/service-kit";
+import {
+  connectDocker,
+  type Daemon,
+  dockerCleanup,
+  type FakeAnthropic,
+  type FakeScript,
+  type NatsServer,
+  resolveDockerHost,
+  startDaemon,
+  startFakeAnthropic,
+  startNatsServer,
+  testImage,
+} from "@reins/testkit";
+import { ownedFixture, ownedTempDir } from "./daemon-stack.js";
+
+type Env = Record<string, string | undefined>;
+
+export interface FleetExecutorSpec {
+  /** Its registry id (REINS_EXECUTOR_ID), also on its containers as `reins.executor=<id>`. */
+  readonly id: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ExecutorFleetOptions {
+  readonly executors: readonly FleetExecutorSpec[];
+  readonly script: FakeScript;
+  /**
+   * Keeps each executor registered by heartbeating for it from the test process
+   * (its real address, and its real load: its running containers on the
+   * engine), for executor daemons that do not register themselves.
+   */
+  readonly heartbeatFromTest?: boolean;
+  /** Calls each executor runs at once (REINS_EXECUTOR_MAX_CONCURRENT); default 4. */
+  readonly capacity?: number;
+  /** The registry's TTL (REINS_EXECUTOR_TTL_MS); default 1500. */
+  readonly ttlMs?: number;
+  readonly harnessEnv?: Env;
+}
+
+export interface FleetExecutor {
+  readonly id: string;
+  readonly daemon: Daemon;
+  readonly incarnation: string;
+}
+
+/**
+ * nats-server, the session daemon with its executor registry, executor daemons
+ * on the shared Docker engine with distinct ids, and harnesses in registry
+ * placement mode, on the fake Messages API. Each executor's `sh` tool sees
+ * `SANDBOX_HOST=<its id>`, so a tool result tells which host ran it.
+ */
+export interface ExecutorFleet extends AsyncDisposable {
+  readonly nats: NatsServer;
+  readonly fake: FakeAnthropic;
+  readonly session: Daemon;
+  readonly sessions: Client<typeof SessionService>;
+  readonly registry: Client<typeof ExecutorRegistryService>;
+  /** The executor of this id (the latest started under it). */
+  executor(id: string): FleetExecutor;
+  /** Stops an executor (SIGKILL by default) and its heartbeats: the registry drops it after the TTL. */
+  kill(id: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Containers of an executor running now. */
+  runningContainers(id: string): Promise<number>;
+  startHarness(env?: Env): Promise<Daemon>;
+  /** Every harness started, dead or alive. */
+  harnesses(): Daemon[];
+  harnessClient(daemon?: Daemon): Client<typeof HarnessService>;
+  events(sessionId: string): Promise<Event[]>;
+  /** The log once the session goes idle or terminated after `afterSeq`. */
+  settled(sessionId: string, afterSeq?: bigint, timeoutMs?: number): Promise<Event[]>;
+  /** The first event after `afterSeq` for which `match` holds, watched live. */
+  waitFor(sessionId: string, match: (event: Event) => boolean, timeoutMs?: number): Promise<Event>;
+}
+
+const token = "fleet-executor-token";
+
+/** The catalog of one fleet member: `sh` runs a command with SANDBOX_HOST set to the executor's id. */
+function fleetCatalog(id: string): string {
+  return `
+defaults:
+  image: ${testImage()}
+  timeout: 60s
+  memory: 64m
+  pids: 64
+  workspace: none
+  env: { SANDBOX_HOST: ${id} }
+pool:
+  size: 0
+tools:
+  - name: sh
+    description: Run a shell command.
+    input_schema:
+      type: object
+      properties: { command: { type: string } }
+      required: [command]
+    command: { argv: [sh, -c, "{{command}}"] }
+`;
+}
+
+export function startExecutorFleet(options: ExecutorFleetOptions): Promise<ExecutorFleet> {
+  return ownedFixture(async (own) => {
+    const dir = await ownedTempDir(own, "reins-fleet-");
+    const docker = connectDocker();
+    const capacity = options.capacity ?? 4;
+    const started: Daemon[] = [];
+    const start = async (app: string, env: Env) => {
+      const daemon = await startDaemon({ app, env });
+      started.push(daemon);
+      own(() => daemon.kill("SIGTERM"));
+      return daemon;
+    };
+    const nats = own(await startNatsServer());
+    const fake = own(await startFakeAnthropic({ script: options.script }));
+    const session = await start("session", {
+      REINS_SESSION_LISTEN: "127.0.0.1:0",
+      REINS_NATS_URL: nats.url,
+      REINS_EXECUTOR_TTL_MS: String(options.ttlMs ?? 1500),
+      REINS_EXECUTOR_HEARTBEAT_INTERVAL_MS: "200",
+    });
+    const client = <S extends Parameters<typeof createClient>[0]>(service: S, url: string, bearer?: string) =>
+      createClient(service, createGrpcTransport({ baseUrl: url, interceptors: [createBearerInterceptor(bearer)] }));
+    const sessions = client(SessionService, session.url);
+    const registry = client(ExecutorRegistryService, session.url);
+
+    const members = new Map<string, FleetExecutor & { stop: AbortController }>();
+    const runningContainers = async (id: string) =>
+      (await docker.listContainers({ filters: { label: [`reins.executor=${id}`], status: ["running"] } })).length;
+
+    // What a self-registering daemon would send; its load is what the engine runs for it.
+    const heartbeat = async (member: FleetExecutor, tools: readonly string[]) => {
+      const running = Math.min(capacity, await runningContainers(member.id).catch(() => 0));
+      const res = await registry.heartbeat({
+        executor: {
+          id: member.id,
+          address: member.daemon.url,
+          incarnation: member.incarnation,
+          tools: [...tools],
+          runtimes: ["runc"],
+          labels: { ...(options.executors.find((e) => e.id === member.id)?.labels ?? {}) },
+          capacity,
+          runningCalls: running,
+        },
+      });
+      return res.heartbeatInterval ? durationMs(res.heartbeatInterval) : 200;
+    };
+    const keepRegistered = async (
+      member: FleetExecutor,
+      tools: readonly string[],
+      every: number,
+      stop: AbortSignal,
+    ) => {
+      let intervalMs = every;
+      while (!stop.aborted) {
+        // Heartbeats are periodic by nature: the pause is their pace, not a wait for an event.
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            stop.removeEventListener("abort", wake);
+            resolve();
+          }, intervalMs);
+          stop.addEventListener("abort", wake, { once: true });
+        });
+        if (stop.aborted) return;
+        intervalMs = await heartbeat(member, tools).catch(() => intervalMs);
+      }
+    };
+
+    const startMember = async (spec: FleetExecutorSpec) => {
+      own(dockerCleanup(docker, `reins.executor=${spec.id}`));
+      const catalog = path.join(dir, `${spec.id}.yaml`);
+      await writeFile(catalog, fleetCatalog(spec.id));
+      const daemon = await start("executor", {
+        REINS_EXECUTOR_LISTEN: "127.0.0.1:0",
+        REINS_EXECUTOR_TOKEN: token,
+        REINS_EXECUTOR_ID: spec.id,
+        REINS_EXECUTOR_MAX_CONCURRENT: String(capacity),
+        REINS_TOOLS_CONFIG: catalog,
+        DOCKER_HOST: resolveDockerHost(),
+      });
+      const member = { id: spec.id, daemon, incarnation: randomBytes(8).toString("hex"), stop: new AbortController() };
+      members.set(spec.id, member);
+      own(async () => member.stop.abort());
+      if (options.heartbeatFromTest ?? true) {
+        const { tools } = await client(ExecutorService, daemon.url, token).listTools({});
+        const names = tools.map((t) => t.name);
+        // The first heartbeat is in (and listed: the registry mirrors its own writes) before the fleet is handed out.
+        const every = await heartbeat(member, names);
+        keepRegistered(member, names, every, member.stop.signal).catch(() => undefined);
+      }
+      return member;
+    };
+    await Promise.all(options.executors.map(startMember));
+
+    const harnesses: Daemon[] = [];
+    const startHarness = async (env: Env = {}) => {
+      const daemon = await start("harness", {
+        REINS_HARNESS_LISTEN: "127.0.0.1:0",
+        REINS_SESSION_URL: session.url,
+        REINS_HARNESS_PLACEMENT: "registry",
+        REINS_EXECUTOR_TOKEN: token,
+        REINS_NATS_URL: nats.url,
+        REINS_WAKE_MODE: "direct",
+        ANTHROPIC_API_KEY: "fleet-model-key",
+        ANTHROPIC_BASE_URL: fake.url,
+        ...options.harnessEnv,
+        ...env,
+      });
+      harnesses.push(daemon);
+      return daemon;
+    };
+    await startHarness();
+
+    const events = async (sessionId: string) => {
+      const all: Event[] = [];
+      for (;;) {
+        const page = (await sessions.getEvents({ sessionId, afterSeq: all.at(-1)?.seq ?? 0n, limit: 1000 })).events;
+        all.push(...page);
+        if (page.length < 1000) return all;
+      }
+    };
+    const waitFor = async (sessionId: string, match: (event: Event) => boolean, timeoutMs = 60_000) => {
+      const leave = new AbortController();
+      const signal = AbortSignal.any([leave.signal, AbortSignal.timeout(timeoutMs)]);
+      try {
+        for await (const { event } of sessions.streamEvents({ sessionId, afterSeq: 0n }, { signal })) {
+          if (event && match(event)) return event;
+        }
+      } finally {
+        leave.abort();
+      }
+      throw new Error(`session ${sessionId}: the stream ended before the event awaited`);
+    };
+
+    return {
+      nats,
+      fake,
+      session,
+      sessions,
+      registry,
+      executor(id) {
+        const member = members.get(id);
+        if (!member) throw new Error(`no executor ${id} in the fleet`);
+        return member;
+      },
+      async kill(id, signal = "SIGKILL") {
+        const member = members.get(id);
+        if (!member) throw new Error(`no executor ${id} in the fleet`);
+        member.stop.abort();
+        await member.daemon.kill(signal);
+      },
+      runningContainers,
+      startHarness,
+      harnesses: () => [...harnesses],
+      harnessClient: (daemon = harnesses.at(-1) as Daemon) => client(HarnessService, daemon.url),
+      events,
+      waitFor,
+      async settled(sessionId, afterSeq = 0n, timeoutMs = 60_000) {
+        await waitFor(
+          sessionId,
+          (e) =>
+            e.seq > afterSeq &&
+            e.payload.case === "sessionStatus" &&
+            (e.payload.value.state === RunState.IDLE || e.payload.value.state === RunState.TERMINATED),
+          timeoutMs,
+        );
+        return events(sessionId);
+      },
+    } satisfies Omit<ExecutorFleet, typeof Symbol.asyncDispose>;
+  });
+}
