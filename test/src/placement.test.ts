@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfigSchema, type Event, RunState, type SessionPlaced, StopReason } from "@reins/proto";
-import { assistantTurns, connectDocker, type FakeScript, type FakeTurn, lastUserText } from "@reins/testkit";
+import { assistantTurns, connectDocker, type FakeScript, type FakeTurn } from "@reins/testkit";
 import { describe, expect, it } from "vitest";
 import { type ExecutorFleet, startExecutorFleet } from "./support/executor-fleet.js";
 import { lastStatus } from "./support/session-status.js";
@@ -32,6 +32,14 @@ function hostScript(calls: number, sleeps: Readonly<Record<number, number>> = {}
     };
     return turn;
   };
+}
+
+// Which session a request is for: the message it was started with.
+function firstUserText(body: { messages?: unknown } | undefined): string {
+  const content = Array.isArray(body?.messages) ? (body.messages[0] as { content?: unknown })?.content : undefined;
+  if (typeof content === "string") return content;
+  const text = Array.isArray(content) ? content.find((b: { type?: string }) => b?.type === "text") : undefined;
+  return (text as { text?: string } | undefined)?.text ?? "";
 }
 
 const placements = (events: readonly Event[]): SessionPlaced[] =>
@@ -101,7 +109,7 @@ describe("placement on an executor fleet", { timeout: 180_000 }, () => {
     const between = hostScript(3);
     // "between": its host is killed while the model thinks about the first result.
     const script: FakeScript = async (request) => {
-      if (lastUserText(request.body) !== "between") return base(request);
+      if (firstUserText(request.body) !== "between") return base(request);
       if (assistantTurns(request.body) === 1 && !killed.has("between") && fleet) {
         const id = [...sessionsByMessage].find(([, m]) => m === "between")?.[0] as string;
         const placed = placements(await fleet.events(id)).at(-1) as SessionPlaced;
