@@ -238,10 +238,14 @@ describe("placement on an executor fleet", { timeout: 180_000 }, () => {
     let fleet: ExecutorFleet | undefined;
     const base = hostScript(3);
     let killedHarness = false;
+    let sessionId: string | undefined;
     // The first harness dies while the model works on the first call's result.
     const script: FakeScript = async (request) => {
-      if (assistantTurns(request.body) === 1 && !killedHarness && fleet) {
+      if (assistantTurns(request.body) === 1 && !killedHarness && fleet && sessionId) {
         killedHarness = true;
+        // The request goes out before its results are appended: the kill waits for them to be in the log.
+        const id = sessionId;
+        await fleet.waitFor(id, (e) => e.payload.case === "agentToolResult");
         await fleet.harnesses()[0]?.kill("SIGKILL");
       }
       return base(request);
@@ -249,6 +253,7 @@ describe("placement on an executor fleet", { timeout: 180_000 }, () => {
     await using started = await startExecutorFleet({ executors: fleetOf("exec-a", "exec-b", "exec-c"), script });
     fleet = started;
     const id = await start(started);
+    sessionId = id;
     const placed = placements([
       await started.waitFor(id, (e) => e.payload.case === "sessionPlaced"),
     ])[0] as SessionPlaced;

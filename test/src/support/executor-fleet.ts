@@ -1,17 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import {
-  type Event,
-  ExecutorRegistryService,
-  ExecutorService,
-  HarnessService,
-  RunState,
-  SessionService,
-} from "@reins/proto";
+import { type Event, ExecutorRegistryService, HarnessService, RunState, SessionService } from "@reins/proto";
 import { createBearerInterceptor } from "@reins/service-kit";
 import {
   connectDocker,
@@ -39,12 +30,6 @@ export interface FleetExecutorSpec {
 export interface ExecutorFleetOptions {
   readonly executors: readonly FleetExecutorSpec[];
   readonly script: FakeScript;
-  /**
-   * Keeps each executor registered by heartbeating for it from the test process
-   * (its real address, and its real load: its running containers on the
-   * engine), for executor daemons that do not register themselves.
-   */
-  readonly heartbeatFromTest?: boolean;
   /** Calls each executor runs at once (REINS_EXECUTOR_MAX_CONCURRENT); default 4. */
   readonly capacity?: number;
   /** The registry's TTL (REINS_EXECUTOR_TTL_MS); default 1500. */
@@ -60,7 +45,8 @@ export interface FleetExecutor {
 
 /**
  * nats-server, the session daemon with its executor registry, executor daemons
- * on the shared Docker engine with distinct ids, and harnesses in registry
+ * on the shared Docker engine with distinct ids that register themselves there
+ * (REINS_EXECUTOR_REGISTRY_URL, their load with every heartbeat), and harnesses in registry
  * placement mode, on the fake Messages API. Each executor's `sh` tool sees
  * `SANDBOX_HOST=<its id>`, so a tool result tells which host ran it.
  */
@@ -72,10 +58,8 @@ export interface ExecutorFleet extends AsyncDisposable {
   readonly registry: Client<typeof ExecutorRegistryService>;
   /** The executor of this id (the latest started under it). */
   executor(id: string): FleetExecutor;
-  /** Stops an executor (SIGKILL by default) and its heartbeats: the registry drops it after the TTL. */
+  /** Stops an executor (SIGKILL by default): with no more heartbeats, the registry drops it after the TTL. */
   kill(id: string, signal?: NodeJS.Signals): Promise<void>;
-  /** Containers of an executor running now. */
-  runningContainers(id: string): Promise<number>;
   startHarness(env?: Env): Promise<Daemon>;
   /** Every harness started, dead or alive. */
   harnesses(): Daemon[];
@@ -137,52 +121,7 @@ export function startExecutorFleet(options: ExecutorFleetOptions): Promise<Execu
     const sessions = client(SessionService, session.url);
     const registry = client(ExecutorRegistryService, session.url);
 
-    const members = new Map<string, FleetExecutor & { stop: AbortController }>();
-    const runningContainers = async (id: string) =>
-      (await docker.listContainers({ filters: { label: [`reins.executor=${id}`], status: ["running"] } })).length;
-
-    // What a self-registering daemon would send; its load is what the engine runs for it.
-    const heartbeat = async (member: FleetExecutor, tools: readonly string[]) => {
-      const running = Math.min(capacity, await runningContainers(member.id).catch(() => 0));
-      const res = await registry.heartbeat({
-        executor: {
-          id: member.id,
-          address: member.daemon.url,
-          incarnation: member.incarnation,
-          tools: [...tools],
-          runtimes: ["runc"],
-          labels: { ...(options.executors.find((e) => e.id === member.id)?.labels ?? {}) },
-          capacity,
-          runningCalls: running,
-        },
-      });
-      return res.heartbeatInterval ? durationMs(res.heartbeatInterval) : 200;
-    };
-    const keepRegistered = async (
-      member: FleetExecutor,
-      tools: readonly string[],
-      every: number,
-      stop: AbortSignal,
-    ) => {
-      let intervalMs = every;
-      while (!stop.aborted) {
-        // Heartbeats are periodic by nature: the pause is their pace, not a wait for an event.
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          const timer = setTimeout(() => {
-            stop.removeEventListener("abort", wake);
-            resolve();
-          }, intervalMs);
-          stop.addEventListener("abort", wake, { once: true });
-        });
-        if (stop.aborted) return;
-        intervalMs = await heartbeat(member, tools).catch(() => intervalMs);
-      }
-    };
-
+    const members = new Map<string, FleetExecutor>();
     const startMember = async (spec: FleetExecutorSpec) => {
       own(dockerCleanup(docker, `reins.executor=${spec.id}`));
       const catalog = path.join(dir, `${spec.id}.yaml`);
@@ -192,19 +131,24 @@ export function startExecutorFleet(options: ExecutorFleetOptions): Promise<Execu
         REINS_EXECUTOR_TOKEN: token,
         REINS_EXECUTOR_ID: spec.id,
         REINS_EXECUTOR_MAX_CONCURRENT: String(capacity),
+        REINS_EXECUTOR_REGISTRY_URL: session.url,
+        REINS_EXECUTOR_LABELS: Object.entries(spec.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
         REINS_TOOLS_CONFIG: catalog,
         DOCKER_HOST: resolveDockerHost(),
       });
-      const member = { id: spec.id, daemon, incarnation: randomBytes(8).toString("hex"), stop: new AbortController() };
+      // Registered before it logs `listening`: its entry is there to read.
+      const { executor } = await registry.getExecutor({ id: spec.id }).catch((err: unknown) => {
+        throw new Error(
+          `executor ${spec.id} is not in the registry after its start: ${daemon.output.slice(-5).join(" | ")}`,
+          {
+            cause: err,
+          },
+        );
+      });
+      const member = { id: spec.id, daemon, incarnation: executor?.incarnation ?? "" };
       members.set(spec.id, member);
-      own(async () => member.stop.abort());
-      if (options.heartbeatFromTest ?? true) {
-        const { tools } = await client(ExecutorService, daemon.url, token).listTools({});
-        const names = tools.map((t) => t.name);
-        // The first heartbeat is in (and listed: the registry mirrors its own writes) before the fleet is handed out.
-        const every = await heartbeat(member, names);
-        keepRegistered(member, names, every, member.stop.signal).catch(() => undefined);
-      }
       return member;
     };
     await Promise.all(options.executors.map(startMember));
@@ -263,10 +207,8 @@ export function startExecutorFleet(options: ExecutorFleetOptions): Promise<Execu
       async kill(id, signal = "SIGKILL") {
         const member = members.get(id);
         if (!member) throw new Error(`no executor ${id} in the fleet`);
-        member.stop.abort();
         await member.daemon.kill(signal);
       },
-      runningContainers,
       startHarness,
       harnesses: () => [...harnesses],
       harnessClient: (daemon = harnesses.at(-1) as Daemon) => client(HarnessService, daemon.url),
