@@ -88,7 +88,11 @@ await startOrExit(log, async () => {
         directory,
         onPlaced: (ms, placed) =>
           log.info(
-            { executor: placed.executorId, previous: placed.previousExecutorId || undefined, ms: Math.round(ms) },
+            {
+              executor: placed.executorId,
+              previous: placed.previousExecutorId || undefined,
+              ms: Number(ms.toFixed(2)),
+            },
             `session placed: ${placed.reason}`,
           ),
       })
