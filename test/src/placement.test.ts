@@ -1,7 +1,15 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfigSchema, type Event, RunState, type SessionPlaced, StopReason } from "@reins/proto";
-import { assistantTurns, connectDocker, type FakeScript, type FakeTurn } from "@reins/testkit";
+import {
+  assistantTurns,
+  connectDocker,
+  type FakeScript,
+  type FakeTurn,
+  listLabelledVolumes,
+  repoRoot,
+} from "@reins/testkit";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { type ExecutorFleet, startExecutorFleet } from "./support/executor-fleet.js";
 import { lastStatus } from "./support/session-status.js";
@@ -269,5 +277,47 @@ describe("placement on an executor fleet", { timeout: 180_000 }, () => {
       placed.executorId,
       placed.executorId,
     ]);
+  });
+
+  it("reins delete removes the workspace on the executor the session is placed on", async () => {
+    const script: FakeScript = (request) =>
+      assistantTurns(request.body) === 0
+        ? {
+            content: [
+              {
+                type: "tool_use",
+                id: "toolu_ws",
+                name: "ws",
+                input: { command: "echo kept > /workspace/f; echo host=$SANDBOX_HOST" },
+              },
+            ],
+          }
+        : { content: [{ type: "text", text: "Written." }] };
+    await using fleet = await startExecutorFleet({ executors: fleetOf("exec-a", "exec-b", "exec-c"), script });
+    const id = await start(fleet, "write", { tools: ["ws"] });
+    const events = await fleet.settled(id);
+    const [placed] = placements(events);
+    expect(hostOf(results(events)[0]?.output ?? "")).toBe(placed?.executorId);
+    const volumes = () => listLabelledVolumes(connectDocker(), `reins.executor.workspace=${id}`);
+    expect(await volumes()).toHaveLength(1);
+
+    const cli = await execa(
+      process.execPath,
+      [`${repoRoot}apps/cli/dist/main.js`, "delete", id, "--session-url", fleet.session.url],
+      {
+        reject: false,
+        extendEnv: false,
+        env: {
+          PATH: process.env.PATH,
+          REINS_STATE_DIR: "/nonexistent-reins-state",
+          REINS_EXECUTOR_TOKEN: fleet.executorToken,
+        },
+        stdin: "ignore",
+      },
+    );
+    expect(cli.stderr).toBe("");
+    expect(cli.exitCode).toBe(0);
+    expect(cli.stdout).toContain(`workspace removed on ${placed?.executorId}`);
+    expect(await volumes()).toEqual([]);
   });
 });

@@ -47,8 +47,9 @@ export interface FleetExecutor {
  * nats-server, the session daemon with its executor registry, executor daemons
  * on the shared Docker engine with distinct ids that register themselves there
  * (REINS_EXECUTOR_REGISTRY_URL, their load with every heartbeat), and harnesses in registry
- * placement mode, on the fake Messages API. Each executor's `sh` tool sees
- * `SANDBOX_HOST=<its id>`, so a tool result tells which host ran it.
+ * placement mode, on the fake Messages API. Each executor's `sh` and `ws` (in
+ * the session's workspace) tools see `SANDBOX_HOST=<its id>`, so a tool result
+ * tells which host ran it.
  */
 export interface ExecutorFleet extends AsyncDisposable {
   readonly nats: NatsServer;
@@ -56,6 +57,8 @@ export interface ExecutorFleet extends AsyncDisposable {
   readonly session: Daemon;
   readonly sessions: Client<typeof SessionService>;
   readonly registry: Client<typeof ExecutorRegistryService>;
+  /** The bearer token every executor of the fleet accepts. */
+  readonly executorToken: string;
   /** The executor of this id (the latest started under it). */
   executor(id: string): FleetExecutor;
   /** Stops an executor (SIGKILL by default): with no more heartbeats, the registry drops it after the TTL. */
@@ -88,6 +91,14 @@ pool:
 tools:
   - name: sh
     description: Run a shell command.
+    input_schema:
+      type: object
+      properties: { command: { type: string } }
+      required: [command]
+    command: { argv: [sh, -c, "{{command}}"] }
+  - name: ws
+    description: Run a shell command in the session's workspace.
+    workspace: session
     input_schema:
       type: object
       properties: { command: { type: string } }
@@ -136,6 +147,8 @@ export function startExecutorFleet(options: ExecutorFleetOptions): Promise<Execu
           .map(([k, v]) => `${k}=${v}`)
           .join(","),
         REINS_TOOLS_CONFIG: catalog,
+        // Workspaces of one host are its own, as on separate machines.
+        REINS_EXECUTOR_WORKSPACE_DIR: path.join(dir, `${spec.id}-workspaces`),
         DOCKER_HOST: resolveDockerHost(),
       });
       // Registered before it logs `listening`: its entry is there to read.
@@ -199,6 +212,7 @@ export function startExecutorFleet(options: ExecutorFleetOptions): Promise<Execu
       session,
       sessions,
       registry,
+      executorToken: token,
       executor(id) {
         const member = members.get(id);
         if (!member) throw new Error(`no executor ${id} in the fleet`);

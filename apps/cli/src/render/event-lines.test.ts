@@ -18,6 +18,22 @@ function event(seq: number, payload: MessageInitShape<typeof EventSchema>["paylo
 const render = (e: Event) => renderEvent(e, options);
 
 describe("renderEvent", () => {
+  it("session.placed names the host, its address and why; a move names the host before", () => {
+    const placed = (previousExecutorId: string, reason: string) =>
+      render(
+        event(7, {
+          case: "sessionPlaced",
+          value: { executorId: "exec-2", executorAddress: "http://10.0.0.7:7003", previousExecutorId, reason },
+        }),
+      );
+    expect(placed("", "first call")[0]).toMatch(
+      /session\.placed +placed on exec-2 \(http:\/\/10\.0\.0\.7:7003\): first call$/,
+    );
+    expect(placed("exec-1", "executor exec-1 was lost: connect ECONNREFUSED")[0]).toContain(
+      "moved from exec-1 to exec-2 (http://10.0.0.7:7003): executor exec-1 was lost: connect ECONNREFUSED",
+    );
+  });
+
   it("session.created shows title, model, tools, limits and the system prompt", () => {
     const lines = render(
       event(1, {

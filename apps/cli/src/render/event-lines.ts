@@ -11,6 +11,7 @@ import { eventNameOf, RunState, StopReason, ToolConfirmationResult } from "@rein
 import type { Colors } from "../terminal.js";
 import { compactionLine } from "./compaction-line.js";
 import { formatClock, formatCost, formatDuration, formatUsage, runStateName, stopReasonName } from "./format.js";
+import { placementLine } from "./placement-line.js";
 import { inputView, oneLine, previewInput, truncateOutput } from "./truncate.js";
 
 export interface RenderOptions {
@@ -96,6 +97,10 @@ function describe(event: Event, options: RenderOptions): Described {
     }
     case "agentContextCompacted":
       return { summary: compactionLine(p.value), body: [] };
+    case "sessionPlaced": {
+      const line = placementLine(p.value);
+      return { summary: p.value.previousExecutorId !== "" ? options.colors.yellow(line) : line, body: [] };
+    }
     default:
       return { summary: options.colors.dim("(no payload)"), body: [] };
   }

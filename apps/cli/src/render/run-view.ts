@@ -5,6 +5,7 @@ import type { Terminal } from "../terminal.js";
 import { compactionLine } from "./compaction-line.js";
 import { toolOutputLines, toolResultSummary } from "./event-lines.js";
 import { formatCost, formatMs, formatUsage, stopReasonName } from "./format.js";
+import { placementLine } from "./placement-line.js";
 import { inputView } from "./truncate.js";
 
 export interface RunViewOptions {
@@ -167,6 +168,14 @@ export function createRunView(terminal: Terminal, options: RunViewOptions): RunV
           return;
         case "agentContextCompacted":
           line(c.dim(`↻ ${compactionLine(p.value)}`));
+          return;
+        case "sessionPlaced":
+          // A move is news (the workspace is gone); the first placement is a detail.
+          line(
+            p.value.previousExecutorId !== ""
+              ? c.yellow(`⇄ ${placementLine(p.value)}`)
+              : c.dim(`⇢ ${placementLine(p.value)}`),
+          );
           return;
         default:
           return;

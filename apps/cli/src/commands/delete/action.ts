@@ -1,16 +1,17 @@
 import type { Command } from "commander";
 import { ExitCode } from "../../cli-error.js";
-import { executorClient } from "../../clients.js";
 import type { CliContext } from "../../context.js";
 import { describeError } from "../../error-line.js";
+import { workspaceHosts } from "./workspace-hosts.js";
 
 export interface DeleteOptions {
   keepWorkspace?: boolean;
 }
 
 /**
- * `reins delete`: the workspace first, then the log, so a failure never leaves
- * a workspace behind whose session is gone (running it again finishes the job).
+ * `reins delete`: the workspace first (on the executor the session is placed
+ * on, see workspace-hosts.ts), then the log, so a failure never leaves a
+ * workspace behind whose session is gone (running it again finishes the job).
  */
 export async function deleteSessions(
   ctx: CliContext,
@@ -26,8 +27,17 @@ export async function deleteSessions(
     const parts: string[] = [];
     try {
       if (!options.keepWorkspace) {
-        const { existed } = await executorClient(targets).deleteWorkspace({ sessionId });
-        parts.push(existed ? "workspace removed" : "no workspace");
+        // On the host the session is placed on; a host it was moved off may be gone, and is tried only.
+        for (const host of await workspaceHosts(session, sessionId, targets)) {
+          const on = host.id ? ` on ${host.id}` : "";
+          try {
+            const { existed } = await host.client.deleteWorkspace({ sessionId });
+            parts.push(existed ? `workspace removed${on}` : `no workspace${on}`);
+          } catch (err) {
+            if (host.current) throw err;
+            parts.push(`workspace${on} not reachable (the host was lost)`);
+          }
+        }
       }
       const { purgedEvents } = await session.deleteSession({ sessionId });
       parts.push(`${purgedEvents} events purged`);

@@ -15,8 +15,10 @@ export function registerDelete(program: Command, ctx: CliContext): void {
     .addHelpText(
       "after",
       `
-The workspace is removed through the executor (the local stack's, or
-REINS_EXECUTOR_URL with REINS_EXECUTOR_TOKEN). Exit status 1 if any part failed.
+The workspace is removed through the executor the session is placed on (its
+session.placed events, with REINS_EXECUTOR_TOKEN), or, for a session never
+placed, the configured one (the local stack's, or REINS_EXECUTOR_URL). Exit
+status 1 if any part failed.
 
 Example:
   $ reins sessions --json | jq -r .sessionId | xargs reins delete`,
