@@ -217,4 +217,15 @@ describe("the harness daemon", () => {
     });
     await expect(start).rejects.toThrow(/invalid configuration: REINS_FAULT_CRASH_AFTER=.*agent.mesage:1.* must be/);
   });
+
+  it("refuses a placement mode it does not know, naming the ones it does", async () => {
+    const start = startDaemon({
+      app: "harness",
+      env: { REINS_HARNESS_LISTEN: "127.0.0.1:0", REINS_HARNESS_PLACEMENT: "regsitry" },
+      timeoutMs: 10_000,
+    });
+    await expect(start).rejects.toThrow(
+      /invalid configuration: REINS_HARNESS_PLACEMENT=.*regsitry.* must be .*default.* or .*registry/,
+    );
+  });
 });
