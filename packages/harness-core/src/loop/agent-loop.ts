@@ -35,12 +35,13 @@ import {
 } from "../log/index.js";
 import type { DeltaBus, ModelAdapter, ModelDelta, ModelRequest } from "../model/index.js";
 import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/index.js";
-import { hostLostText, noHostText, type Placement, type Route } from "../placement/index.js";
+import type { Placement } from "../placement/index.js";
 import type { ExecutorPool, ToolOutcome } from "../tools/index.js";
 import { type ResolvedTools, resolveTools, toolPolicy, uniqueToolUseIds } from "../tools/index.js";
 import { limitReached } from "./limits.js";
 import { recordModelFailure } from "./model-failure.js";
 import { intentsOf, waitForClient } from "./pending-actions.js";
+import { routeTurn } from "./turn-route.js";
 import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";
 import { createResultBatcher } from "./result-batcher.js";
 
@@ -405,15 +406,13 @@ function createTurn(
       // Host and MCP tools run here, wherever the session is placed.
       const onExecutor = (name: string) =>
         offered.has(name) && deps.executors.kindOf?.(name, fold.tenant) === undefined;
-      const placement = config.executorAddress === "" ? deps.placement : undefined;
-      const needs = placement ? placementNeeds(config, fold.tenant, deps.executors) : undefined;
-      // Write-ahead: a new placement is in the log before the first call it routes.
-      const route: Route | undefined =
-        placement && needs && runnable.some((c) => onExecutor(c.toolUse.name))
-          ? await placement.route(log, needs)
-          : undefined;
-      const address = route?.kind === "placed" ? route.placement.executorAddress : config.executorAddress;
-      let lostHere: string | undefined;
+      const route = await routeTurn(
+        log,
+        config,
+        deps.executors,
+        deps.placement,
+        runnable.filter((c) => onExecutor(c.toolUse.name)).length,
+      );
       const results = createResultBatcher(log, runnable.length, deps.resultBatchMs ?? 100);
       const produced = new Map<string, AgentToolResult>();
       const appends: Promise<void>[] = [];
@@ -432,18 +431,13 @@ function createTurn(
           if (!offered.has(call.toolUse.name)) {
             return record(syntheticResult(call.toolUse, notOffered(call.toolUse.name, offered)));
           }
-          if (route && route.kind !== "placed" && onExecutor(call.toolUse.name)) {
-            const text =
-              route.kind === "lost"
-                ? hostLostText(route.executorId, call.toolUse.name, "not run", route.detail)
-                : noHostText(call.toolUse.name, route.why);
-            return record(syntheticResult(call.toolUse, text));
-          }
+          const refusal = onExecutor(call.toolUse.name) ? route.refusal(call.toolUse.name) : undefined;
+          if (refusal !== undefined) return record(syntheticResult(call.toolUse, refusal));
           let outcome: ToolOutcome;
           try {
             await deps.beforeToolCall?.(sessionId, call.toolUse.id);
             outcome = await deps.executors.execute(
-              address,
+              route.address,
               {
                 sessionId,
                 toolUseId: call.toolUse.id,
@@ -458,14 +452,8 @@ function createTurn(
             throw err;
           }
           if (!mayWrite()) return results.skip();
-          const failure = route?.kind === "placed" ? outcome.hostFailure : undefined;
-          if (route?.kind === "placed" && failure) {
-            // The host, and the workspace on it, are gone: the model reads so and decides what to redo.
-            lostHere ??= failure.detail;
-            const ran = failure.started ? "unknown" : "not run";
-            const text = hostLostText(route.placement.executorId, call.toolUse.name, ran, failure.detail);
-            return record(syntheticResult(call.toolUse, text));
-          }
+          const lost = route.lostResult(call.toolUse.name, outcome);
+          if (lost !== undefined) return record(syntheticResult(call.toolUse, lost));
           record(toolResult(call.toolUse, outcome));
         }),
       );
@@ -482,7 +470,7 @@ function createTurn(
         if (result.reason instanceof OwnershipLostError) run.abort(byFence);
         throw result.reason;
       }
-      if (lostHere !== undefined && route?.kind === "placed" && placement && needs && !run.signal.aborted) {
+      if (!run.signal.aborted && route.mayBeLost()) {
         // The results first, then the new placement: the next calls go to the new host.
         try {
           await send();
@@ -490,7 +478,7 @@ function createTurn(
           if (err instanceof OwnershipLostError) run.abort(byFence);
           throw err;
         }
-        await placement.replace(log, needs, route.placement, lostHere);
+        await route.replaceIfLost();
         return undefined;
       }
       const complete = fold.openCalls().every((c) => c.result !== undefined || produced.has(c.toolUse.id));
@@ -503,15 +491,6 @@ function createTurn(
       }
       return undefined;
     },
-  };
-}
-
-/** What the session needs of the executor it is placed on: its executor tools (not host or MCP ones) and its selector. */
-function placementNeeds(config: AgentConfig, tenant: string, executors: ExecutorPool) {
-  const names = config.toolDefinitions.length > 0 ? config.toolDefinitions.map((d) => d.name) : config.tools;
-  return {
-    tools: names.filter((name) => executors.kindOf?.(name, tenant) === undefined),
-    selector: config.executorSelector,
   };
 }
 
