@@ -41,9 +41,9 @@ import { type ResolvedTools, resolveTools, toolPolicy, uniqueToolUseIds } from "
 import { limitReached } from "./limits.js";
 import { recordModelFailure } from "./model-failure.js";
 import { intentsOf, waitForClient } from "./pending-actions.js";
-import { routeTurn } from "./turn-route.js";
 import { createReschedulePolicy, type ReschedulePolicy } from "./reschedule.js";
 import { createResultBatcher } from "./result-batcher.js";
+import { routeTurn } from "./turn-route.js";
 
 export interface LoopLogger {
   info(obj: object, msg?: string): void;
