@@ -177,6 +177,56 @@ describe("placement on an executor fleet", { timeout: 180_000 }, () => {
     expect(killed.get("between")).not.toBe(killed.get("mid-call"));
   });
 
+  it("a host dead but still listed: a new session's refused first call runs on another host, with no loss to report", async () => {
+    // A TTL longer than the test: the registry lists the killed host throughout.
+    await using fleet = await startExecutorFleet({
+      executors: fleetOf("exec-a", "exec-b", "exec-c"),
+      script: hostScript(1),
+      ttlMs: 120_000,
+    });
+    await fleet.kill("exec-a");
+    expect((await fleet.registry.listExecutors({})).executors.map((e) => e.id)).toContain("exec-a");
+    // exec-a, idle and first by id, is what placement would choose.
+    const id = await start(fleet, "go");
+    const events = await fleet.settled(id);
+    expect(lastStatus(events)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    const [result, ...others] = results(events);
+    expect(others).toEqual([]);
+    expect(result?.isError).toBe(false);
+    expect(result?.output).not.toContain("were lost");
+    const placed = placements(events);
+    expect(placed.map((p) => p.executorId)).not.toContain("exec-a");
+    expect(placed).toHaveLength(1);
+    expect(hostOf(result?.output ?? "")).toBe(placed[0]?.executorId);
+
+    // A replica that has not seen exec-a fail, for a session that brings its tool definitions
+    // (no catalog read): placed on exec-a, refused before the call started, moved, run elsewhere.
+    const replica = await fleet.startHarness();
+    const definitions = [
+      {
+        name: "sh",
+        description: "Run a shell command.",
+        inputSchemaJson: '{"type":"object","properties":{"command":{"type":"string"}}}',
+      },
+    ];
+    const moved = (
+      await fleet
+        .harnessClient(replica)
+        .startSession({ config: { ...config, toolDefinitions: definitions }, message: "go" })
+    ).sessionId;
+    const movedEvents = await fleet.settled(moved);
+    expect(lastStatus(movedEvents)).toEqual([RunState.IDLE, StopReason.END_TURN]);
+    const [first, second, ...more] = placements(movedEvents);
+    expect(more).toEqual([]);
+    expect(first?.executorId).toBe("exec-a");
+    expect(second?.previousExecutorId).toBe("exec-a");
+    expect(second?.reason).toMatch(/^executor exec-a was lost: it refused the session's first call/);
+    const [ran, ...rest] = results(movedEvents);
+    expect(rest).toEqual([]);
+    expect(ran?.isError).toBe(false);
+    expect(hostOf(ran?.output ?? "")).toBe(second?.executorId);
+  });
+
   it("a draining host takes no new session; the call it is running finishes and its session stays there", async () => {
     await using fleet = await startExecutorFleet({
       executors: fleetOf("exec-a", "exec-b", "exec-c"),

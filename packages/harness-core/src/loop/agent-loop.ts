@@ -433,11 +433,10 @@ function createTurn(
           }
           const refusal = onExecutor(call.toolUse.name) ? route.refusal(call.toolUse.name) : undefined;
           if (refusal !== undefined) return record(syntheticResult(call.toolUse, refusal));
-          let outcome: ToolOutcome;
-          try {
+          const execute = async (address: string) => {
             await deps.beforeToolCall?.(sessionId, call.toolUse.id);
-            outcome = await deps.executors.execute(
-              route.address,
+            return deps.executors.execute(
+              address,
               {
                 sessionId,
                 toolUseId: call.toolUse.id,
@@ -447,6 +446,13 @@ function createTurn(
               },
               run.signal,
             );
+          };
+          let outcome: ToolOutcome;
+          try {
+            outcome = await execute(route.address);
+            // A new host that refused before the call started: the call goes to the next one instead.
+            const elsewhere = onExecutor(call.toolUse.name) ? await route.moveIfUnused(outcome) : undefined;
+            if (elsewhere !== undefined && !run.signal.aborted) outcome = await execute(elsewhere);
           } catch (err) {
             results.skip();
             throw err;

@@ -1,13 +1,17 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ExecutorInfo, SessionPlaced } from "@reins/proto";
 import { type SessionLog, sessionPlaced } from "../log/index.js";
+import { hostFailureOf } from "../tools/index.js";
 import { chooseExecutor, type PlacementNeeds } from "./choose-executor.js";
 import type { ExecutorDirectory } from "./executor-directory.js";
 
+// Hosts a read tries before it gives up: a few dead entries, not a whole fleet.
+const maxHostsTried = 3;
+
 /** Where a turn's executor calls go. */
 export type Route =
-  /** To the session's placement (written before this returns, when it is new). */
-  | { readonly kind: "placed"; readonly placement: SessionPlaced }
+  /** To the session's placement (written before this returns, when it is new: then `fresh`). */
+  | { readonly kind: "placed"; readonly placement: SessionPlaced; readonly fresh: boolean }
   /** The placed host is gone: the calls do not run, their results say so; the session was placed again if it could be. */
   | { readonly kind: "lost"; readonly executorId: string; readonly detail: string }
   /** No live executor fits the session: the calls do not run. */
@@ -28,14 +32,21 @@ export interface Placement {
   route(log: SessionLog, needs: PlacementNeeds): Promise<Route>;
   /**
    * The placed host failed a call as a host that is gone (`detail` says how):
-   * it is marked lost and the session is placed again, if any executor fits.
+   * it is marked lost and the session is placed again, if any executor fits:
+   * the new placement, or undefined when none did.
    */
-  replace(log: SessionLog, needs: PlacementNeeds, lost: SessionPlaced, detail: string): Promise<void>;
+  replace(
+    log: SessionLog,
+    needs: PlacementNeeds,
+    lost: SessionPlaced,
+    detail: string,
+  ): Promise<SessionPlaced | undefined>;
   /**
-   * Address of a live executor that fits `needs`, to read a new session's tool
-   * catalog from; FAILED_PRECONDITION naming what no live executor had.
+   * `read` (a new session's tool catalog, say) from a live executor that fits
+   * `needs`; one that fails as a host that is gone is marked lost and the next
+   * is tried. FAILED_PRECONDITION naming what no live executor had.
    */
-  catalogAddress(needs: PlacementNeeds): Promise<string>;
+  fromFittingHost<T>(needs: PlacementNeeds, read: (address: string) => Promise<T>): Promise<T>;
 }
 
 export interface PlacementOptions {
@@ -83,10 +94,12 @@ export function createPlacement(options: PlacementOptions): Placement {
       const current = log.fold.placement;
       if (!current) {
         const placement = await place(log, needs, false, undefined, "first call", started);
-        return typeof placement === "string" ? { kind: "none", why: placement } : { kind: "placed", placement };
+        return typeof placement === "string"
+          ? { kind: "none", why: placement }
+          : { kind: "placed", placement, fresh: true };
       }
       const gone = whyGone(current, await directory.list(), directory);
-      if (!gone) return { kind: "placed", placement: current };
+      if (!gone) return { kind: "placed", placement: current, fresh: false };
       await place(log, needs, false, current, `executor ${current.executorId} was lost: ${gone}`, started);
       return { kind: "lost", executorId: current.executorId, detail: gone };
     },
@@ -94,14 +107,22 @@ export function createPlacement(options: PlacementOptions): Placement {
     async replace(log, needs, lost, detail) {
       const started = performance.now();
       directory.markLost(lost.executorId, lost.incarnation);
-      await place(log, needs, true, lost, `executor ${lost.executorId} was lost: ${detail}`, started);
+      const placed = await place(log, needs, true, lost, `executor ${lost.executorId} was lost: ${detail}`, started);
+      return typeof placed === "string" ? undefined : placed;
     },
 
-    async catalogAddress(needs) {
-      const live = await directory.list();
-      const choice = chooseExecutor(usable(live), needs);
-      if (choice.ok) return choice.executor.address;
-      throw new ConnectError(`the session cannot be placed: ${choice.why}`, Code.FailedPrecondition);
+    async fromFittingHost(needs, read) {
+      for (let attempt = 1; ; attempt++) {
+        const choice = chooseExecutor(usable(await directory.list()), needs);
+        if (!choice.ok) throw new ConnectError(`the session cannot be placed: ${choice.why}`, Code.FailedPrecondition);
+        try {
+          return await read(choice.executor.address);
+        } catch (err) {
+          // A host still listed for the rest of its TTL after it went away.
+          if (attempt >= maxHostsTried || !hostFailureOf(err)) throw err;
+          directory.markLost(choice.executor.id, choice.executor.incarnation);
+        }
+      }
     },
   };
 }

@@ -165,11 +165,13 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       return config;
     }
     if (config.tools.length === 0) return config;
-    const address = await catalogAddress(config, tenant);
+    const read = (address: string) => lookUpTools(config.tools, address, tenant, deps.executors, signal);
     try {
-      config.toolDefinitions = await lookUpTools(config.tools, address, tenant, deps.executors, signal);
+      config.toolDefinitions = await fromCatalogHost(config, tenant, read);
     } catch (err) {
       const e = ConnectError.from(err);
+      // No live executor fits the session: said as the placement says it.
+      if (e.code === Code.FailedPrecondition && placed(config)) throw e;
       if (e.code === Code.InvalidArgument)
         throw new ConnectError(`config.tools: ${e.rawMessage}`, Code.InvalidArgument);
       if (e.code === Code.FailedPrecondition) {
@@ -180,17 +182,13 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     return config;
   }
 
+  const placed = (config: AgentConfig) => config.executorAddress === "" && deps.placement !== undefined;
+
   // A session to be placed reads its catalog from a live executor that has its tools and labels.
-  async function catalogAddress(config: AgentConfig, tenant: string): Promise<string> {
-    if (config.executorAddress !== "" || !deps.placement) return config.executorAddress;
+  async function fromCatalogHost<T>(config: AgentConfig, tenant: string, read: (address: string) => Promise<T>) {
+    if (!deps.placement || !placed(config)) return read(config.executorAddress);
     const tools = config.tools.filter((name) => deps.executors.kindOf?.(name, tenant) === undefined);
-    try {
-      return await deps.placement.catalogAddress({ tools, selector: config.executorSelector });
-    } catch (err) {
-      const e = ConnectError.from(err);
-      if (e.code === Code.FailedPrecondition) throw e;
-      throw new ConnectError(`cannot read the executor registry: ${e.rawMessage}`, e.code, undefined, undefined, e);
-    }
+    return deps.placement.fromFittingHost({ tools, selector: config.executorSelector }, read);
   }
 
   const guarded =
@@ -307,14 +305,11 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     }),
 
     listToolCatalog: guarded(async (req, signal, _sessions, ctx) =>
-      listToolCatalog(
-        deps.executors,
-        req.executorAddress === "" && deps.placement
-          ? { ...req, executorAddress: await deps.placement.catalogAddress({ tools: [], selector: {} }) }
-          : req,
-        creatorTenant(ctx),
-        signal,
-      ),
+      req.executorAddress === "" && deps.placement
+        ? deps.placement.fromFittingHost({ tools: [], selector: {} }, (executorAddress) =>
+            listToolCatalog(deps.executors, { ...req, executorAddress }, creatorTenant(ctx), signal),
+          )
+        : listToolCatalog(deps.executors, req, creatorTenant(ctx), signal),
     ),
 
     confirmToolUse: guarded(async (req, signal, sessions) =>

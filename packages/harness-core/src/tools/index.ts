@@ -10,7 +10,7 @@
 
 export { customToolSpecs, customToolsProblem } from "./custom-tools.js";
 export type { ExecutorPool, ToolOutcome } from "./executor-pool.js";
-export { createExecutorPool } from "./executor-pool.js";
+export { createExecutorPool, hostFailureOf } from "./executor-pool.js";
 export type { HostToolSpec } from "./host-tools/index.js";
 export { createHostTools, parseHostToolsConfig, withHostTools } from "./host-tools/index.js";
 export type { McpServerSpec, McpTools } from "./mcp/index.js";
