@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 // condition, so tests run against src/ without a build; daemons spawned as child
 // processes run from dist/.
 const conditions = ["@reins/source", "module", "node", "development|production"];
+const ssrConditions = conditions.filter((c) => c !== "module");
 
 // scripts/test.sh sets REINS_TEST_REPORT_DIR to collect one JSON report per package
 // and print a single pass/fail count for the whole repository.
@@ -15,7 +16,9 @@ const reportName = path.relative(repoRoot, process.cwd()).replaceAll(path.sep, "
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ["@reins/source"] } },
+  // Without "module": OpenTelemetry's packages offer their ESM builds under it, whose
+  // extensionless imports Node cannot load; tests resolve them as Node does.
+  ssr: { resolve: { conditions: ssrConditions, externalConditions: ["@reins/source"] } },
   test: {
     include: ["src/**/*.test.ts", "*.test.ts", "**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],

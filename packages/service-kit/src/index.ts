@@ -6,7 +6,8 @@
  * `createBearerInterceptor` are the two sides of bearer auth (roles, tenants);
  * `createLogger` writes JSON lines with credentials censored; `loadConfigOrExit`,
  * `startOrExit` and `onShutdownSignal` are how a daemon starts, fails and stops;
- * `validate.ts` holds the id rules every service checks. See README.md.
+ * `validate.ts` holds the id rules every service checks; `startTracing` and the
+ * trace-context helpers are OpenTelemetry tracing (tracing/). See README.md.
  */
 export type { AsyncQueue } from "./async-queue.js";
 export { createAsyncQueue } from "./async-queue.js";
@@ -35,6 +36,20 @@ export { onShutdownSignal } from "./signals.js";
 export { loadConfigOrExit, startOrExit } from "./startup.js";
 export type { ClientTlsOptions } from "./tls-config.js";
 export { loadClientTls, loadServerTls } from "./tls-config.js";
+export type { Tracing, TracingConfig } from "./tracing/index.js";
+export {
+  contextFromHeaders,
+  contextFromTraceparent,
+  createServerSpanInterceptor,
+  createTraceContextInterceptor,
+  currentTraceId,
+  currentTraceparent,
+  inSpan,
+  markFailed,
+  startTracing,
+  TracingConfigError,
+  tracingConfigFromEnv,
+} from "./tracing/index.js";
 export {
   eventIdPattern,
   eventIdProblem,

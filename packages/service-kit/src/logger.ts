@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { currentLogIds } from "./tracing/index.js";
 
 export type { Logger };
 
@@ -24,7 +25,8 @@ const redactPaths = [
 
 /**
  * A JSON logger on stdout, one line per entry. `REINS_LOG_LEVEL` sets the level
- * (default "info").
+ * (default "info"). A line written while a span is recorded carries its
+ * `trace_id` and `span_id`, so it can be found from the trace and back.
  */
 export function createLogger(name: string): Logger {
   return pino({
@@ -32,6 +34,7 @@ export function createLogger(name: string): Logger {
     level: process.env.REINS_LOG_LEVEL ?? "info",
     redact: { paths: redactPaths, censor: "[redacted]" },
     base: { pid: process.pid },
+    mixin: () => currentLogIds() ?? {},
   });
 }
 

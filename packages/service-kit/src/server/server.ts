@@ -5,6 +5,7 @@ import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connec
 import { cors as connectCors } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { grpcHealthV1, grpcReflectionV1, grpcReflectionV1alpha } from "@reins/proto";
+import { createServerSpanInterceptor } from "../tracing/index.js";
 import { createErrorMetadataInterceptor } from "./error-metadata.js";
 import { createUnaryFastPath } from "./grpc-unary-fast-path.js";
 import { createHealth, type Health, ServingStatus } from "./health.js";
@@ -92,8 +93,13 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
       grpcReflectionV1alpha.ServerReflection,
     ]);
   };
-  // Outermost, so it also sees errors thrown by the other interceptors.
-  const interceptors = [createErrorMetadataInterceptor(), ...(options.interceptors ?? [])];
+  // Outermost, so it also sees errors thrown by the other interceptors; the span
+  // next, so it times (and its status shows) refusals by auth too.
+  const interceptors = [
+    createErrorMetadataInterceptor(),
+    createServerSpanInterceptor(),
+    ...(options.interceptors ?? []),
+  ];
   const readMaxBytes = options.readMaxBytes ?? 8 * 1024 * 1024;
   const fast =
     options.unaryFastPath === false
