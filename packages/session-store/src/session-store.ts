@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AgentConfig, type Event, EventSchema, type EventType, type RunState, type Session } from "@reins/proto";
+import { currentTraceId, inSpan } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
 import { type AppendResult, appendEvents, fencedPublish } from "./append/index.js";
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
@@ -192,8 +193,18 @@ export async function createSessionStore(
         ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
       });
     },
+    // The span's callback runs at once, so the append still takes the session's lock in call order.
     appendEvents: (sessionId, expectedLastSeq, events, opts = {}) =>
-      appendEvents(ctx, sessionId, expectedLastSeq, events, opts.tenant),
+      inSpan(
+        "@reins/session-store",
+        "session.append",
+        { attributes: { "reins.session.id": sessionId, "reins.append.events": events.length } },
+        async (span) => {
+          const result = await appendEvents(ctx, sessionId, expectedLastSeq, events, opts.tenant);
+          span.setAttribute("reins.append.last_seq", result.lastSeq);
+          return result;
+        },
+      ),
     getEvents: (sessionId, opts = {}) => getEvents(ctx, sessionId, opts),
     getLatestEvent: (sessionId, type, opts = {}) => getLatestEvent(ctx, sessionId, type, opts.tenant),
     streamEvents: (sessionId, opts = {}) => streamEvents(ctx, streams, sessionId, opts),
@@ -236,6 +247,8 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
     id: eventId,
     seq: 1n,
     time,
+    // The service writes this event: it carries the trace of the call that created the session.
+    traceId: currentTraceId(),
     payload: { case: "sessionCreated", value: { config: input.config, title, tenant: input.tenant ?? "" } },
   });
   // One message: the session never exists without its initial events. (No rate

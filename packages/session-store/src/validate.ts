@@ -33,6 +33,19 @@ export function checkEventId(id: string, field: string): void {
   if (problem) throw new InvalidRequestError(problem);
 }
 
+const traceIdPattern = /^[0-9a-f]{32}$/;
+
+/** An event's trace_id: empty (not traced) or a W3C trace id, 32 lowercase hex digits, not all zeros. */
+export function checkTraceId(traceId: string, field: string): void {
+  if (traceId === "") return;
+  if (!traceIdPattern.test(traceId) || /^0+$/.test(traceId)) {
+    const shown = traceId.length > 40 ? `${traceId.slice(0, 40)}... (${traceId.length} characters)` : traceId;
+    throw new InvalidRequestError(
+      `${field} "${shown}" is not a W3C trace id: use 32 lowercase hex digits, not all zeros, or leave it empty`,
+    );
+  }
+}
+
 /**
  * Checks a batch for AppendEvents (or CreateSession's initial events, with
  * `field` "initial_events"); every message names the offending event.
@@ -50,6 +63,7 @@ export function checkAppendBatch(events: readonly Event[], field = "events"): vo
     checkEventId(event.id, `${field}[${i}].id`);
     if (seen.has(event.id)) throw new InvalidRequestError(`${field}[${i}].id "${event.id}" appears twice in the batch`);
     seen.add(event.id);
+    checkTraceId(event.traceId, `${field}[${i}].trace_id`);
     if (event.payload.case === undefined) {
       throw new InvalidRequestError(`${field}[${i}] (id "${event.id}") has no payload: set exactly one event kind`);
     }

@@ -27,11 +27,16 @@ export interface AppendStreamOptions {
 }
 
 /**
- * One append as AppendEvents runs it, confined to `tenant` when given. It must
- * start the append synchronously (the store takes the session's lock in call
- * order): that is what keeps one session's appends in the order sent.
+ * One append as AppendEvents runs it, confined to `tenant` when given, in the
+ * trace context the request carries (`traceparent`, `tracestate`; empty: the
+ * stream's). It must start the append synchronously (the store takes the
+ * session's lock in call order): that is what keeps one session's appends in the order sent.
  */
-export type RunAppend = (append: AppendEventsRequest, tenant: string) => Promise<AppendEventsResponse>;
+export type RunAppend = (
+  append: AppendEventsRequest,
+  tenant: string,
+  trace: Pick<AppendEventsStreamRequest, "traceparent" | "tracestate">,
+) => Promise<AppendEventsResponse>;
 
 /**
  * Serves an AppendEventsStream: each request is started as it arrives, without
@@ -89,7 +94,7 @@ export async function* serveAppendStream(
     }
     let pending: Promise<AppendEventsResponse>;
     try {
-      pending = run(append, request.tenant);
+      pending = run(append, request.tenant, request);
     } catch (err) {
       pending = Promise.reject(err);
     }

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { context, SpanKind } from "@opentelemetry/api";
 import {
   type AppendEventsRequest,
   AppendEventsResponseSchema,
@@ -14,7 +15,7 @@ import {
   type SessionService,
   StreamEventsResponseSchema,
 } from "@reins/proto";
-import { principalKey } from "@reins/service-kit";
+import { contextFromHeaders, contextFromTraceparent, inSpan, principalKey } from "@reins/service-kit";
 import { SessionExistsError, SessionNotFoundError, toConnectError } from "../errors.js";
 import { wireFormOf } from "../log/index.js";
 import type { OwnerOption, SessionStore } from "../session-store.js";
@@ -60,6 +61,15 @@ function withEvents<T extends { $unknown?: { no: number; wireType: WireType; dat
   }
   return response;
 }
+
+const appendSpan = {
+  kind: SpanKind.SERVER,
+  attributes: {
+    "rpc.system": "grpc",
+    "rpc.service": "reins.session.v1.SessionService",
+    "rpc.method": "AppendEventsStream",
+  },
+};
 
 /**
  * The reins.session.v1.SessionService handlers over a store. Mount with
@@ -132,11 +142,26 @@ export function createSessionServiceImpl(store: SessionStore): ServiceImpl<typeo
 
     appendEvents: (req, ctx) => mapped(() => append(req, ownerOf(ctx))),
 
-    // Each append on the stream is an AppendEvents (serveAppendStream maps its errors).
-    appendEventsStream: (requests, ctx) =>
-      serveAppendStream(requests, (req, tenant) => append(req, owner(appendScopeOf(ctx, tenant))), {
-        register: store.trackStream,
-      }),
+    // Each append on the stream is an AppendEvents (serveAppendStream maps its errors),
+    // with a server span of its own in the trace it names: the stream outlives
+    // many runs, so it has none (see service-kit's createServerSpanInterceptor).
+    appendEventsStream: (requests, ctx) => {
+      const streamContext = contextFromHeaders(ctx.requestHeader);
+      return serveAppendStream(
+        requests,
+        (req, tenant, carried) =>
+          context.with(
+            carried.traceparent === ""
+              ? streamContext
+              : contextFromTraceparent(carried.traceparent, carried.tracestate),
+            () =>
+              inSpan("@reins/session-store", "reins.session.v1.SessionService/AppendEventsStream", appendSpan, () =>
+                append(req, owner(appendScopeOf(ctx, tenant))),
+              ),
+          ),
+        { register: store.trackStream },
+      );
+    },
 
     getEvents: (req, ctx) =>
       mapped(async () => {
