@@ -10,11 +10,14 @@ import {
   onShutdownSignal,
   startOrExit,
   startServer,
+  startTracing,
 } from "@reins/service-kit";
 import { loadConfig } from "./config.js";
 import { type Registration, RegistrationRefusedError, registerExecutor } from "./registration/index.js";
 
 const log = createLogger("reins-executor");
+// Before anything else, so every span of the daemon is exported (OTEL_* variables; off unless set).
+const tracing = await loadConfigOrExit(log, () => startTracing("reins-executor"));
 
 const config = await loadConfigOrExit(log, () => loadConfig(process.env));
 const catalog = await loadConfigOrExit(log, () =>
@@ -94,6 +97,7 @@ onShutdownSignal(
     // Out of the registry first, so no new session is placed here while calls drain.
     await registration?.stop();
     await Promise.all([executor.close(config.shutdownGraceMs), server.close()]);
+    await tracing.shutdown();
     log.info({ removing: executor.stats().removing }, "stopped");
   },
   (msg) => log.info(msg),

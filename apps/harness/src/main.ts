@@ -28,18 +28,22 @@ import {
   createGrpcClientTransport,
   createLogger,
   createTokenVerifier,
+  createTraceContextInterceptor,
   loadConfigOrExit,
   onShutdownSignal,
   redactUrl,
   redactUrls,
   startOrExit,
   startServer,
+  startTracing,
 } from "@reins/service-kit";
 import { connect } from "nats";
 import { loadConfig } from "./config.js";
 import { allHooks, crashHook, stallHook } from "./fault-hook.js";
 
 const log = createLogger("reins-harness");
+// Before anything else, so every span of the daemon is exported (OTEL_* variables; off unless set).
+const tracing = await loadConfigOrExit(log, () => startTracing("reins-harness"));
 const { config, onAppended } = await loadConfigOrExit(log, () => {
   const config = loadConfig(process.env);
   return { config, onAppended: allHooks(stallHook(config.stallAfter, log), crashHook(config.crashAfter, log)) };
@@ -60,7 +64,7 @@ await startOrExit(log, async () => {
       SessionService,
       createGrpcClientTransport({
         baseUrl: config.sessionUrl,
-        interceptors: [createBearerInterceptor(config.sessionToken)],
+        interceptors: [createBearerInterceptor(config.sessionToken), createTraceContextInterceptor()],
         nodeOptions: config.sessionTls,
         // The session service is a near neighbour: gzipping each 1000-event page a
         // Wake reads costs both ends more CPU than sending it as it is.
@@ -206,6 +210,7 @@ await startOrExit(log, async () => {
       await sessions.close();
       await mcpTools?.close();
       await nc.drain();
+      await tracing.shutdown();
     },
     (msg) => log.info(msg),
   );

@@ -11,6 +11,7 @@ import {
   ServingStatus,
   startOrExit,
   startServer,
+  startTracing,
 } from "@reins/service-kit";
 import {
   createExecutorRegistryServiceImpl,
@@ -22,6 +23,8 @@ import {
 import { loadConfig } from "./config.js";
 
 const log = createLogger("reins-session");
+// Before anything else, so every span of the daemon is exported (OTEL_* variables; off unless set).
+const tracing = await loadConfigOrExit(log, () => startTracing("reins-session"));
 
 const config = await loadConfigOrExit(log, loadConfig);
 
@@ -86,6 +89,7 @@ onShutdownSignal(
     await new Promise((resolve) => setTimeout(resolve, 50));
     await server.close();
     await store.close();
+    await tracing.shutdown();
   },
   (msg) => log.info(msg),
 );

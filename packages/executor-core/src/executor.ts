@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@reins/service-kit";
-import { quoteForMessage, validateSessionId } from "@reins/service-kit";
+import { inSpan, quoteForMessage, validateSessionId } from "@reins/service-kit";
 import type Docker from "dockerode";
 import type { Catalog, ToolSpec } from "./catalog/index.js";
 import { formatSchemaErrors } from "./catalog/index.js";
@@ -24,6 +24,8 @@ import { createLimiter } from "./limiter.js";
 import { formatOutcome } from "./output/index.js";
 import { formatBytes } from "./units.js";
 import { createWorkspaces } from "./workspace/index.js";
+
+const tracerName = "@reins/executor-core";
 
 export interface ExecutorOptions {
   readonly docker: Docker;
@@ -277,21 +279,42 @@ export function createExecutor(options: ExecutorOptions): Executor {
     let container: SandboxContainer | undefined;
     let warm = false;
     try {
-      if (profile.sessionId) await workspaces.ensure(profile.sessionId);
-      container = pool.take(profile);
-      warm = container !== undefined;
-      container ??= await startSandboxContainer(docker, profile, labels, reaper.remove, signal);
+      container = await inSpan(
+        tracerName,
+        "container.create",
+        { attributes: { "reins.tool.name": tool.name } },
+        async (span) => {
+          if (profile.sessionId) await workspaces.ensure(profile.sessionId);
+          const taken = pool.take(profile);
+          warm = taken !== undefined;
+          // A warm container was created off the call's path: taking it is all this span times.
+          span.setAttribute("reins.container.warm", warm);
+          const started = taken ?? (await startSandboxContainer(docker, profile, labels, reaper.remove, signal));
+          span.setAttribute("container.id", started.id);
+          return started;
+        },
+      );
     } catch (err) {
       if (signal.aborted) return fail("cancelled before the tool started");
       return fail((err as DockerFailure).message ?? toDockerFailure(err, `running ${tool.name}`).message);
     }
+    const running = container;
     try {
-      const outcome = await container.run({
-        delivery: script.delivery,
-        nonce: script.nonce,
-        timeoutMs: tool.timeoutMs,
-        maxOutputBytes: tool.maxOutputBytes,
-        signal,
+      const attributes = { "reins.tool.name": tool.name, "container.id": running.id, "reins.container.warm": warm };
+      const outcome = await inSpan(tracerName, "container.run", { attributes }, async (span) => {
+        const ran = await running.run({
+          delivery: script.delivery,
+          nonce: script.nonce,
+          timeoutMs: tool.timeoutMs,
+          maxOutputBytes: tool.maxOutputBytes,
+          signal,
+        });
+        span.setAttributes({
+          "reins.container.exit_code": ran.exitCode,
+          "reins.container.timed_out": ran.timedOut,
+          "reins.container.oom_killed": ran.oomKilled,
+        });
+        return ran;
       });
       const formatted = formatOutcome(tool, outcome);
       const cancelled = outcome.cancelled && !outcome.timedOut;

@@ -4,7 +4,7 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { DurationSchema, durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type Event, EventSchema, RunState, type SessionService, StopReason } from "@reins/proto";
-import { isAppendFenced } from "@reins/service-kit";
+import { currentTraceId, isAppendFenced } from "@reins/service-kit";
 import pRetry from "p-retry";
 import { uuidv7 } from "uuidv7";
 import { OwnershipLostError, SessionLogFullError } from "../errors.js";
@@ -184,12 +184,18 @@ export function createSessionLog(options: SessionLogOptions): SessionLog {
       return current;
     },
     // Ids are fixed here, once: every retry of this batch resends the same ids.
-    append: (...payloads) =>
-      enqueue(
-        payloads.map((payload) => create(EventSchema, { id: uuidv7(), payload })),
+    // Each event records the trace it is written in, so the log links to its traces.
+    append: (...payloads) => {
+      const traceId = currentTraceId();
+      return enqueue(
+        payloads.map((payload) => create(EventSchema, { id: uuidv7(), traceId, payload })),
         true,
-      ),
-    appendEvents: (events) => enqueue(events, false),
+      );
+    },
+    appendEvents: (events) => {
+      const traceId = currentTraceId();
+      return enqueue(traceId === "" ? events : events.map((e) => (e.traceId === "" ? { ...e, traceId } : e)), false);
+    },
   };
 }
 

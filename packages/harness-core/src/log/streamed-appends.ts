@@ -7,7 +7,7 @@ import {
   AppendEventsStreamRequestSchema,
   type AppendEventsStreamResponse,
 } from "@reins/proto";
-import { type AsyncQueue, createAsyncQueue, tenantHeader } from "@reins/service-kit";
+import { type AsyncQueue, createAsyncQueue, currentTraceparent, tenantHeader } from "@reins/service-kit";
 import type { SessionClient } from "./session-log.js";
 
 export interface StreamedAppendsOptions {
@@ -171,7 +171,10 @@ export function withStreamedAppends(
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
       const tenant = callOptions?.headers ? (new Headers(callOptions.headers).get(tenantHeader) ?? "") : "";
-      ch.requests.push(create(AppendEventsStreamRequestSchema, { callId, append: request, tenant }));
+      // The stream is shared by many runs: each append carries its own trace context.
+      ch.requests.push(
+        create(AppendEventsStreamRequestSchema, { callId, append: request, tenant, ...currentTraceparent() }),
+      );
     });
   };
 

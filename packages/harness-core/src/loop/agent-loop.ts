@@ -1,6 +1,7 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AgentConfig, type AgentToolResult, RunState, StopReason } from "@reins/proto";
+import { inSpan } from "@reins/service-kit";
 import {
   createContextManager,
   estimateRequestTokens,
@@ -447,20 +448,30 @@ function createTurn(
               run.signal,
             );
           };
-          let outcome: ToolOutcome;
-          try {
-            outcome = await execute(route.address);
-            // A new host that refused before the call started: the call goes to the next one instead.
-            const elsewhere = onExecutor(call.toolUse.name) ? await route.moveIfUnused(outcome) : undefined;
-            if (elsewhere !== undefined && !run.signal.aborted) outcome = await execute(elsewhere);
-          } catch (err) {
-            results.skip();
-            throw err;
-          }
-          if (!mayWrite()) return results.skip();
-          const lost = route.lostResult(call.toolUse.name, outcome);
-          if (lost !== undefined) return record(syntheticResult(call.toolUse, lost));
-          record(toolResult(call.toolUse, outcome));
+          // Names and ids only: the input and output may hold anything.
+          const attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call.toolUse.name,
+            "gen_ai.tool.call.id": call.toolUse.id,
+            "reins.tool.kind": deps.executors.kindOf?.(call.toolUse.name, fold.tenant) ?? "executor",
+          };
+          await inSpan("@reins/harness-core", `execute_tool ${call.toolUse.name}`, { attributes }, async (span) => {
+            let outcome: ToolOutcome;
+            try {
+              outcome = await execute(route.address);
+              // A new host that refused before the call started: the call goes to the next one instead.
+              const elsewhere = onExecutor(call.toolUse.name) ? await route.moveIfUnused(outcome) : undefined;
+              if (elsewhere !== undefined && !run.signal.aborted) outcome = await execute(elsewhere);
+            } catch (err) {
+              results.skip();
+              throw err;
+            }
+            span.setAttributes({ "reins.tool.is_error": outcome.isError, "reins.tool.exit_code": outcome.exitCode });
+            if (!mayWrite()) return results.skip();
+            const lost = route.lostResult(call.toolUse.name, outcome);
+            if (lost !== undefined) return record(syntheticResult(call.toolUse, lost));
+            record(toolResult(call.toolUse, outcome));
+          });
         }),
       );
       const written = Promise.all(appends).then(() => undefined);

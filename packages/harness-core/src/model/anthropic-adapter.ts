@@ -1,11 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import Anthropic from "@anthropic-ai/sdk";
 import type { Message } from "@anthropic-ai/sdk/resources/messages/messages";
+import { SpanKind } from "@opentelemetry/api";
+import { inSpan } from "@reins/service-kit";
 import pRetry from "p-retry";
 import { ModelAbortedError, ModelError } from "../errors.js";
 import { classifyAnthropicError, ModelAttemptError } from "./anthropic-errors.js";
 import { toAnthropicParams } from "./anthropic-params.js";
-import type { ModelAdapter, ModelRequestStats, ModelResponse, ModelStopReason, ModelUsage } from "./model.js";
+import type {
+  ModelAdapter,
+  ModelCallOptions,
+  ModelRequest,
+  ModelRequestStats,
+  ModelResponse,
+  ModelStopReason,
+  ModelUsage,
+} from "./model.js";
 import { costOf } from "./pricing.js";
 
 export interface AnthropicAdapterOptions {
@@ -70,83 +80,134 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions = {}): M
         return undefined;
       }
     },
-    async stream(request, { signal, onDelta } = {}): Promise<ModelResponse> {
-      const params = toAnthropicParams(request);
-      const started = performance.now();
-      let attempts = 0;
-      let timeToFirstTokenMs: number | undefined;
-      let requestId = "";
-      const stats = (usage: ModelUsage = zeroUsage): ModelRequestStats => ({
-        model: request.model,
-        attempts,
-        latencyMs: performance.now() - started,
-        timeToFirstTokenMs,
-        usage,
-        costUsd: costOf(request.model, usage),
-        requestId,
-      });
-
-      const attempt = async (attemptNumber: number): Promise<Message> => {
-        attempts = attemptNumber;
-        const stream = client.messages.stream(params, { signal: signal ?? null });
-        let stopped = false;
-        stream.on("streamEvent", (event) => {
-          if (event.type === "message_stop") stopped = true;
-          if (event.type !== "content_block_delta") return;
-          const { delta } = event;
-          const text = delta.type === "text_delta" ? delta.text : delta.type === "thinking_delta" ? delta.thinking : "";
-          if (text === "") return;
-          timeToFirstTokenMs ??= performance.now() - started;
-          onDelta?.({ attempt: attemptNumber, index: event.index, text, thinking: delta.type === "thinking_delta" });
-        });
-        try {
-          const message = await stream.finalMessage();
-          requestId = stream.request_id ?? requestId;
-          // The SDK accepts a stream that ends cleanly but early; the API never sends one.
-          if (!stopped)
-            throw new ModelAttemptError("the response stream ended before message_stop", "stream_cut", true);
-          return message;
-        } catch (err) {
-          requestId = stream.request_id ?? requestId;
-          if (signal?.aborted) throw new ModelAbortedError("model request aborted", { cause: err });
-          throw err instanceof ModelAttemptError ? err : classifyAnthropicError(err);
-        }
-      };
-
-      let message: Message;
-      try {
-        message = await pRetry(attempt, {
-          retries: maxAttempts - 1,
-          minTimeout: options.minBackoffMs ?? 500,
-          maxTimeout: options.maxBackoffMs ?? 8_000,
-          factor: 2,
-          randomize: true,
-          signal,
-          shouldRetry: ({ error }) => error instanceof ModelAttemptError && error.retryable,
-          onFailedAttempt: async ({ error, retriesLeft }) => {
-            if (!(error instanceof ModelAttemptError) || !error.retryable || retriesLeft === 0) return;
-            // The server knows best when capacity comes back; backoff is added on top.
-            if (error.retryAfterMs) await sleep(Math.min(error.retryAfterMs, maxRetryAfterMs), undefined, { signal });
+    // A client span per model request, with the GenAI semantic conventions'
+    // attributes: names, counts and reasons only, never the conversation.
+    stream: (request, callOptions = {}) =>
+      inSpan(
+        "@reins/harness-core",
+        `chat ${request.model}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            "gen_ai.system": "anthropic",
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": request.model,
+            "gen_ai.request.max_tokens": request.maxTokens,
+            ...serverOf(client.baseURL),
           },
-        });
-      } catch (err) {
-        if (signal?.aborted || err instanceof ModelAbortedError) {
-          throw new ModelAbortedError("model request aborted", { cause: err });
-        }
-        const failure = err instanceof ModelAttemptError ? err : classifyAnthropicError(err);
-        const suffix = attempts > 1 ? ` (after ${attempts} attempts)` : "";
-        throw new ModelError(`${failure.message}${suffix}`, failure.kind, failure.retryable, stats(), { cause: err });
-      }
-
-      const usage = usageOf(message);
-      return {
-        ...stats(usage),
-        messageId: message.id,
-        stopReason: stopReasonOf(message.stop_reason),
-        content: contentOf(message),
-      };
-    },
+        },
+        async (span) => {
+          const response = await streamOnce(request, callOptions, (message) => {
+            span.setAttributes({
+              "gen_ai.response.model": message.model,
+              "gen_ai.response.id": message.id,
+              "gen_ai.response.finish_reasons": message.stop_reason ? [message.stop_reason] : [],
+            });
+          });
+          span.setAttributes({
+            "gen_ai.usage.input_tokens": response.usage.inputTokens,
+            "gen_ai.usage.output_tokens": response.usage.outputTokens,
+            "gen_ai.usage.cache_creation.input_tokens": response.usage.cacheCreationInputTokens,
+            "gen_ai.usage.cache_read.input_tokens": response.usage.cacheReadInputTokens,
+            "reins.model.attempts": response.attempts,
+          });
+          return response;
+        },
+      ),
   };
+
+  async function streamOnce(
+    request: ModelRequest,
+    { signal, onDelta }: ModelCallOptions,
+    onMessage: (message: Message) => void,
+  ): Promise<ModelResponse> {
+    const params = toAnthropicParams(request);
+    const started = performance.now();
+    let attempts = 0;
+    let timeToFirstTokenMs: number | undefined;
+    let requestId = "";
+    const stats = (usage: ModelUsage = zeroUsage): ModelRequestStats => ({
+      model: request.model,
+      attempts,
+      latencyMs: performance.now() - started,
+      timeToFirstTokenMs,
+      usage,
+      costUsd: costOf(request.model, usage),
+      requestId,
+    });
+
+    const attempt = async (attemptNumber: number): Promise<Message> => {
+      attempts = attemptNumber;
+      const stream = client.messages.stream(params, { signal: signal ?? null });
+      let stopped = false;
+      stream.on("streamEvent", (event) => {
+        if (event.type === "message_stop") stopped = true;
+        if (event.type !== "content_block_delta") return;
+        const { delta } = event;
+        const text = delta.type === "text_delta" ? delta.text : delta.type === "thinking_delta" ? delta.thinking : "";
+        if (text === "") return;
+        timeToFirstTokenMs ??= performance.now() - started;
+        onDelta?.({ attempt: attemptNumber, index: event.index, text, thinking: delta.type === "thinking_delta" });
+      });
+      try {
+        const message = await stream.finalMessage();
+        requestId = stream.request_id ?? requestId;
+        // The SDK accepts a stream that ends cleanly but early; the API never sends one.
+        if (!stopped) throw new ModelAttemptError("the response stream ended before message_stop", "stream_cut", true);
+        return message;
+      } catch (err) {
+        requestId = stream.request_id ?? requestId;
+        if (signal?.aborted) throw new ModelAbortedError("model request aborted", { cause: err });
+        throw err instanceof ModelAttemptError ? err : classifyAnthropicError(err);
+      }
+    };
+
+    let message: Message;
+    try {
+      message = await pRetry(attempt, {
+        retries: maxAttempts - 1,
+        minTimeout: options.minBackoffMs ?? 500,
+        maxTimeout: options.maxBackoffMs ?? 8_000,
+        factor: 2,
+        randomize: true,
+        signal,
+        shouldRetry: ({ error }) => error instanceof ModelAttemptError && error.retryable,
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          if (!(error instanceof ModelAttemptError) || !error.retryable || retriesLeft === 0) return;
+          // The server knows best when capacity comes back; backoff is added on top.
+          if (error.retryAfterMs) await sleep(Math.min(error.retryAfterMs, maxRetryAfterMs), undefined, { signal });
+        },
+      });
+    } catch (err) {
+      if (signal?.aborted || err instanceof ModelAbortedError) {
+        throw new ModelAbortedError("model request aborted", { cause: err });
+      }
+      const failure = err instanceof ModelAttemptError ? err : classifyAnthropicError(err);
+      const suffix = attempts > 1 ? ` (after ${attempts} attempts)` : "";
+      throw new ModelError(`${failure.message}${suffix}`, failure.kind, failure.retryable, stats(), { cause: err });
+    }
+
+    onMessage(message);
+    const usage = usageOf(message);
+    return {
+      ...stats(usage),
+      messageId: message.id,
+      stopReason: stopReasonOf(message.stop_reason),
+      content: contentOf(message),
+    };
+  }
+}
+
+/** server.address and server.port of the model endpoint (never its path or query, which may carry a key). */
+function serverOf(baseURL: string): Record<string, string | number> {
+  try {
+    const url = new URL(baseURL);
+    const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
+    return { "server.address": url.hostname, "server.port": port };
+  } catch {
+    return {};
+  }
 }
 
 const zeroUsage: ModelUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };

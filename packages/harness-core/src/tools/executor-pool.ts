@@ -2,7 +2,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ExecutorService, type Tool } from "@reins/proto";
-import { createBearerInterceptor } from "@reins/service-kit";
+import { createBearerInterceptor, createTraceContextInterceptor } from "@reins/service-kit";
 import { ToolAbortedError } from "../errors.js";
 
 /** The outcome of a tool call as the model will read it. Failures are strings too. */
@@ -77,6 +77,7 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
   const catalogs = new Map<string, { tools: Tool[]; at: number }>();
   const ttl = options.catalogTtlMs ?? 10_000;
   const auth = createBearerInterceptor(options.token);
+  const traceContext = createTraceContextInterceptor();
   const makeTransport =
     options.transport ?? ((address, interceptors) => createGrpcTransport({ baseUrl: address, interceptors }));
 
@@ -97,7 +98,7 @@ export function createExecutorPool(options: ExecutorPoolOptions = {}): ExecutorP
   const clientFor = (address: string) => {
     let client = clients.get(address);
     if (!client) {
-      client = createClient(ExecutorService, makeTransport(address, [auth]));
+      client = createClient(ExecutorService, makeTransport(address, [auth, traceContext]));
       clients.set(address, client);
     }
     return client;

@@ -1,4 +1,5 @@
 import { StopReason } from "@reins/proto";
+import { inSpan } from "@reins/service-kit";
 import type { SessionFold } from "../log/index.js";
 import { type AgentLoopDeps, type RunOutcome, runAgentLoop } from "../loop/index.js";
 
@@ -58,22 +59,30 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const entry: ActiveRun = { controller, again: false, promise: Promise.resolve({ kind: "stopped" }) };
-    entry.promise = (async () => {
-      try {
-        let outcome: RunOutcome;
-        let fold = known;
-        do {
-          entry.again = false;
-          outcome = await runAgentLoop(options, sessionId, controller.signal, fold);
-          fold = undefined;
-        } while (entry.again && outcome.kind !== "stopped" && outcome.kind !== "fenced");
-        options.log?.info({ sessionId, outcome: describeOutcome(outcome) }, "run ended");
-        return outcome;
-      } finally {
-        active.delete(sessionId);
-        signal?.removeEventListener("abort", onAbort);
-      }
-    })();
+    // One span per run, a child of whatever started it (the RPC, or the wake's
+    // trace context): the model requests and tool calls of the run are its children.
+    entry.promise = inSpan(
+      "@reins/harness-core",
+      "session.run",
+      { attributes: { "reins.session.id": sessionId } },
+      async (span) => {
+        try {
+          let outcome: RunOutcome;
+          let fold = known;
+          do {
+            entry.again = false;
+            outcome = await runAgentLoop(options, sessionId, controller.signal, fold);
+            fold = undefined;
+          } while (entry.again && outcome.kind !== "stopped" && outcome.kind !== "fenced");
+          span.setAttribute("reins.run.outcome", describeOutcome(outcome));
+          options.log?.info({ sessionId, outcome: describeOutcome(outcome) }, "run ended");
+          return outcome;
+        } finally {
+          active.delete(sessionId);
+          signal?.removeEventListener("abort", onAbort);
+        }
+      },
+    );
     active.set(sessionId, entry);
     return entry.promise;
   };

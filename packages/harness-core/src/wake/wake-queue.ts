@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { context } from "@opentelemetry/api";
+import { contextFromTraceparent, currentTraceparent } from "@reins/service-kit";
 import {
   AckPolicy,
   DeliverPolicy,
@@ -97,6 +99,10 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     // dropped, but no earlier wake for the same seq (long since worked) can
     // swallow this one. One wake per session is the stream's own limit.
     h.set("Nats-Msg-Id", `${sessionId}:${lastSeq}:${randomUUID()}`);
+    // The run the wake starts continues the trace of what caused it (a StartSession, a SendMessage).
+    const { traceparent, tracestate } = currentTraceparent();
+    if (traceparent !== "") h.set("traceparent", traceparent);
+    if (tracestate !== "") h.set("tracestate", tracestate);
     await pRetry(
       async () => {
         try {
@@ -119,7 +125,11 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     let verdict: Verdict;
     try {
       // deliveryCount is 1 on the first delivery.
-      verdict = await runUnderLease(sessionId, lease, msg.info.deliveryCount - 1);
+      const traced = contextFromTraceparent(
+        msg.headers?.get("traceparent") ?? "",
+        msg.headers?.get("tracestate") ?? "",
+      );
+      verdict = await context.with(traced, () => runUnderLease(sessionId, lease, msg.info.deliveryCount - 1));
     } finally {
       // Before the ack or nak: no in-progress ack may follow them (it would delay a hand-back).
       lease.release();

@@ -98,7 +98,11 @@ export function markFailed(span: Span, err: unknown, type = errorTypeOf(err)): v
 }
 
 function errorTypeOf(err: unknown): string {
-  // A ConnectError by its code's name, as a peer would see it; other errors by their class.
+  // A ConnectError by its code's name, as a peer would see it; an error that
+  // classifies itself (a `kind`, e.g. a model failure's "rate_limit") by that;
+  // others by their class.
   if (err instanceof ConnectError) return Code[err.code] ?? String(err.code);
+  const kind = (err as { kind?: unknown } | undefined)?.kind;
+  if (typeof kind === "string" && kind !== "") return kind;
   return err instanceof Error && err.name !== "Error" ? err.name : "_OTHER";
 }
