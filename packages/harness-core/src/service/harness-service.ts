@@ -9,7 +9,7 @@ import {
   RunState,
   StopReason,
 } from "@reins/proto";
-import { eventIdProblem, validateSessionId } from "@reins/service-kit";
+import { currentTraceId, eventIdProblem, validateSessionId } from "@reins/service-kit";
 import { uuidv7 } from "uuidv7";
 import { contextPolicyProblem } from "../context/index.js";
 import { harnessErrorToConnect, OwnershipLostError } from "../errors.js";
@@ -87,9 +87,10 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
     requireText(input.message, "message");
     const ids = startEventIds(input);
     const config = await completeConfig(input.config, tenant, signal);
+    const traceId = currentTraceId();
     const initialEvents = [
-      create(EventSchema, { id: ids.message, payload: userMessage(input.message) }),
-      create(EventSchema, { id: ids.running, payload: sessionStatus(RunState.RUNNING) }),
+      create(EventSchema, { id: ids.message, traceId, payload: userMessage(input.message) }),
+      create(EventSchema, { id: ids.running, traceId, payload: sessionStatus(RunState.RUNNING) }),
     ];
     // The session, its first message and its running status in one write: one
     // round trip, and a session that never exists without its message.
