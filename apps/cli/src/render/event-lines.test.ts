@@ -34,6 +34,21 @@ describe("renderEvent", () => {
     );
   });
 
+  it("shows the trace id after the time with traceIds, and - for an event written untraced", () => {
+    const traced = create(EventSchema, {
+      ...event(4, { case: "userMessage", value: { text: "hi" } }),
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    });
+    expect(renderEvent(traced, { ...options, traceIds: true })[0]).toMatch(
+      /^ {3}#4 \d\d:\d\d:\d\d\.678 4bf92f3577b34da6a3ce929d0e0e4736 {2}user\.message/,
+    );
+    expect(
+      renderEvent(event(5, { case: "userMessage", value: { text: "hi" } }), { ...options, traceIds: true })[0],
+    ).toMatch(/^ {3}#5 \d\d:\d\d:\d\d\.678 - {33}user\.message/);
+    expect(render(traced)[0]).not.toContain("4bf92f");
+    expect(JSON.parse(eventJson(traced)).traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+  });
+
   it("session.created shows title, model, tools, limits and the system prompt", () => {
     const lines = render(
       event(1, {

@@ -20,6 +20,8 @@ export interface RenderOptions {
   readonly width: number;
   /** Lines of tool output to show (head + tail); Infinity shows everything. */
   readonly outputLines: number;
+  /** Shows each event's trace id after its time ("-" when it was written untraced), to look the trace up. */
+  readonly traceIds?: boolean;
 }
 
 const indent = "    ";
@@ -33,7 +35,8 @@ const nameWidth = 22;
 export function renderEvent(event: Event, options: RenderOptions): string[] {
   const c = options.colors;
   const name = eventNameOf(event) || "(empty event)";
-  const head = `${c.dim(`#${event.seq}`.padStart(5))} ${c.dim(formatClock(event.time))}  ${colorName(name, c)(name.padEnd(nameWidth))}`;
+  const trace = options.traceIds ? ` ${c.dim((event.traceId || "-").padEnd(32))}` : "";
+  const head = `${c.dim(`#${event.seq}`.padStart(5))} ${c.dim(formatClock(event.time))}${trace}  ${colorName(name, c)(name.padEnd(nameWidth))}`;
   const { summary, body } = describe(event, options);
   return [summary ? `${head} ${summary}` : head.trimEnd(), ...body.map((l) => `${indent}${l}`)];
 }

@@ -12,6 +12,7 @@ export interface EventsOptions {
   after: number;
   type?: string[];
   outputLines: number;
+  traceIds?: boolean;
 }
 
 function parseTypes(names: readonly string[]): EventType[] {
@@ -35,6 +36,7 @@ export async function printEvents(
     colors: ctx.terminal.colors,
     width: ctx.terminal.columns,
     outputLines: options.outputLines === 0 ? Number.POSITIVE_INFINITY : options.outputLines,
+    traceIds: options.traceIds === true,
   };
   const print = (event: Event) => {
     if (options.json) ctx.terminal.print(eventJson(event));

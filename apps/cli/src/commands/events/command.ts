@@ -12,7 +12,8 @@ export function registerEvents(program: Command, ctx: CliContext): void {
     .option("--after <seq>", "only events after this seq", parseCount, 0)
     .option("--type <names>", "only these event types, comma-separated (e.g. agent.tool_result)", collectList)
     .option("--output-lines <n>", "lines of tool output to show per result (0: all)", parseCount, 12)
-    .option("--json", "print NDJSON, one event per line")
+    .option("--trace-ids", "show the trace id each event was written in (for looking up its trace)")
+    .option("--json", "print NDJSON, one event per line (with traceId when set)")
     .addHelpText(
       "after",
       `
@@ -23,6 +24,7 @@ session.error.
 Examples:
   $ reins events 0196b2c4-1f0e-7c2a-9e8d-3f4a5b6c7d8e
   $ reins events <id> --follow
+  $ reins events <id> --trace-ids
   $ reins events <id> --type agent.tool_result --json | jq -r .agentToolResult.output`,
     )
     .action(async (sessionId: string, options: EventsOptions, command: Command) => {
