@@ -57,6 +57,10 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions = {}): M
     baseURL: options.baseURL ?? process.env.ANTHROPIC_BASE_URL ?? null,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 600_000,
+    // The SDK's own span per HTTP attempt (a child of the chat span), fixed to
+    // metadata whatever ANTHROPIC_OPEN_TELEMETRY_* says: no conversation is ever
+    // exported. Our trace context stays here: it is not sent to the model's provider.
+    openTelemetry: { propagation: false, traces: { enabled: true, contentMode: "metadata_only" } },
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
