@@ -140,6 +140,11 @@ describe("OpenTelemetry traces through the stack", { timeout: 120_000 }, () => {
       });
     });
 
+    // The SDK's span of each HTTP call is under its chat span; no trace context went to the model's API.
+    const calls = trace.filter((s) => s.name === "anthropic.messages.create");
+    expect(calls.map((s) => s.parentSpanId).sort()).toEqual(chats.map((c) => c.spanId).sort());
+    expect(stack.fake?.requests.filter((r) => r.headers.traceparent !== undefined)).toEqual([]);
+
     const tool = only(trace, "execute_tool sh");
     expect(tool.parentSpanId).toBe(run.spanId);
     expect(tool.attributes).toMatchObject({

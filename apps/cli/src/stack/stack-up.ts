@@ -182,6 +182,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
               "REINS_STREAM_",
               "REINS_MAX_MESSAGE_BYTES",
               "REINS_NATS_",
+              "OTEL_",
               // The executor registry it serves.
               "REINS_EXECUTOR_TTL_MS",
               "REINS_EXECUTOR_HEARTBEAT_INTERVAL_MS",
@@ -207,7 +208,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
           app: "executor",
           logDir: paths.logDir,
           signal,
-          env: daemonEnv(env, ["REINS_EXECUTOR_", "REINS_TOOLS_", "REINS_SANDBOX_"], {
+          env: daemonEnv(env, ["REINS_EXECUTOR_", "REINS_TOOLS_", "REINS_SANDBOX_", "OTEL_"], {
             REINS_EXECUTOR_LISTEN: listen(options.ports.executor),
             REINS_EXECUTOR_TOKEN_FILE: paths.tokenFile,
             REINS_EXECUTOR_ID: executorId,
@@ -236,6 +237,8 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
             // With the scripted model, a key in the caller's environment stays there.
             [
               "REINS_HARNESS_",
+              // Tracing, as for the other two daemons (each names its own service unless OTEL_SERVICE_NAME says one).
+              "OTEL_",
               // The same stream prefix as the session service's: wake stream and live text.
               "REINS_STREAM_",
               "REINS_MODEL_",
