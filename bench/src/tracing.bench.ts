@@ -2,7 +2,7 @@
 // against the same turns with tracing off, measured in the same run.
 //
 // Sessions of 21 model turns (20 of them calling tools) run one at a time,
-// alternating between tracing off and on, so drift in the machine's load falls
+// alternating between tracing off, on, and on but unsampled, so drift in the machine's load falls
 // on both alike. With tracing on the harness (in this process) exports to an
 // OTLP/HTTP receiver, also in this process, which reads and drops each batch;
 // the session daemon it writes to is one started with OTEL_EXPORTER_OTLP_ENDPOINT
@@ -133,11 +133,15 @@ async function main() {
 
   const off: number[] = [];
   const on: number[] = [];
+  const unsampled: number[] = [];
   // Tracing in this process is switched on for the traced sessions only: the
-  // global tracer is the API's no-op one the rest of the time, as in a daemon without OTEL_*.
-  const tracedSessionTime = async () => {
+  // global tracer is the API's no-op one the rest of the time, as in a daemon
+  // without OTEL_*. Unsampled: the SDK is registered and context is carried, but
+  // no span is recorded (OTEL_TRACES_SAMPLER=always_off), which splits the cost.
+  const tracedSessionTime = async (sampler = "parentbased_always_on") => {
     const tracing = startTracing("reins-harness-bench", {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_TRACES_SAMPLER: sampler,
     });
     try {
       return await traced.session();
@@ -155,6 +159,7 @@ async function main() {
   for (let i = 0; i < rounds; i++) {
     off.push(await plain.session());
     on.push(await tracedSessionTime());
+    unsampled.push(await tracedSessionTime("always_off"));
   }
   const after = receiver.stats();
   await nc.close();
@@ -164,7 +169,11 @@ async function main() {
   console.log(`Time per turn, ${rounds} sessions of ${turnsPerSession} turns per mode, interleaved`);
   console.log(`  tracing off:  p50 ${p50Off.toFixed(2)} ms  p95 ${percentile(off, 95).toFixed(2)} ms`);
   console.log(`  tracing on:   p50 ${p50On.toFixed(2)} ms  p95 ${percentile(on, 95).toFixed(2)} ms`);
+  console.log(
+    `  on, unsampled: p50 ${percentile(unsampled, 50).toFixed(2)} ms  p95 ${percentile(unsampled, 95).toFixed(2)} ms`,
+  );
   console.log(`  ratio on/off (p50): ${(p50On / p50Off).toFixed(2)}`);
+  console.log(`  ratio unsampled/off (p50): ${(percentile(unsampled, 50) / p50Off).toFixed(2)}`);
   console.log(
     `  received meanwhile: ${after.exports - before.exports} exports, ${((after.bytes - before.bytes) / 1024).toFixed(0)} KiB` +
       " (the harness's, and the session daemon's on its own timer)",
