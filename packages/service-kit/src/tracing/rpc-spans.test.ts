@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { context, SpanKind, trace } from "@opentelemetry/api";
-import { ExecutorService, ListToolsResponseSchema } from "@reins/proto";
+import { ExecutorService, grpcHealthV1, ListToolsResponseSchema } from "@reins/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { bindService, type ReinsServer, startServer } from "../server/index.js";
 import { registerInMemoryTracing } from "../testing/in-memory-tracing.js";
@@ -58,6 +58,9 @@ describe("server spans", () => {
         "rpc.grpc.status_code": 0,
       });
     }
+    expect(tracing.spans()).toHaveLength(2);
+    // A probe's health check makes no span.
+    await createClient(grpcHealthV1.Health, transports.grpc).check({ service: "" }, { headers: { traceparent } });
     expect(tracing.spans()).toHaveLength(2);
   });
 

@@ -3,6 +3,7 @@ import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } fro
 import { contextFromHeaders, injectTraceHeaders } from "./trace-context.js";
 
 const tracerName = "@reins/service-kit";
+const healthService = "grpc.health.v1.Health";
 
 // Server-side codes that mean the server failed, as the RPC semantic conventions list them;
 // the others (a bad argument, a missing session) are the caller's and leave the span unset.
@@ -21,12 +22,13 @@ const serverFaults = new Set([
  * runs interceptors: connect-node's adapter and the unary fast path). Bidi
  * streams get none: the one Reins serves (AppendEventsStream) is a long-lived
  * channel whose messages carry their own trace context, and each gets its span
- * where it is served. Attributes are the method's names and the status code;
+ * where it is served; nor do health checks. Attributes are the method's names and the status code;
  * no header, message or error text is recorded.
  */
 export function createServerSpanInterceptor(): Interceptor {
   return (next) => async (req) => {
-    if (req.method.methodKind === "bidi_streaming") return next(req);
+    // Health checks come from probes every few seconds, each its own trace of nothing.
+    if (req.method.methodKind === "bidi_streaming" || req.service.typeName === healthService) return next(req);
     const parent = contextFromHeaders(req.header);
     const span = trace.getTracer(tracerName).startSpan(
       `${req.service.typeName}/${req.method.name}`,
