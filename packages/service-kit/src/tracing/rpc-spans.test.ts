@@ -4,7 +4,13 @@ import { create } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { context, SpanKind, trace } from "@opentelemetry/api";
-import { ExecutorService, grpcHealthV1, ListToolsResponseSchema } from "@reins/proto";
+import {
+  ExecutorService,
+  grpcHealthV1,
+  ListToolsResponseSchema,
+  SessionService,
+  StreamEventsResponseSchema,
+} from "@reins/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { bindService, type ReinsServer, startServer } from "../server/index.js";
 import { registerInMemoryTracing } from "../testing/in-memory-tracing.js";
@@ -100,6 +106,59 @@ describe("server spans", () => {
     expect(served?.parentSpanContext?.spanId).toBe(caller?.spanContext().spanId);
   });
 });
+
+describe("server spans of streaming calls", () => {
+  it("run the handler in the call's span as it is pulled, and end with the stream, also when the client leaves", async () => {
+    await using tracing = registerInMemoryTracing();
+    server = await startServer({
+      services: [
+        bindService(SessionService, {
+          async *streamEvents(req, ctx) {
+            for (let seq = 1n; seq <= req.afterSeq; seq++) {
+              yield create(StreamEventsResponseSchema, { event: { seq, traceId: currentTraceId() } });
+            }
+            // "follow": past the asked-for events, the stream follows until the client leaves.
+            if (req.sessionId === "follow") {
+              await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+            }
+          },
+        }),
+      ],
+    });
+    const client = createClient(SessionService, createGrpcTransport({ baseUrl: server.url }));
+    const whole: string[] = [];
+    for await (const res of client.streamEvents({ afterSeq: 2n }, { headers: { traceparent } })) {
+      whole.push(res.event?.traceId ?? "");
+    }
+    expect(whole).toEqual([clientTrace, clientTrace]);
+    const [ended] = tracing.spans();
+    expect(ended?.name).toBe("reins.session.v1.SessionService/StreamEvents");
+    expect(ended?.parentSpanContext?.spanId).toBe(clientSpan);
+    expect(ended?.attributes["rpc.grpc.status_code"]).toBe(0);
+
+    const leave = new AbortController();
+    const followed = client.streamEvents(
+      { sessionId: "follow", afterSeq: 1n },
+      { headers: { traceparent }, signal: leave.signal },
+    );
+    await expect(
+      (async () => {
+        for await (const _ of followed) leave.abort();
+      })(),
+    ).rejects.toMatchObject({ code: Code.Canceled });
+    const left = await until(() => tracing.spans()[1]);
+    expect(left.attributes["rpc.grpc.status_code"]).toBe(Code.Canceled);
+  });
+});
+
+/** Resolves with `take()` once it returns a value, checking on each turn of the event loop. */
+async function until<T>(take: () => T | undefined): Promise<T> {
+  for (;;) {
+    const value = take();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 describe("startTracing", () => {
   it("registers nothing when unconfigured: spans are not recorded and no context is read or sent", async () => {

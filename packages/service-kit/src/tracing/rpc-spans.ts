@@ -54,7 +54,7 @@ export function createServerSpanInterceptor(): Interceptor {
       endRpcSpan(span, undefined);
       return res;
     }
-    return { ...res, message: inContext(res.message, active, span) };
+    return { ...res, message: inContext(res.message, active, span, req.signal) };
   };
 }
 
@@ -67,7 +67,12 @@ export function createTraceContextInterceptor(): Interceptor {
 }
 
 // A streaming handler runs as its messages are pulled: each pull runs in the call's span.
-async function* inContext<T>(messages: AsyncIterable<T>, active: Context, span: Span): AsyncGenerator<T> {
+async function* inContext<T>(
+  messages: AsyncIterable<T>,
+  active: Context,
+  span: Span,
+  signal: AbortSignal,
+): AsyncGenerator<T> {
   const iterator = messages[Symbol.asyncIterator]();
   let outcome: { err: unknown } | undefined;
   try {
@@ -86,6 +91,8 @@ async function* inContext<T>(messages: AsyncIterable<T>, active: Context, span: 
       outcome = { err: new ConnectError("the stream was left before its end", Code.Canceled) };
       await iterator.return?.();
     }
+    // A handler that ends quietly once its client has gone was still cancelled.
+    if (outcome.err === undefined && signal.aborted) outcome = { err: new ConnectError("client left", Code.Canceled) };
     endRpcSpan(span, outcome.err);
   }
 }
