@@ -7,7 +7,8 @@
  * `createLogger` writes JSON lines with credentials censored; `loadConfigOrExit`,
  * `startOrExit` and `onShutdownSignal` are how a daemon starts, fails and stops;
  * `validate.ts` holds the id rules every service checks; `startTracing` and the
- * trace-context helpers are OpenTelemetry tracing (tracing/). See README.md.
+ * trace-context helpers are OpenTelemetry tracing (tracing/); `metrics/` is each
+ * daemon's Prometheus registry and admin listener. See README.md.
  */
 export type { AsyncQueue } from "./async-queue.js";
 export { createAsyncQueue } from "./async-queue.js";
@@ -29,6 +30,15 @@ export { appendFenced, errorInfoDetail, errorInfoOf, isAppendFenced } from "./er
 export { createGrpcClientTransport } from "./grpc-client-transport.js";
 export type { Logger } from "./logger.js";
 export { announceListening, createLogger, parseListenAddress } from "./logger.js";
+export type { LabelCapOptions, MetricsListener } from "./metrics/index.js";
+export {
+  codeName,
+  createLabelCap,
+  createMetricsRegistry,
+  otherLabel,
+  parseMetricsListen,
+  startMetricsListener,
+} from "./metrics/index.js";
 export { redactUrl, redactUrls } from "./redact-url.js";
 export type { ReinsServer, TlsOptions } from "./server/index.js";
 export { bindService, createHealth, loadCorsOrigins, ServingStatus, startServer } from "./server/index.js";

@@ -5,6 +5,8 @@ import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connec
 import { cors as connectCors } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { grpcHealthV1, grpcReflectionV1, grpcReflectionV1alpha } from "@reins/proto";
+import type { Registry } from "prom-client";
+import { createRpcMetricsInterceptor } from "../metrics/rpc-metrics.js";
 import { createServerSpanInterceptor } from "../tracing/index.js";
 import { createErrorMetadataInterceptor } from "./error-metadata.js";
 import { createUnaryFastPath } from "./grpc-unary-fast-path.js";
@@ -61,6 +63,8 @@ export interface ServerOptions {
    * false sends every call through connect-node.
    */
   readonly unaryFastPath?: boolean;
+  /** Counts and times every call into this registry (reins_rpc_requests_total, reins_rpc_duration_seconds). */
+  readonly metrics?: Registry;
 }
 
 export interface ReinsServer extends AsyncDisposable {
@@ -81,21 +85,23 @@ export async function startServer(options: ServerOptions): Promise<ReinsServer> 
   const health = createHealth({ "": ServingStatus.SERVING });
   for (const { service } of options.services) health.set(service.typeName, ServingStatus.SERVING);
 
+  const served = [
+    ...options.services.map((s) => s.service),
+    grpcHealthV1.Health,
+    grpcReflectionV1.ServerReflection,
+    grpcReflectionV1alpha.ServerReflection,
+  ];
   const routes = (router: ConnectRouter) => {
     for (const { service, impl } of options.services) router.service(service, impl);
     health.register(router);
     // Health and reflection are listed and described too, as grpc-go and grpc-java servers
     // do: `grpcurl <host> grpc.health.v1.Health/Check` needs their descriptors.
-    registerReflection(router, [
-      ...options.services.map((s) => s.service),
-      grpcHealthV1.Health,
-      grpcReflectionV1.ServerReflection,
-      grpcReflectionV1alpha.ServerReflection,
-    ]);
+    registerReflection(router, served);
   };
-  // Outermost, so it also sees errors thrown by the other interceptors; the span
-  // next, so it times (and its status shows) refusals by auth too.
+  // Outermost, so they also see errors thrown by the other interceptors (authentication
+  // among them); the span next, so it times (and its status shows) refusals by auth too.
   const interceptors = [
+    ...(options.metrics ? [createRpcMetricsInterceptor(options.metrics, served)] : []),
     createErrorMetadataInterceptor(),
     createServerSpanInterceptor(),
     ...(options.interceptors ?? []),
