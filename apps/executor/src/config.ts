@@ -2,12 +2,21 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TlsOptions, TokenGrant } from "@reins/service-kit";
-import { loadSecret, loadServerTls, loadTokenGrants, minTokenLength, parseListenAddress } from "@reins/service-kit";
+import {
+  loadSecret,
+  loadServerTls,
+  loadTokenGrants,
+  minTokenLength,
+  parseListenAddress,
+  parseMetricsListen,
+} from "@reins/service-kit";
 import { loadRegistrationConfig, type RegistrationConfig } from "./registration/index.js";
 
 /** Everything the daemon reads from its environment, checked once at startup. */
 export interface ExecutorConfig {
   readonly listen: { host: string; port: number };
+  /** Prometheus metrics (REINS_EXECUTOR_METRICS_LISTEN); undefined: off. */
+  readonly metricsListen: { host: string; port: number } | undefined;
   /** Tokens callers present. Only grants of the harness role are let through;
    * the others are known so that they get PERMISSION_DENIED, not UNAUTHENTICATED. */
   readonly tokens: TokenGrant[];
@@ -40,6 +49,7 @@ export function loadConfig(env: Env): ExecutorConfig {
   const tokens = loadTokens(env);
   return {
     listen,
+    metricsListen: parseMetricsListen(env.REINS_EXECUTOR_METRICS_LISTEN, 9403, listen.port),
     tokens,
     tls: loadServerTls(env, "REINS_EXECUTOR"),
     toolsConfig: env.REINS_TOOLS_CONFIG || defaultToolsConfig,

@@ -5,14 +5,17 @@ import {
   bindService,
   createAuthInterceptor,
   createLogger,
+  createMetricsRegistry,
   createTokenVerifier,
   loadConfigOrExit,
   onShutdownSignal,
+  startMetricsListener,
   startOrExit,
   startServer,
   startTracing,
 } from "@reins/service-kit";
 import { loadConfig } from "./config.js";
+import { createExecutorMetrics } from "./metrics.js";
 import { type Registration, RegistrationRefusedError, registerExecutor } from "./registration/index.js";
 
 const log = createLogger("reins-executor");
@@ -24,12 +27,15 @@ const catalog = await loadConfigOrExit(log, () =>
   loadCatalog(config.toolsConfig, config.image ? { image: config.image } : {}),
 );
 const docker = createDockerClient(config.dockerHost);
+const registry = createMetricsRegistry();
+const metrics = createExecutorMetrics(registry, config);
 
 const executor = createExecutor({
   docker,
   catalog,
   daemonId: config.daemonId,
   log,
+  metrics,
   maxConcurrent: config.maxConcurrent,
   maxQueued: config.maxQueued,
   ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
@@ -39,6 +45,10 @@ const executor = createExecutor({
 const engine = await loadConfigOrExit(log, () => executor.checkRuntimes());
 // Docker being down is not fatal: calls answer with an error string until it is back.
 await executor.start();
+metrics.observeLoad(() => executor.stats());
+const metricsListener = config.metricsListen
+  ? await startOrExit(log, () => startMetricsListener({ registry, ...config.metricsListen }))
+  : undefined;
 
 // Only the harness calls the executor: other roles' tokens get PERMISSION_DENIED.
 const verify = createTokenVerifier(config.tokens);
@@ -48,6 +58,7 @@ const server = await startOrExit(log, () =>
     services: [bindService(ExecutorService, createExecutorServiceImpl(executor))],
     interceptors: [createAuthInterceptor({ verify, roles: ["harness"] })],
     readMaxBytes: config.maxRequestBytes,
+    metrics: registry,
     // The executor kills what is still running at its grace; the server keeps the
     // connections a little longer so those calls still get their answer.
     shutdownGraceMs: config.shutdownGraceMs + 2_000,
@@ -90,6 +101,7 @@ announceListening(log, server.url, {
         incarnation: registration?.incarnation,
       }
     : {}),
+  ...(metricsListener ? { metrics: metricsListener.url } : {}),
 });
 
 onShutdownSignal(
@@ -98,6 +110,7 @@ onShutdownSignal(
     await registration?.stop();
     await Promise.all([executor.close(config.shutdownGraceMs), server.close()]);
     await tracing.shutdown();
+    await metricsListener?.close();
     log.info({ removing: executor.stats().removing }, "stopped");
   },
   (msg) => log.info(msg),

@@ -7,6 +7,7 @@ import {
   loadServerTls,
   loadTokenGrants,
   parseListenAddress,
+  parseMetricsListen,
   redactUrl,
 } from "@reins/service-kit";
 import { loadHostTools } from "./host-tools-config.js";
@@ -15,6 +16,10 @@ import { loadMcpServers } from "./mcp-servers-config.js";
 /** Everything the daemon reads from its environment, validated once at startup. */
 export interface HarnessConfig {
   readonly listen: { host: string; port: number };
+  /** Prometheus metrics (REINS_HARNESS_METRICS_LISTEN); undefined: off. */
+  readonly metricsListen: { host: string; port: number } | undefined;
+  /** Model names kept as the `model` label (REINS_HARNESS_METRICS_MODELS); empty: the first 20 seen. */
+  readonly metricsModels: readonly string[];
   /** Tokens callers present (REINS_HARNESS_TOKENS); undefined: no auth (loopback development). */
   readonly tokens: TokenGrant[] | undefined;
   /** HTTPS for callers (and mTLS with a client CA); undefined: cleartext. */
@@ -97,8 +102,14 @@ export const defaultAckWaitMs = 3_000;
 const clientCert = { cert: "REINS_HARNESS_CLIENT_CERT", key: "REINS_HARNESS_CLIENT_KEY" };
 
 export function loadConfig(env: Env): HarnessConfig {
+  const listen = parseListenAddress(env.REINS_HARNESS_LISTEN, 7002);
   return {
-    listen: parseListenAddress(env.REINS_HARNESS_LISTEN, 7002),
+    listen,
+    metricsListen: parseMetricsListen(env.REINS_HARNESS_METRICS_LISTEN, 9402, listen.port),
+    metricsModels: (env.REINS_HARNESS_METRICS_MODELS ?? "")
+      .split(",")
+      .map((m) => m.trim())
+      .filter((m) => m !== ""),
     tokens: loadTokenGrants(env, "REINS_HARNESS"),
     tls: loadServerTls(env, "REINS_HARNESS"),
     corsOrigins: loadCorsOrigins(env, "REINS_HARNESS"),

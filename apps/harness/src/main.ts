@@ -27,12 +27,14 @@ import {
   createBearerInterceptor,
   createGrpcClientTransport,
   createLogger,
+  createMetricsRegistry,
   createTokenVerifier,
   createTraceContextInterceptor,
   loadConfigOrExit,
   onShutdownSignal,
   redactUrl,
   redactUrls,
+  startMetricsListener,
   startOrExit,
   startServer,
   startTracing,
@@ -40,6 +42,7 @@ import {
 import { connect } from "nats";
 import { loadConfig } from "./config.js";
 import { allHooks, crashHook, stallHook } from "./fault-hook.js";
+import { createHarnessMetrics } from "./metrics.js";
 
 const log = createLogger("reins-harness");
 // Before anything else, so every span of the daemon is exported (OTEL_* variables; off unless set).
@@ -49,6 +52,11 @@ const { config, onAppended } = await loadConfigOrExit(log, () => {
   return { config, onAppended: allHooks(stallHook(config.stallAfter, log), crashHook(config.crashAfter, log)) };
 });
 await startOrExit(log, async () => {
+  const registry = createMetricsRegistry();
+  const metrics = createHarnessMetrics(registry, { models: config.metricsModels });
+  const metricsListener = config.metricsListen
+    ? await startMetricsListener({ registry, ...config.metricsListen })
+    : undefined;
   if (!config.anthropic.apiKey) log.warn("ANTHROPIC_API_KEY is not set: model requests will fail to authenticate");
 
   const nc = await connect({ servers: config.natsServers, name: "reins-harness", maxReconnectAttempts: -1 }).catch(
@@ -141,6 +149,7 @@ await startOrExit(log, async () => {
         })
       : undefined;
   const leases = createWakeLeaseTable(config.wake.ackWaitMs, Date.now, keeper);
+  metrics.observeLeases(() => leases.size);
   const runner = createSessionRunner({
     sessions,
     beforeToolCall: (sessionId, toolUseId) => leases.check(sessionId, toolUseId),
@@ -151,6 +160,7 @@ await startOrExit(log, async () => {
     onAppended,
     placement,
     reschedule: createReschedulePolicy(config.reschedule),
+    metrics,
     onError: (sessionId, err) => log.error({ sessionId, err }, "run failed; the session stays resumable by Wake"),
   });
   // Queue mode: every replica pulls wakes from one durable consumer; direct: this process runs what it records.
@@ -166,6 +176,7 @@ await startOrExit(log, async () => {
           replicas: config.wake.replicas,
           concurrency: config.wake.concurrency,
           log,
+          metrics,
         })
       : undefined;
   await wakes?.start();
@@ -192,6 +203,7 @@ await startOrExit(log, async () => {
       : [],
     ...(config.tls ? { tls: config.tls } : {}),
     corsOrigins: config.corsOrigins,
+    metrics: registry,
   });
   announceListening(log, server.url, {
     session: redactUrl(config.sessionUrl),
@@ -199,6 +211,7 @@ await startOrExit(log, async () => {
     placement: config.placement.mode,
     auth: config.tokens !== undefined,
     tls: config.tls === undefined ? false : config.tls.requireClientCert ? "mtls" : true,
+    ...(metricsListener ? { metrics: metricsListener.url } : {}),
   });
   onShutdownSignal(
     async () => {
@@ -211,6 +224,7 @@ await startOrExit(log, async () => {
       await mcpTools?.close();
       await nc.drain();
       await tracing.shutdown();
+      await metricsListener?.close();
     },
     (msg) => log.info(msg),
   );

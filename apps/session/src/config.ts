@@ -5,12 +5,15 @@ import {
   loadServerTls,
   loadTokenGrants,
   parseListenAddress,
+  parseMetricsListen,
 } from "@reins/service-kit";
 import { maxBatchEvents, type SessionStoreOptions } from "@reins/session-store";
 
 /** The session daemon's configuration, read from the environment. */
 export interface SessionDaemonConfig {
   readonly listen: { host: string; port: number };
+  /** Prometheus metrics (REINS_SESSION_METRICS_LISTEN); undefined: off. */
+  readonly metricsListen: { host: string; port: number } | undefined;
   readonly store: SessionStoreOptions;
   /** Origins allowed to call from a browser; empty: no CORS. */
   readonly corsOrigins: string[];
@@ -94,5 +97,6 @@ export async function loadConfig(env: Env = process.env): Promise<SessionDaemonC
   }
   const tokens = grants && [...grants, ...(registration ?? [])];
   const tls = loadServerTls(env, "REINS_SESSION");
-  return { listen, store, corsOrigins, tokens, tls };
+  const metricsListen = parseMetricsListen(env.REINS_SESSION_METRICS_LISTEN, 9401, listen.port);
+  return { listen, metricsListen, store, corsOrigins, tokens, tls };
 }

@@ -4,11 +4,13 @@ import {
   bindService,
   createAuthInterceptor,
   createLogger,
+  createMetricsRegistry,
   createTokenVerifier,
   loadConfigOrExit,
   onShutdownSignal,
   redactUrls,
   ServingStatus,
+  startMetricsListener,
   startOrExit,
   startServer,
   startTracing,
@@ -21,19 +23,27 @@ import {
   sessionServicePolicy,
 } from "@reins/session-store";
 import { loadConfig } from "./config.js";
+import { createSessionMetrics } from "./metrics.js";
 
 const log = createLogger("reins-session");
 // Before anything else, so every span of the daemon is exported (OTEL_* variables; off unless set).
 const tracing = await loadConfigOrExit(log, () => startTracing("reins-session"));
 
 const config = await loadConfigOrExit(log, loadConfig);
+const registry = createMetricsRegistry();
+const metrics = createSessionMetrics(registry);
+// Up before NATS, so a daemon stuck waiting for it shows reins_session_nats_connected 0.
+const metricsListener = config.metricsListen
+  ? await startOrExit(log, () => startMetricsListener({ registry, ...config.metricsListen }))
+  : undefined;
 
 // NATS first: the daemon only announces itself once it can serve. nats.js waits
 // for a server that is not up yet, so a stack may start in any order.
 log.info({ nats: redactUrls(config.store.servers ?? "") }, "connecting to NATS");
 const store = await startOrExit(log, () =>
-  createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg)),
+  createSessionStore(config.store, (msg) => log.info({ component: "store" }, msg), metrics),
 );
+metrics.observeStore(store);
 log.info(
   { stream: store.names.stream, bucket: store.names.bucket, executors: store.names.executorsBucket },
   "session store ready",
@@ -47,6 +57,7 @@ const server = await startOrExit(log, () =>
       bindService(ExecutorRegistryService, createExecutorRegistryServiceImpl(store.executors)),
     ],
     corsOrigins: config.corsOrigins,
+    metrics: registry,
     // Roles per RPC and tenant confinement: see sessionServicePolicy, service/access.ts and
     // executorRegistryPolicy in @reins/session-store. The two services' method names are distinct.
     interceptors: config.tokens
@@ -79,6 +90,7 @@ announceListening(log, server.url, {
   auth: config.tokens !== undefined,
   tls: config.tls === undefined ? false : config.tls.requireClientCert ? "mtls" : true,
   cors: config.corsOrigins,
+  ...(metricsListener ? { metrics: metricsListener.url } : {}),
 });
 onShutdownSignal(
   async () => {
@@ -90,6 +102,7 @@ onShutdownSignal(
     await server.close();
     await store.close();
     await tracing.shutdown();
+    await metricsListener?.close();
   },
   (msg) => log.info(msg),
 );

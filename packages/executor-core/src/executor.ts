@@ -20,6 +20,7 @@ import {
   startSandboxContainer,
 } from "./container/index.js";
 import { CommandInputError, type DockerFailure, toDockerFailure, WorkspaceDiskError } from "./errors.js";
+import { type CallOutcome, type ExecutorMetrics, noExecutorMetrics, timedStart } from "./executor-metrics.js";
 import { createLimiter } from "./limiter.js";
 import { formatOutcome } from "./output/index.js";
 import { formatBytes } from "./units.js";
@@ -55,6 +56,8 @@ export interface ExecutorOptions {
    * must be on the Docker engine's host, whose loop devices mount them.
    */
   readonly workspaceDir?: string;
+  /** Where calls, container starts, warm-pool hits and sweeps are reported (executor-metrics.ts). */
+  readonly metrics?: ExecutorMetrics;
 }
 
 export const defaultWorkspaceDir = "/var/lib/reins-executor/workspaces";
@@ -118,6 +121,7 @@ const quietLog = { info() {}, warn() {}, debug() {}, error() {} } as unknown as 
 export function createExecutor(options: ExecutorOptions): Executor {
   const { docker, catalog, daemonId } = options;
   const log = options.log ?? quietLog;
+  const metrics = options.metrics ?? noExecutorMetrics;
   const labels = { [daemonLabel]: daemonId };
   const label = `${daemonLabel}=${daemonId}`;
   const reaper = createReaper(docker, log);
@@ -132,7 +136,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   let engineRuntimes: EngineRuntimes | undefined;
 
   const pool = createWarmPool({
-    start: (profile) => startSandboxContainer(docker, profile, labels, reaper.remove),
+    start: (profile) =>
+      timedStart(metrics, "pool", () => startSandboxContainer(docker, profile, labels, reaper.remove)),
     discard: reaper.remove,
     parallelStarts: options.parallelStarts ?? 2,
     sessionIdleMs: catalog.pool.sessionIdleMs,
@@ -149,7 +154,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   let sweepTimer: NodeJS.Timeout | undefined;
   const sweepNeverStarted = async () => {
     try {
-      await reaper.sweepNeverStarted(label, neverStarted.minAgeMs);
+      const removed = await reaper.sweepNeverStarted(label, neverStarted.minAgeMs);
+      if (removed > 0) metrics.reaped("never_started", removed);
     } catch (err) {
       log.debug({ err: toDockerFailure(err, "listing containers").message }, "could not look for lost containers");
     }
@@ -172,7 +178,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
   async function start(): Promise<void> {
     try {
       const removed = await reaper.sweep(label);
-      if (removed > 0) log.info({ removed }, "removed containers left by an earlier run");
+      if (removed > 0) {
+        log.info({ removed }, "removed containers left by an earlier run");
+        metrics.reaped("startup", removed);
+      }
     } catch (err) {
       log.warn({ err: toDockerFailure(err, "listing old containers").message }, "could not clean up old containers");
     }
@@ -195,6 +204,27 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   async function execute(input: ExecuteInput, signal?: AbortSignal): Promise<ExecuteResult> {
     const began = performance.now();
+    // Refused (bad input, unknown tool) until the call gets as far as a container.
+    const call: { outcome: CallOutcome } = { outcome: "refused" };
+    try {
+      const result = await executeCall(input, began, call, signal);
+      if (call.outcome === "ok" && result.isError)
+        call.outcome = result.timedOut ? "timeout" : result.oomKilled ? "oom" : "error";
+      return result;
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.ResourceExhausted) call.outcome = "queue_full";
+      throw err;
+    } finally {
+      metrics.call(catalog.get(input.name) ? input.name : "unknown", call.outcome, (performance.now() - began) / 1000);
+    }
+  }
+
+  async function executeCall(
+    input: ExecuteInput,
+    began: number,
+    call: { outcome: CallOutcome },
+    signal?: AbortSignal,
+  ): Promise<ExecuteResult> {
     checkCaller(input);
     const fail = (output: string): ExecuteResult => ({
       output,
@@ -258,7 +288,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     let release: (() => void) | undefined;
     try {
       release = await limiter.acquire(abort.signal);
-      return await runTool(tool, input, script, abort.signal, began, fail);
+      return await runTool(tool, input, script, abort.signal, began, fail, call);
     } finally {
       release?.();
       signal?.removeEventListener("abort", onCallerAbort);
@@ -274,7 +304,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     signal: AbortSignal,
     began: number,
     fail: (output: string) => ExecuteResult,
+    call: { outcome: CallOutcome },
   ): Promise<ExecuteResult> {
+    // From here a failure is the tool's or the engine's, not the caller's.
+    call.outcome = "error";
     const profile = profileOf(tool, input.sessionId);
     let container: SandboxContainer | undefined;
     let warm = false;
@@ -287,15 +320,23 @@ export function createExecutor(options: ExecutorOptions): Executor {
           if (profile.sessionId) await workspaces.ensure(profile.sessionId);
           const taken = pool.take(profile);
           warm = taken !== undefined;
+          metrics.warmPool(warm);
           // A warm container was created off the call's path: taking it is all this span times.
           span.setAttribute("reins.container.warm", warm);
-          const started = taken ?? (await startSandboxContainer(docker, profile, labels, reaper.remove, signal));
+          const started =
+            taken ??
+            (await timedStart(metrics, "call", () =>
+              startSandboxContainer(docker, profile, labels, reaper.remove, signal),
+            ));
           span.setAttribute("container.id", started.id);
           return started;
         },
       );
     } catch (err) {
-      if (signal.aborted) return fail("cancelled before the tool started");
+      if (signal.aborted) {
+        call.outcome = "cancelled";
+        return fail("cancelled before the tool started");
+      }
       return fail((err as DockerFailure).message ?? toDockerFailure(err, `running ${tool.name}`).message);
     }
     const running = container;
@@ -318,6 +359,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       });
       const formatted = formatOutcome(tool, outcome);
       const cancelled = outcome.cancelled && !outcome.timedOut;
+      // "ok" is refined by execute() from the result: error, timeout or oom.
+      call.outcome = cancelled ? "cancelled" : "ok";
       const result: ExecuteResult = {
         output: cancelled
           ? `${formatted.output}${formatted.output ? "\n" : ""}[cancelled: the call was aborted]`

@@ -13,4 +13,5 @@
 export { loadCatalog, parseCatalog } from "./catalog/index.js";
 export { createDockerClient } from "./container/index.js";
 export { createExecutor } from "./executor.js";
+export type { CallOutcome, ExecutorMetrics } from "./executor-metrics.js";
 export { createExecutorServiceImpl } from "./service.js";

@@ -15,6 +15,7 @@
  * what the daemon, the benches and the end-to-end suites use; the rest stays
  * internal.
  */
+export type { HarnessMetrics, ToolKind, WakeResult } from "./harness-metrics.js";
 export type { AppendHook } from "./log/index.js";
 export { createSessionFold, withStreamedAppends } from "./log/index.js";
 export { createReschedulePolicy } from "./loop/index.js";

@@ -7,7 +7,7 @@
  * and the Docker engine are, and the names of the sandbox images. It depends on
  * nothing but Node, so the CLI can use it without loading any test code.
  */
-export { listeningUrl } from "./listening.js";
+export { listeningMetricsUrl, listeningUrl } from "./listening.js";
 export { freePort, portInUse } from "./ports.js";
 export { daemonEntry, dockerHostCandidates, findNatsServer, repoRoot, scriptPath } from "./repo.js";
 export { sandboxImages, testImage } from "./sandbox-images.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { listeningUrl } from "./listening.js";
+import { listeningMetricsUrl, listeningUrl } from "./listening.js";
 
 describe("listeningUrl", () => {
   it("reads the url of a daemon's listening line", () => {
@@ -12,5 +12,16 @@ describe("listeningUrl", () => {
     expect(listeningUrl(JSON.stringify({ msg: "listening" }))).toBeUndefined();
     expect(listeningUrl('not json but "listening"')).toBeUndefined();
     expect(listeningUrl("[INF] Server is ready")).toBeUndefined();
+  });
+});
+
+describe("listeningMetricsUrl", () => {
+  it("reads where the daemon serves its metrics, when it does", () => {
+    const line = (extra: object) => JSON.stringify({ url: "http://127.0.0.1:7001", ...extra, msg: "listening" });
+    expect(listeningMetricsUrl(line({ metrics: "http://127.0.0.1:9401/metrics" }))).toBe(
+      "http://127.0.0.1:9401/metrics",
+    );
+    expect(listeningMetricsUrl(line({}))).toBeUndefined();
+    expect(listeningMetricsUrl(JSON.stringify({ msg: "ready", metrics: "http://x/metrics" }))).toBeUndefined();
   });
 });

@@ -12,3 +12,14 @@ export function listeningUrl(line: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Where the daemon of a `listening` line serves its Prometheus metrics (its
+ * `metrics` field, a full URL); undefined for any other line, or when the
+ * daemon's metrics are off.
+ */
+export function listeningMetricsUrl(line: string): string | undefined {
+  if (listeningUrl(line) === undefined) return undefined;
+  const { metrics } = JSON.parse(line) as { metrics?: unknown };
+  return typeof metrics === "string" ? metrics : undefined;
+}

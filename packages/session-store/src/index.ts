@@ -1,6 +1,6 @@
 // @reins/session-store: the session log on NATS JetStream.
 //
-// - createSessionStore(options, log): connects, creates the `<PREFIX>_EVENTS`
+// - createSessionStore(options, log, metrics): connects, creates the `<PREFIX>_EVENTS`
 //   stream and `<PREFIX>_SESSIONS` bucket if missing, and returns a SessionStore
 //   (create/get/list sessions, fenced idempotent appends, positional reads,
 //   replay-then-follow streams, delete). Its methods throw the store's domain
@@ -28,4 +28,5 @@ export {
 export { createSessionServiceImpl, sessionServicePolicy } from "./service/index.js";
 export type { SessionStore } from "./session-store.js";
 export { createSessionStore } from "./session-store.js";
+export type { StoreMetrics } from "./store-metrics.js";
 export { maxBatchEvents } from "./validate.js";

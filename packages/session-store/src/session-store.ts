@@ -6,7 +6,14 @@ import { uuidv7 } from "uuidv7";
 import { type AppendResult, appendEvents, fencedPublish } from "./append/index.js";
 import { resolveOptions, type SessionStoreOptions, type StoreNames } from "./config.js";
 import { openConnection } from "./connection.js";
-import { InvalidRequestError, SessionExistsError, SessionNotFoundError } from "./errors.js";
+import {
+  FencedError,
+  InvalidRequestError,
+  LogFullError,
+  RateLimitedError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "./errors.js";
 import { createExecutorRegistry, type ExecutorRegistry } from "./executor-registry/index.js";
 import { createKeyedMutex } from "./keyed-mutex.js";
 import { createAppendLimits } from "./limits/index.js";
@@ -31,6 +38,7 @@ import {
 } from "./read/index.js";
 import { createSessionIndex, currentSummary } from "./session-index/index.js";
 import type { StoreContext } from "./store-context.js";
+import { noStoreMetrics, type StoreMetrics } from "./store-metrics.js";
 import {
   checkAgentConfig,
   checkAppendBatch,
@@ -120,6 +128,7 @@ export interface SessionStore extends AsyncDisposable {
 export async function createSessionStore(
   options: SessionStoreOptions = {},
   log: (msg: string) => void = () => undefined,
+  metrics: StoreMetrics = noStoreMetrics,
 ): Promise<SessionStore> {
   const resolved = resolveOptions(options);
   const conn = await openConnection(resolved, log);
@@ -152,6 +161,7 @@ export async function createSessionStore(
     limits: createAppendLimits(resolved),
     withLock: createKeyedMutex(),
     log,
+    metrics,
     subjectOf,
     maxBatchBytes: () =>
       Math.min(resolved.maxMessageBytes, conn.nc.info?.max_payload ?? Number.POSITIVE_INFINITY) - 512,
@@ -200,9 +210,16 @@ export async function createSessionStore(
         "session.append",
         { attributes: { "reins.session.id": sessionId, "reins.append.events": events.length } },
         async (span) => {
-          const result = await appendEvents(ctx, sessionId, expectedLastSeq, events, opts.tenant);
-          span.setAttribute("reins.append.last_seq", result.lastSeq);
-          return result;
+          try {
+            const result = await appendEvents(ctx, sessionId, expectedLastSeq, events, opts.tenant);
+            span.setAttribute("reins.append.last_seq", result.lastSeq);
+            return result;
+          } catch (err) {
+            if (err instanceof FencedError) metrics.refused("fenced");
+            else if (err instanceof LogFullError) metrics.refused("log_full");
+            else if (err instanceof RateLimitedError) metrics.refused("rate_limited");
+            throw err;
+          }
         },
       ),
     getEvents: (sessionId, opts = {}) => getEvents(ctx, sessionId, opts),

@@ -4,6 +4,7 @@ import type { createKeyedMutex } from "./keyed-mutex.js";
 import type { AppendLimits } from "./limits/index.js";
 import type { LogReader, StateCache } from "./log/index.js";
 import type { SessionIndex } from "./session-index/index.js";
+import type { StoreMetrics } from "./store-metrics.js";
 
 /** What the store's operations share; built once by createSessionStore. */
 export interface StoreContext {
@@ -16,6 +17,7 @@ export interface StoreContext {
   readonly limits: AppendLimits;
   readonly withLock: ReturnType<typeof createKeyedMutex>;
   readonly log: (msg: string) => void;
+  readonly metrics: StoreMetrics;
   subjectOf(sessionId: string): string;
   /** Largest encoded batch accepted: the stream's and the server's limits, less header room. */
   maxBatchBytes(): number;

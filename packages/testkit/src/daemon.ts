@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import { daemonEntry, listeningUrl } from "@reins/launch";
+import { daemonEntry, listeningMetricsUrl, listeningUrl } from "@reins/launch";
 import { execa, type ResultPromise } from "execa";
 
 export interface DaemonOptions {
@@ -15,6 +15,8 @@ export interface DaemonOptions {
 export interface Daemon extends AsyncDisposable {
   /** URL from the daemon's "listening" log line. */
   readonly url: string;
+  /** Where it serves Prometheus metrics (the listening line's `metrics`); undefined when they are off. */
+  readonly metricsUrl: string | undefined;
   readonly pid: number;
   /** Every stdout/stderr line so far (JSON log entries as text). */
   readonly output: string[];
@@ -31,7 +33,16 @@ export interface Daemon extends AsyncDisposable {
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const child: ResultPromise = execa(process.execPath, [daemonEntry(options.app)], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, REINS_LOG_LEVEL: "debug", ...options.env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REINS_LOG_LEVEL: "debug",
+      // A free port each, even for a daemon given a fixed one: runs in parallel never share the defaults.
+      REINS_SESSION_METRICS_LISTEN: "127.0.0.1:0",
+      REINS_HARNESS_METRICS_LISTEN: "127.0.0.1:0",
+      REINS_EXECUTOR_METRICS_LISTEN: "127.0.0.1:0",
+      ...options.env,
+    },
     extendEnv: false,
     reject: false,
     stdin: "ignore",
@@ -39,6 +50,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     cleanup: true,
   });
   const output: string[] = [];
+  let metricsUrl: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${options.app} did not start listening:\n${output.join("\n")}`)),
@@ -50,6 +62,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         output.push(line);
         const url = listeningUrl(line);
         if (url === undefined) return;
+        metricsUrl = listeningMetricsUrl(line);
         clearTimeout(timer);
         resolve(url);
       });
@@ -65,6 +78,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   return {
     url,
+    metricsUrl,
     pid: child.pid ?? -1,
     output,
     kill,

@@ -17,6 +17,7 @@ import {
   SessionLogFullError,
   ToolAbortedError,
 } from "../errors.js";
+import { type HarnessMetrics, noHarnessMetrics } from "../harness-metrics.js";
 import type { SessionFold, ToolCallState } from "../log/index.js";
 import {
   type AppendHook,
@@ -35,7 +36,7 @@ import {
   waitsForClient,
 } from "../log/index.js";
 import type { DeltaBus, ModelAdapter, ModelDelta, ModelRequest } from "../model/index.js";
-import { type ModelToolSpec, notRun, outcomeUnknown } from "../model/index.js";
+import { type ModelToolSpec, notRun, observedModel, outcomeUnknown } from "../model/index.js";
 import type { Placement } from "../placement/index.js";
 import type { ExecutorPool, ToolOutcome } from "../tools/index.js";
 import { type ResolvedTools, resolveTools, toolPolicy, uniqueToolUseIds } from "../tools/index.js";
@@ -78,6 +79,8 @@ export interface AgentLoopDeps {
    * use the executor pool's default address.
    */
   readonly placement?: Placement;
+  /** Where model requests, tool calls and compactions are reported (harness-metrics.ts). */
+  readonly metrics?: HarnessMetrics;
 }
 
 /** How a run ended. */
@@ -254,9 +257,11 @@ function createTurn(
   // Once the caller stopped the run or another writer took over, nothing more is written.
   const mayWrite = () => !run.signal.aborted || run.signal.reason === byWallTime;
   const maxTokens = config.maxTokens || deps.defaultMaxTokens || 8192;
+  const metrics = deps.metrics ?? noHarnessMetrics;
+  const model = observedModel(deps.model, metrics, fold.tenant);
   const context = createContextManager({
     log,
-    model: deps.model,
+    model,
     policy: resolveContextPolicy(config),
     modelName: config.model,
     system: config.systemPrompt,
@@ -273,6 +278,16 @@ function createTurn(
       sessionStatus(RunState.IDLE, StopReason.ERROR, err.message),
     );
     return { kind: "idle", stopReason: StopReason.ERROR };
+  };
+
+  const compact = async (reason: "threshold" | "prompt_too_long", scale?: number) => {
+    try {
+      await context.compact(reason, scale);
+    } catch (err) {
+      metrics.compaction(reason, false);
+      throw err;
+    }
+    metrics.compaction(reason, true);
   };
 
   return {
@@ -299,7 +314,7 @@ function createTurn(
         await inFlight?.send();
         inFlight = undefined;
         try {
-          await context.compact("threshold");
+          await compact("threshold");
         } catch (err) {
           if (err instanceof ContextOverflowError) return await overflow(err);
           if (err instanceof ModelAbortedError) return undefined;
@@ -312,7 +327,7 @@ function createTurn(
       // The request goes out before the results' append does its work: the append
       // has until the answer to be acknowledged, the request is the turn's critical path.
       const streaming = (async () =>
-        deps.model.stream(request, {
+        model.stream(request, {
           signal: run.signal,
           onDelta: (d) => (held ? held.push(d) : publish(d)),
         }))();
@@ -373,7 +388,7 @@ function createTurn(
       }
       await log.append(modelSpan(err.stats, err.message));
       try {
-        await context.compact("prompt_too_long", promptTooLongScale(err, estimateRequestTokens(request)));
+        await compact("prompt_too_long", promptTooLongScale(err, estimateRequestTokens(request)));
       } catch (failure) {
         if (failure instanceof ContextOverflowError) return await overflow(failure);
         if (failure instanceof ModelAbortedError) return undefined;
@@ -448,13 +463,15 @@ function createTurn(
               run.signal,
             );
           };
+          const kind = deps.executors.kindOf?.(call.toolUse.name, fold.tenant) ?? "executor";
           // Names and ids only: the input and output may hold anything.
           const attributes = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": call.toolUse.name,
             "gen_ai.tool.call.id": call.toolUse.id,
-            "reins.tool.kind": deps.executors.kindOf?.(call.toolUse.name, fold.tenant) ?? "executor",
+            "reins.tool.kind": kind,
           };
+          const began = performance.now();
           await inSpan("@reins/harness-core", `execute_tool ${call.toolUse.name}`, { attributes }, async (span) => {
             let outcome: ToolOutcome;
             try {
@@ -463,12 +480,15 @@ function createTurn(
               const elsewhere = onExecutor(call.toolUse.name) ? await route.moveIfUnused(outcome) : undefined;
               if (elsewhere !== undefined && !run.signal.aborted) outcome = await execute(elsewhere);
             } catch (err) {
+              metrics.toolCall(kind, "failed", (performance.now() - began) / 1000);
               results.skip();
               throw err;
             }
             span.setAttributes({ "reins.tool.is_error": outcome.isError, "reins.tool.exit_code": outcome.exitCode });
-            if (!mayWrite()) return results.skip();
             const lost = route.lostResult(call.toolUse.name, outcome);
+            const ended = lost !== undefined ? "host_lost" : outcome.isError ? "error" : "ok";
+            metrics.toolCall(kind, ended, (performance.now() - began) / 1000);
+            if (!mayWrite()) return results.skip();
             if (lost !== undefined) return record(syntheticResult(call.toolUse, lost));
             record(toolResult(call.toolUse, outcome));
           });

@@ -18,3 +18,4 @@ export type {
   ModelStopReason,
   ModelUsage,
 } from "./model.js";
+export { observedModel } from "./observed-model.js";

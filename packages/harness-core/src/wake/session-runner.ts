@@ -66,6 +66,8 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
       "session.run",
       { attributes: { "reins.session.id": sessionId } },
       async (span) => {
+        options.metrics?.runStarted();
+        let ended = "failed";
         try {
           let outcome: RunOutcome;
           let fold = known;
@@ -76,8 +78,10 @@ export function createSessionRunner(options: SessionRunnerOptions): SessionRunne
           } while (entry.again && outcome.kind !== "stopped" && outcome.kind !== "fenced");
           span.setAttribute("reins.run.outcome", describeOutcome(outcome));
           options.log?.info({ sessionId, outcome: describeOutcome(outcome) }, "run ended");
+          ended = outcome.kind;
           return outcome;
         } finally {
+          options.metrics?.runEnded(ended);
           active.delete(sessionId);
           signal?.removeEventListener("abort", onAbort);
         }

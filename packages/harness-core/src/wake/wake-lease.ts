@@ -37,6 +37,8 @@ export interface WakeLeaseTable {
   lagMs(): number;
   /** How often kept leases are renewed. */
   readonly renewEveryMs: number;
+  /** Sessions held under a lease now. */
+  readonly size: number;
 }
 
 interface Held extends WakeLease {
@@ -118,6 +120,9 @@ export function createWakeLeaseTable(
         keep();
       }
       return lease;
+    },
+    get size() {
+      return held.size;
     },
     check(sessionId, toolUseId) {
       const lease = held.get(sessionId);

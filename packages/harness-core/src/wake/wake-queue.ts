@@ -14,6 +14,7 @@ import {
   RetentionPolicy,
 } from "nats";
 import pRetry from "p-retry";
+import type { HarnessMetrics } from "../harness-metrics.js";
 import type { SessionFold } from "../log/index.js";
 import { loadSession, type SessionClient } from "../log/index.js";
 import type { RunOutcome } from "../loop/index.js";
@@ -42,6 +43,8 @@ export interface WakeQueueOptions {
    * node going down takes neither the log nor the queue with it. Default 1. */
   readonly replicas?: number;
   readonly log?: WakeQueueLogger;
+  /** Where wakes taken, redelivered and their results are reported. */
+  readonly metrics?: HarnessMetrics;
 }
 
 /**
@@ -80,7 +83,7 @@ export function wakeNames(prefix = "REINS") {
 }
 
 export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
-  const { nc, runner, leases, log } = options;
+  const { nc, runner, leases, log, metrics } = options;
   const names = wakeNames(options.prefix);
   const js = nc.jetstream();
   const concurrency = options.concurrency ?? 64;
@@ -123,6 +126,7 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
     const ackSubject = (msg as unknown as { reply?: string }).reply;
     const lease = leases.hold(sessionId, () => msg.working(), ackSubject);
     let verdict: Verdict;
+    metrics?.wakeTaken(msg.info.deliveryCount > 1);
     try {
       // deliveryCount is 1 on the first delivery.
       const traced = contextFromTraceparent(
@@ -134,6 +138,9 @@ export function createWakeQueue(options: WakeQueueOptions): WakeQueue {
       // Before the ack or nak: no in-progress ack may follow them (it would delay a hand-back).
       lease.release();
     }
+    metrics?.wakeFinished(
+      typeof verdict === "object" ? "rescheduled" : verdict === "hand-back" ? "hand_back" : verdict,
+    );
     if (verdict === "done") {
       failures.delete(sessionId);
       // Confirmed before the re-check: a wake published while this one is still

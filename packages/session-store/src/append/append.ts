@@ -140,6 +140,7 @@ export async function appendEvents(
         fresh = true;
         continue;
       }
+      ctx.metrics.appended(events.length, outcome.size);
       ctx.cache.applyWritten(state, {
         streamSeq: outcome.streamSeq,
         size: outcome.size,

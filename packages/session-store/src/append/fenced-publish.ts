@@ -34,6 +34,7 @@ export async function fencedPublish(
   }
   for (let attempt = 0; ; attempt++) {
     let ack: Awaited<ReturnType<typeof ctx.conn.js.publish>>;
+    const sent = performance.now();
     try {
       ack = await ctx.conn.js.publish(subject, data, {
         // A dedupe entry can outlive its message (the session was deleted and
@@ -42,9 +43,13 @@ export async function fencedPublish(
         expect: { lastSubjectSequence: expectedStreamSeq },
       });
     } catch (err) {
-      if (jsErrorCode(err) === JsErrCode.wrongLastSequence) return { kind: "fenced" };
+      if (jsErrorCode(err) === JsErrCode.wrongLastSequence) {
+        ctx.metrics.natsRoundTrip((performance.now() - sent) / 1000);
+        return { kind: "fenced" };
+      }
       throw err;
     }
+    ctx.metrics.natsRoundTrip((performance.now() - sent) / 1000);
     if (!ack.duplicate) return { kind: "written", streamSeq: ack.seq, size: data.length };
     const original = await ctx.reader.at(subject, ack.seq);
     const sameIds =
