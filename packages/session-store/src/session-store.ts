@@ -277,6 +277,8 @@ async function createSession(ctx: StoreContext, input: CreateSessionInput) {
     // Fenced on "the subject is empty": of two concurrent creates one wins.
     const outcome = await fencedPublish(ctx, subject, encodeBatch(events), batchMsgId(sessionId, 0, ids), 0, ids);
     if (outcome.kind === "written") {
+      // The first batch of a session is an append like any other to whoever counts them.
+      ctx.metrics.appended(events.length, outcome.size);
       const state = ctx.cache.adoptCreated(sessionId, {
         streamSeq: outcome.streamSeq,
         size: outcome.size,
