@@ -110,7 +110,7 @@ afterAll(async () => {
 
 describe("reins up --detach, run, down", () => {
   it("up --detach starts every service and reports them SERVING", async () => {
-    const up = await reins(["up", "--detach", "--free-ports"], {
+    const up = await reins(["up", "--detach", "--free-ports", "--metrics"], {
       ANTHROPIC_BASE_URL: fake.url,
       ANTHROPIC_API_KEY: "test-key",
     });
@@ -135,6 +135,14 @@ describe("reins up --detach, run, down", () => {
     ]);
     // Free ports: the id carries a suffix, as stacks may share one engine.
     expect(listed[0]?.id).toMatch(/^local-[0-9a-f]{6}$/);
+    // --metrics: a table of where each daemon serves Prometheus metrics, and they are there.
+    for (const service of ["executor", "session", "harness"]) {
+      const url = state.services.find((s) => s.name === service)?.metricsUrl;
+      expect(url, service).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(up.stdout).toMatch(new RegExp(`^${service}\\s+${(url as string).replace(/\./g, "\\.")}$`, "m"));
+      const metrics = await (await fetch(url as string)).text();
+      expect(metrics, service).toContain("# TYPE reins_rpc_requests_total counter");
+    }
   }, 180_000);
 
   it("up serves the web console, pointed at the stack's services, whose CORS allow its origin", async () => {

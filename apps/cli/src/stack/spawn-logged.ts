@@ -19,6 +19,8 @@ export interface SpawnOptions {
 export interface Spawned {
   readonly name: string;
   readonly url: string;
+  /** The log line that said the process is ready (a daemon's `listening` line). */
+  readonly readyLine: string;
   readonly pid: number;
   readonly logFile: string;
   readonly child: ChildProcess;
@@ -73,9 +75,12 @@ export async function spawnLogged(options: SpawnOptions): Promise<Spawned> {
   };
 
   let onReady: (url: string) => void = () => {};
+  let readyLine = "";
   const log = watchLog(options.logFile, offset, (line) => {
     const url = options.ready(line);
-    if (url !== undefined) onReady(url);
+    if (url === undefined) return;
+    readyLine = line;
+    onReady(url);
   });
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -95,7 +100,16 @@ export async function spawnLogged(options: SpawnOptions): Promise<Spawned> {
         resolve(u);
       };
     });
-    return { name: options.name, url, pid: child.pid ?? -1, logFile: options.logFile, child, exited, stop };
+    return {
+      name: options.name,
+      url,
+      readyLine,
+      pid: child.pid ?? -1,
+      logFile: options.logFile,
+      child,
+      exited,
+      stop,
+    };
   } catch (err) {
     await stop(2_000);
     throw err;

@@ -1,7 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { daemonEntry, findNatsServer, freePort, portInUse, repoRoot, sandboxImages } from "@reins/launch";
+import {
+  daemonEntry,
+  findNatsServer,
+  freePort,
+  listeningMetricsUrl,
+  portInUse,
+  repoRoot,
+  sandboxImages,
+} from "@reins/launch";
 import { CliError } from "../cli-error.js";
 import type { Progress } from "../render/progress.js";
 import { type DockerEngine, ensureDockerEngine, stopDockerEngine } from "./docker-engine.js";
@@ -320,9 +328,15 @@ export function stateOf(stack: StartedStack, paths: StackPaths, up: StackState["
     services: stack.processes.map((p) => ({
       name: p.name,
       url: p.url,
+      ...metricsOf(p.readyLine),
       pid: p.pid,
       log: p.logFile,
       startTime: processStartTime(p.pid),
     })),
   };
+}
+
+function metricsOf(readyLine: string): { metricsUrl?: string } {
+  const metricsUrl = listeningMetricsUrl(readyLine);
+  return metricsUrl === undefined ? {} : { metricsUrl };
 }

@@ -6,6 +6,8 @@ export interface ServiceRecord {
   /** "nats", "model", "session", "executor", "harness", "console". */
   readonly name: string;
   readonly url: string;
+  /** Where the daemon serves Prometheus metrics; absent for nats and the model, or when they are off. */
+  readonly metricsUrl?: string;
   readonly pid: number;
   /** Log file of the process. */
   readonly log: string;

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ExitCode } from "../../cli-error.js";
 import type { CliContext } from "../../context.js";
 import { onInterrupt } from "../../interrupts.js";
+import { renderMetricsTable } from "../../render/metrics-table.js";
 import { createProgress } from "../../render/progress.js";
 import { renderStatusTable } from "../../render/status-table.js";
 import { stopDockerEngine } from "../../stack/docker-engine.js";
@@ -26,6 +27,8 @@ export interface UpOptions {
   keepDocker?: boolean;
   /** true / false from --scripted-model / --no-scripted-model; undefined: automatic. */
   scriptedModel?: boolean;
+  /** Print where each daemon serves its Prometheus metrics. */
+  metrics?: boolean;
 }
 
 /** `reins up`: starts the stack, then waits (foreground) or returns (--detach); returns the exit code. */
@@ -73,6 +76,10 @@ export async function upStack(ctx: CliContext, command: Command, options: UpOpti
   ctx.terminal.print();
   for (const line of table) ctx.terminal.print(line);
   ctx.terminal.print();
+  if (options.metrics === true) {
+    for (const line of renderMetricsTable(state.services, ctx.terminal.colors)) ctx.terminal.print(line);
+    ctx.terminal.print();
+  }
 
   if (detached) {
     for (const p of stack.processes) p.child.unref();

@@ -26,6 +26,10 @@ export function registerUp(program: Command, ctx: CliContext): void {
         .choices(["full", "tiny", "none"])
         .default("full"),
     )
+    .option(
+      "--metrics",
+      "also print where each daemon serves its Prometheus metrics (REINS_*_METRICS_LISTEN; see deploy/observability)",
+    )
     .option("--no-docker", "skip the Docker check and image build (tool calls then fail with an error result)")
     .option("--keep-docker", "leave a Docker engine this command started running on exit")
     .option(
