@@ -8,13 +8,14 @@ import { execa } from "execa";
 // a script that measures its subject and a baseline in the same run and prints both.
 //
 //   pnpm bench              all of them
-//   pnpm bench executor     those whose file name contains "executor"
+//   pnpm bench executor     those whose file name starts with "executor"
+//                           ("session" runs session*.bench.ts, not long-session.bench.ts)
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((name) => name.endsWith(".bench.ts"))
-  .filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)))
+  .filter((name) => filters.length === 0 || filters.some((f) => name.startsWith(f)))
   .sort();
 
 if (files.length === 0) {
