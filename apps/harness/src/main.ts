@@ -194,6 +194,7 @@ await startOrExit(log, async () => {
           defaultModel: config.defaultModel,
           closing: closing.signal,
           placement,
+          metrics,
         }),
       ),
     ],

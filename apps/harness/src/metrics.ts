@@ -81,7 +81,7 @@ export function createHarnessMetrics(
   );
   const tools = counter(
     "reins_harness_tool_calls_total",
-    "Tool calls the harness ran, by kind (executor, host, mcp) and outcome (ok, error, failed).",
+    "Tool calls, by kind (executor, host, mcp; custom: a result the client sent) and outcome (ok, error, failed).",
     ["kind", "outcome"],
   );
   const toolDuration = histogram(
@@ -134,7 +134,7 @@ export function createHarnessMetrics(
     },
     toolCall(kind, outcome, seconds) {
       tools.inc({ kind, outcome });
-      toolDuration.observe({ kind }, seconds);
+      if (seconds !== undefined) toolDuration.observe({ kind }, seconds);
     },
     compaction: (reason, ok) => compactions.inc({ reason, result: ok ? "done" : "failed" }),
     wakeTaken: (redelivered) => wakes.inc({ delivery: redelivered ? "redelivery" : "first" }),

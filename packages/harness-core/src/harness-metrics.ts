@@ -1,7 +1,7 @@
 import type { ModelRequestStats } from "./model/index.js";
 
-/** Where a tool call the harness ran went: an executor's sandbox, a host tool or an MCP server. */
-export type ToolKind = "executor" | "host" | "mcp";
+/** Where a tool call ran: an executor's sandbox, a host tool, an MCP server, or the client (custom). */
+export type ToolKind = "executor" | "host" | "mcp" | "custom";
 
 /** What became of a wake delivery (wake-queue.ts): done (acked), retry (the run failed), rescheduled, hand_back, lost. */
 export type WakeResult = "done" | "retry" | "rescheduled" | "hand_back" | "lost";
@@ -23,10 +23,12 @@ export interface HarnessMetrics {
    */
   modelRequest(model: string, outcome: string, stats: ModelRequestStats | undefined, tenant: string): void;
   /**
-   * One tool call the harness ran: outcome "ok", "error" (its result is an error),
-   * "host_lost" (its sandbox host was lost under it), "failed" (no result).
+   * One tool call: outcome "ok", "error" (its result is an error), "host_lost"
+   * (its sandbox host was lost under it), "failed" (no result). `seconds` is how
+   * long it ran, for those the harness ran; a custom tool's result arrives from
+   * the client, and only counts.
    */
-  toolCall(kind: ToolKind, outcome: "ok" | "error" | "host_lost" | "failed", seconds: number): void;
+  toolCall(kind: ToolKind, outcome: "ok" | "error" | "host_lost" | "failed", seconds?: number): void;
   /** A compaction of the context (reason "threshold" or "prompt_too_long"), done or failed. */
   compaction(reason: string, ok: boolean): void;
   /** A wake delivery this replica took (redelivered: not its first delivery) and what became of it. */

@@ -13,6 +13,7 @@ import { currentTraceId, eventIdProblem, validateSessionId } from "@reins/servic
 import { uuidv7 } from "uuidv7";
 import { contextPolicyProblem } from "../context/index.js";
 import { harnessErrorToConnect, OwnershipLostError } from "../errors.js";
+import type { HarnessMetrics } from "../harness-metrics.js";
 import {
   createSessionFold,
   createSessionLog,
@@ -50,6 +51,8 @@ export interface HarnessServiceDeps {
   readonly closing?: AbortSignal;
   /** Registry mode: sessions without an executor address are placed, and their catalog read from a live executor. */
   readonly placement?: Placement;
+  /** Where the results clients send for custom tools are counted (kind "custom"). */
+  readonly metrics?: HarnessMetrics;
 }
 
 interface Recorded {
@@ -323,9 +326,12 @@ export function createHarnessServiceImpl(deps: HarnessServiceDeps): ServiceImpl<
       ),
     ),
 
-    sendCustomToolResult: guarded(async (req, signal, sessions) =>
-      answerToolCall(sessions, runner, req, { kind: "result", output: req.output, isError: req.isError }, signal),
-    ),
+    sendCustomToolResult: guarded(async (req, signal, sessions) => {
+      const answer = { kind: "result", output: req.output, isError: req.isError } as const;
+      const recorded = await answerToolCall(sessions, runner, req, answer, signal);
+      deps.metrics?.toolCall("custom", req.isError ? "error" : "ok");
+      return recorded;
+    }),
 
     async *runSession(req, ctx) {
       let started: Recorded;
