@@ -24,6 +24,7 @@ import {
   startOtlpSink,
   startScraper,
 } from "./support/observability.js";
+import { cpuMsOf } from "./support/process-cpu.js";
 import { startNullExecutor, toolTurnsScript, turnsPerSession } from "./support/tool-turns.js";
 
 const rounds = Number(process.env.REINS_BENCH_ROUNDS ?? 8);
@@ -114,6 +115,7 @@ await compareOnOff(
     for (let i = 0; i < sessionsPerRound; i++) samples.push(await stacks[mode].session());
     return samples;
   },
+  (mode) => stacks[mode].daemons.reduce((sum, d) => sum + cpuMsOf(d.pid), 0),
 );
 console.log(
   `  scrapes of the on daemons: ${scraper.scrapes()} (failed ${scraper.failures()}); OTLP requests received: ${sink.requests()}`,

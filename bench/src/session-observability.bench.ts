@@ -22,6 +22,7 @@ import {
   startOtlpSink,
   startScraper,
 } from "./support/observability.js";
+import { cpuMsOf } from "./support/process-cpu.js";
 
 const rounds = Number(process.env.REINS_BENCH_ROUNDS ?? 10);
 const appendsPerRound = Number(process.env.REINS_BENCH_APPENDS ?? 200);
@@ -78,15 +79,20 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(" ")} (2 cores, shared: read the ratio)`,
 );
-await compareOnOff("AppendEvents (one event, unary gRPC)", rounds, async (mode) => {
-  const samples: number[] = [];
-  for (let i = 0; i < appendsPerRound; i++) {
-    const t0 = performance.now();
-    await writers[mode]();
-    samples.push(performance.now() - t0);
-  }
-  return samples;
-});
+await compareOnOff(
+  "AppendEvents (one event, unary gRPC)",
+  rounds,
+  async (mode) => {
+    const samples: number[] = [];
+    for (let i = 0; i < appendsPerRound; i++) {
+      const t0 = performance.now();
+      await writers[mode]();
+      samples.push(performance.now() - t0);
+    }
+    return samples;
+  },
+  (mode) => cpuMsOf(daemons[mode].pid),
+);
 console.log(
   `  scrapes of the on daemon: ${scraper.scrapes()} (failed ${scraper.failures()}); OTLP requests received: ${sink.requests()}`,
 );

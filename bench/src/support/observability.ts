@@ -97,17 +97,26 @@ export function percentile(samples: readonly number[], p: number): number {
 /**
  * Runs `measure` for off and on in `rounds` rounds, the order alternating each
  * round (off-on, on-off, ...) so that warm-up and drifting load fall on both
- * alike, and prints p50/p95 of each and the on/off ratios.
+ * alike, and prints p50/p95 of each and the on/off ratios. With `cpuMs` (the
+ * CPU time the mode's daemons have used so far), also the daemons' CPU per
+ * sample: on a shared machine latency mostly measures the neighbours, CPU time
+ * much less so.
  */
 export async function compareOnOff(
   label: string,
   rounds: number,
   measure: (mode: ObservabilityMode) => Promise<number[]>,
+  cpuMs?: (mode: ObservabilityMode) => number,
 ): Promise<{ off: number[]; on: number[] }> {
   const samples: Record<ObservabilityMode, number[]> = { off: [], on: [] };
+  const cpu: Record<ObservabilityMode, number> = { off: 0, on: 0 };
   for (let round = 0; round < rounds; round++) {
     const order: ObservabilityMode[] = round % 2 === 0 ? ["off", "on"] : ["on", "off"];
-    for (const mode of order) samples[mode].push(...(await measure(mode)));
+    for (const mode of order) {
+      const before = cpuMs?.(mode) ?? 0;
+      samples[mode].push(...(await measure(mode)));
+      cpu[mode] += (cpuMs?.(mode) ?? 0) - before;
+    }
   }
   const row = (mode: ObservabilityMode) => {
     const s = samples[mode];
@@ -118,5 +127,11 @@ export async function compareOnOff(
   console.log(`  ${row("off")}`);
   console.log(`  ${row("on")}`);
   console.log(`  on/off   p50 ${ratio(50).toFixed(3)}x   p95 ${ratio(95).toFixed(3)}x`);
+  if (cpuMs) {
+    const per = (mode: ObservabilityMode) => cpu[mode] / samples[mode].length;
+    console.log(
+      `  daemons' CPU per sample: off ${per("off").toFixed(3)} ms, on ${per("on").toFixed(3)} ms, on/off ${(per("on") / per("off")).toFixed(3)}x`,
+    );
+  }
   return samples;
 }
