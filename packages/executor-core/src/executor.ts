@@ -213,6 +213,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       return result;
     } catch (err) {
       if (err instanceof ConnectError && err.code === Code.ResourceExhausted) call.outcome = "queue_full";
+      // Stopped while waiting for a slot: the caller went away, the input was fine.
+      else if (signal?.aborted && call.outcome === "refused" && catalog.get(input.name)) call.outcome = "cancelled";
       throw err;
     } finally {
       metrics.call(catalog.get(input.name) ? input.name : "unknown", call.outcome, (performance.now() - began) / 1000);
