@@ -11,6 +11,7 @@ import {
   startNatsServer,
 } from "@reins/testkit";
 import { connect, type NatsConnection } from "nats";
+import type { HarnessMetrics } from "../harness-metrics.js";
 import type { AppendHook, SessionClient } from "../log/index.js";
 import { withStreamedAppends } from "../log/index.js";
 import { createReschedulePolicy, type ReschedulePolicy } from "../loop/index.js";
@@ -49,6 +50,8 @@ export interface LoopEnvOptions {
   readonly reschedule?: ReschedulePolicy;
   /** What the harness routes tool calls through, around the scripted executor's pool (host tools, MCP servers). */
   readonly wrapExecutors?: (pool: ExecutorPool) => ExecutorPool;
+  /** Where the runner reports model requests, tool calls and runs. */
+  readonly metrics?: HarnessMetrics;
 }
 
 export async function startLoopEnv(script: FakeScript, options: LoopEnvOptions = {}): Promise<LoopEnv> {
@@ -74,7 +77,15 @@ export async function startLoopEnv(script: FakeScript, options: LoopEnvOptions =
     const executors = options.wrapExecutors?.(pool) ?? pool;
     const reschedule = options.reschedule ?? createReschedulePolicy({ attempts: 3, firstDelayMs: 50, jitter: 0 });
     const newRunner = (onAppended?: AppendHook) => {
-      const runner = createSessionRunner({ sessions, model, executors, deltas, onAppended, reschedule });
+      const runner = createSessionRunner({
+        sessions,
+        model,
+        executors,
+        deltas,
+        onAppended,
+        reschedule,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+      });
       stack.defer(() => runner.close());
       return runner;
     };
