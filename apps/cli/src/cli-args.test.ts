@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,6 +92,30 @@ describe("reins arguments and exit codes", () => {
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe("");
     noStack(r.stderr);
+  });
+
+  it("up refuses a metrics port in use, or a malformed metrics address, before it starts anything", async () => {
+    const held = net.createServer();
+    await new Promise<void>((resolve) => held.listen(0, "127.0.0.1", resolve));
+    try {
+      const heldPort = (held.address() as net.AddressInfo).port;
+      const ports = ["--nats-port", "--executor-port", "--session-port", "--harness-port"];
+      const args = [
+        "up",
+        "--no-docker",
+        ...(await Promise.all(ports.map(async (p) => [p, String(await freePort())]))).flat(),
+      ];
+      const inUse = await reins(args, { REINS_HARNESS_METRICS_LISTEN: `127.0.0.1:${heldPort}` });
+      expect(inUse.exitCode).toBe(1);
+      expect(inUse.stderr).toContain(`port ${heldPort} (harness metrics) is already in use`);
+      expect(inUse.stderr).toContain("REINS_HARNESS_METRICS_LISTEN");
+      const malformed = await reins(args, { REINS_SESSION_METRICS_LISTEN: "everywhere" });
+      expect(malformed.exitCode).toBe(2);
+      expect(malformed.stderr).toMatch(/REINS_SESSION_METRICS_LISTEN: invalid listen address "everywhere"/);
+      noStack(malformed.stderr);
+    } finally {
+      await new Promise((resolve) => held.close(resolve));
+    }
   });
 
   it("an unreachable service is one line with the gRPC code and a hint, exit 1", async () => {

@@ -10,7 +10,8 @@ import {
   repoRoot,
   sandboxImages,
 } from "@reins/launch";
-import { CliError } from "../cli-error.js";
+import { parseMetricsListen } from "@reins/service-kit";
+import { CliError, ExitCode } from "../cli-error.js";
 import type { Progress } from "../render/progress.js";
 import { type DockerEngine, ensureDockerEngine, stopDockerEngine } from "./docker-engine.js";
 import { ensureSandboxImages } from "./images.js";
@@ -86,11 +87,31 @@ function checkPrerequisites(env: NodeJS.ProcessEnv, withConsole: boolean): strin
   return nats;
 }
 
-async function checkPorts(ports: UpOptions["ports"]): Promise<void> {
+async function checkPorts(ports: UpOptions["ports"], env: NodeJS.ProcessEnv): Promise<void> {
   for (const [name, port] of Object.entries(ports)) {
     if (port !== 0 && (await portInUse(port))) {
       throw new CliError(
         `port ${port} (${name}) is already in use; stop what holds it, or pass --free-ports to use any free ports`,
+      );
+    }
+  }
+  // Each daemon's metrics listener too (its default port beside a fixed daemon port), before anything starts.
+  const metrics = [
+    ["session", 9401, ports.session],
+    ["harness", 9402, ports.harness],
+    ["executor", 9403, ports.executor],
+  ] as const;
+  for (const [name, defaultPort, daemonPort] of metrics) {
+    const variable = `REINS_${name.toUpperCase()}_METRICS_LISTEN`;
+    let listen: { host: string; port: number } | undefined;
+    try {
+      listen = parseMetricsListen(env[variable], defaultPort, daemonPort);
+    } catch (err) {
+      throw new CliError(`${variable}: ${(err as Error).message}`, ExitCode.usage);
+    }
+    if (listen && listen.port !== 0 && (await portInUse(listen.port))) {
+      throw new CliError(
+        `port ${listen.port} (${name} metrics) is already in use; stop what holds it, set ${variable} (another port, or off), or pass --free-ports`,
       );
     }
   }
@@ -106,7 +127,7 @@ export async function startStack(options: UpOptions): Promise<StartedStack> {
   const { paths, progress, signal, env } = options;
   await assertNoRunningStack(paths);
   const natsServer = checkPrerequisites(env, options.console);
-  await checkPorts(options.console ? options.ports : { ...options.ports, console: 0 });
+  await checkPorts(options.console ? options.ports : { ...options.ports, console: 0 }, env);
   await mkdir(paths.logDir, { recursive: true });
   await mkdir(paths.natsStore, { recursive: true });
 
