@@ -11,6 +11,8 @@ export interface MetricsListenerOptions {
   readonly port?: number;
   /** Open connections at once; more are refused. Default 16 (a few Prometheus replicas and an operator). */
   readonly maxConnections?: number;
+  /** How long a client may take to send its request's headers. Default 5 s. */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface MetricsListener extends AsyncDisposable {
@@ -28,26 +30,35 @@ export interface MetricsListener extends AsyncDisposable {
  * gets a short 404 or 405.
  */
 export async function startMetricsListener(options: MetricsListenerOptions): Promise<MetricsListener> {
-  const server = http.createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000 }, (req, res) => {
-    const path = (req.url ?? "").split("?", 1)[0];
-    if (path !== "/metrics" && path !== "/healthz")
-      return answer(res, 404, "not found: this listener serves GET /metrics and GET /healthz\n");
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      return answer(res, 405, `method ${req.method} not allowed: use GET\n`);
-    }
-    if (hasBody(req)) return answer(res, 413, "a request body is not accepted here\n");
-    if (path === "/healthz") return answer(res, 200, "ok\n");
-    options.registry.metrics().then(
-      (text) => {
-        res.setHeader("content-type", options.registry.contentType);
-        answer(res, 200, text, req.method === "HEAD");
-      },
-      (err: unknown) =>
-        answer(res, 500, `cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`),
-    );
-  });
-  server.headersTimeout = 5_000;
+  const headersTimeout = options.headersTimeoutMs ?? 5_000;
+  const server = http.createServer(
+    {
+      maxHeaderSize: 8 * 1024,
+      headersTimeout,
+      requestTimeout: Math.max(10_000, headersTimeout),
+      // Timeouts are enforced by a periodic sweep (30 s by default): often enough that they hold.
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+    },
+    (req, res) => {
+      const path = (req.url ?? "").split("?", 1)[0];
+      if (path !== "/metrics" && path !== "/healthz")
+        return answer(res, 404, "not found: this listener serves GET /metrics and GET /healthz\n");
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD");
+        return answer(res, 405, `method ${req.method} not allowed: use GET\n`);
+      }
+      if (hasBody(req)) return answer(res, 413, "a request body is not accepted here\n");
+      if (path === "/healthz") return answer(res, 200, "ok\n");
+      options.registry.metrics().then(
+        (text) => {
+          res.setHeader("content-type", options.registry.contentType);
+          answer(res, 200, text, req.method === "HEAD");
+        },
+        (err: unknown) =>
+          answer(res, 500, `cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`),
+      );
+    },
+  );
   server.keepAliveTimeout = 5_000;
   server.maxConnections = options.maxConnections ?? 16;
   const host = options.host ?? "127.0.0.1";

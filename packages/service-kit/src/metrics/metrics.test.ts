@@ -91,6 +91,14 @@ describe("metrics listener", () => {
     expect(await rawRequest(listener.url, "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")).toBe("");
   });
 
+  it("drops a client that does not finish its headers in time", async () => {
+    const listener = await startMetricsListener({ registry: createMetricsRegistry(), headersTimeoutMs: 300 });
+    cleanups.push(() => listener.close());
+    // Headers begun and never ended: the server answers 408 (or just closes), and the connection ends.
+    const answer = await rawRequest(listener.url, "GET /metrics HTTP/1.1\r\nhost: x\r\n");
+    expect(answer === "" || answer.startsWith("HTTP/1.1 408")).toBe(true);
+  });
+
   it("takes its address from the setting, a free port beside a daemon on port 0, or nothing when off", () => {
     expect(parseMetricsListen(undefined, 9401, 7001)).toEqual({ host: "127.0.0.1", port: 9401 });
     expect(parseMetricsListen(undefined, 9401, 0)).toEqual({ host: "127.0.0.1", port: 0 });
