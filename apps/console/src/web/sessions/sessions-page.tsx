@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { Link, sessionPath } from "../router.js";
 import { errorText, type Services } from "../services.js";
 import { formatAge, formatCost, formatCount, stateName, stopReasonName, totalTokens } from "../timeline/format.js";
+import { loadSessionPages } from "./session-pages.js";
 import { StartSessionForm } from "./start-session-form.js";
 
 // The list follows changes by asking again: ListSessions has no stream, and the index is cheap to read.
@@ -19,6 +20,9 @@ const filters: { label: string; state: RunState }[] = [
 export function SessionsPage({ services }: { services: Services }) {
   const [filter, setFilter] = useState(RunState.UNSPECIFIED);
   const [sessions, setSessions] = useState<Session[]>();
+  // Pages of the list opened with "show more"; each refresh reads them all again.
+  const [pages, setPages] = useState(1);
+  const [more, setMore] = useState(false);
   const [error, setError] = useState<string>();
   const [now, setNow] = useState(Date.now);
   useEffect(() => {
@@ -26,8 +30,13 @@ export function SessionsPage({ services }: { services: Services }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async () => {
       try {
-        const res = await services.sessions.listSessions({ pageSize: 200, state: filter }, { signal: abort.signal });
+        const res = await loadSessionPages(
+          (request) => services.sessions.listSessions(request, { signal: abort.signal }),
+          filter,
+          pages,
+        );
         setSessions(res.sessions);
+        setMore(res.more);
         setError(undefined);
       } catch (err) {
         if (!abort.signal.aborted) setError(errorText(err));
@@ -40,7 +49,7 @@ export function SessionsPage({ services }: { services: Services }) {
       abort.abort();
       clearTimeout(timer);
     };
-  }, [services, filter]);
+  }, [services, filter, pages]);
 
   return (
     <section className="sessions-page">
@@ -54,7 +63,10 @@ export function SessionsPage({ services }: { services: Services }) {
               key={f.label}
               className={f.state === filter ? "active" : ""}
               aria-pressed={f.state === filter}
-              onClick={() => setFilter(f.state)}
+              onClick={() => {
+                setFilter(f.state);
+                setPages(1);
+              }}
             >
               {f.label}
             </button>
@@ -94,6 +106,11 @@ export function SessionsPage({ services }: { services: Services }) {
             ))}
           </tbody>
         </table>
+      )}
+      {more && (
+        <button type="button" className="show-more" onClick={() => setPages((n) => n + 1)}>
+          show more
+        </button>
       )}
     </section>
   );
