@@ -70,7 +70,7 @@ describe("the main job with the scripted model", () => {
 
   it("down stops the scripted model with the rest", async () => {
     const state = JSON.parse(await readFile(path.join(stateDir, "stack.json"), "utf8")) as StackState;
-    expect(state.services.map((s) => s.name)).toEqual(["nats", "model", "session", "executor", "harness"]);
+    expect(state.services.map((s) => s.name)).toEqual(["nats", "model", "session", "executor", "harness", "console"]);
     const ids = (await reins(["sessions", "--json"])).stdout
       .trim()
       .split("\n")

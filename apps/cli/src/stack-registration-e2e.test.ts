@@ -51,7 +51,7 @@ describe("reins up with an authenticated session service", () => {
     const up = await reins(["up", "--detach", "--free-ports", "--no-docker"]);
     expect(up.exitCode, up.stderr).toBe(0);
     const state = JSON.parse(await readFile(path.join(stateDir, "stack.json"), "utf8")) as StackState;
-    expect(state.services.map((s) => s.name)).toEqual(["nats", "model", "session", "executor", "harness"]);
+    expect(state.services.map((s) => s.name)).toEqual(["nats", "model", "session", "executor", "harness", "console"]);
 
     // The token, bound to the stack's executor id, in files only the user can read.
     const tokenFile = path.join(stateDir, "executor-registration.token");
